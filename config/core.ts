@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { boolKey, enumKey, key, KeySpec } from "./spec";
+import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
+
+export const LAYOUTS = ["celery", "mwaa"] as const;
+export type Layout = (typeof LAYOUTS)[number];
+
+const ENVIRONMENT_PATTERN = /^[a-z][a-z0-9-]{0,14}[a-z0-9]$/;
+const TAG_KEY = z
+    .string()
+    .min(1)
+    .max(128)
+    .refine((k) => !k.toLowerCase().startsWith("aws:"));
+
+/** Keys every stack has, whatever its layout. */
+export const coreKeys = {
+    layout: enumKey(
+        LAYOUTS,
+        "celery",
+        "Which Airflow layout the stack runs: celery (Airflow with CeleryExecutor on ECS Fargate) or mwaa (Amazon MWAA).",
+    ),
+    airflowVersion: enumKey(
+        SUPPORTED_AIRFLOW_VERSIONS,
+        DEFAULT_AIRFLOW_VERSION,
+        "Apache Airflow version, the same on every stack so that staging mirrors prod. Only versions Amazon MWAA runs are accepted.",
+    ),
+    environment: key<string>({
+        type: "string",
+        description:
+            "Environment name used in resource names and in the Secrets Manager prefixes airflow/<environment>/connections and airflow/<environment>/variables.",
+        default: undefined,
+        defaultText: "the stack name",
+        deriveDefault: () => pulumi.getStack(),
+        allowed: "2 to 16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen",
+        schema: z.string().regex(ENVIRONMENT_PATTERN),
+    }),
+    production: boolKey(
+        false,
+        "Marks a stack whose data must survive: stateful resources are protected and kept on delete, and policies apply production rules.",
+    ),
+    tags: key<Record<string, string>>({
+        type: "object",
+        description:
+            "Tags added to every taggable resource, on top of Project, Environment and ManagedBy. Set as a YAML map in the stack file.",
+        default: {},
+        allowed:
+            'a map of tag names (1 to 128 characters, not starting with "aws:") to string values of up to 256 characters',
+        schema: z.record(TAG_KEY, z.string().max(256)),
+    }),
+} satisfies Record<string, KeySpec<unknown>>;

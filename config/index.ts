@@ -1,0 +1,151 @@
+import * as pulumi from "@pulumi/pulumi";
+import { coreKeys, Layout } from "./core";
+import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
+import { KeyMap, shown, ValuesOf } from "./spec";
+import { airflowMajor, AirflowVersion } from "./versions";
+
+export { LAYOUTS } from "./core";
+export type { Layout } from "./core";
+export { INTERFACE_ENDPOINTS, NAT_STRATEGIES } from "./network";
+export type { InterfaceEndpoint, NatStrategy } from "./network";
+export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
+export type { AirflowVersion } from "./versions";
+
+/** The config namespace: the project name in Pulumi.yaml. */
+export const NAMESPACE = "airflow";
+
+/** Every key the program reads, by name (without the namespace). */
+export const CONFIG_KEYS = {
+    ...coreKeys,
+    ...networkKeys,
+} satisfies KeyMap;
+
+export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
+
+export interface NetworkConfig {
+    readonly cidr: string;
+    readonly azCount: 2 | 3;
+    readonly natStrategy: NatStrategy;
+    readonly interfaceEndpoints: readonly InterfaceEndpoint[];
+    readonly flowLogs: { readonly enabled: boolean; readonly retentionDays: number };
+    /** CIDR blocks allowed to reach the load balancer's listeners. */
+    readonly webAllowedCidrs: readonly string[];
+}
+
+/** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
+export interface AirflowConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly layout: Layout;
+    readonly airflowVersion: AirflowVersion;
+    readonly airflowMajor: 2 | 3;
+    readonly environment: string;
+    readonly production: boolean;
+    /** The user's tags plus Project, Environment and ManagedBy. */
+    readonly tags: Readonly<Record<string, string>>;
+    readonly network: NetworkConfig;
+}
+
+/** Every problem with a stack's configuration, reported at once. */
+export class ConfigError extends pulumi.RunError {
+    constructor(public readonly errors: readonly string[]) {
+        super(
+            `Invalid configuration for stack "${pulumi.getStack()}" (${errors.length} ${errors.length === 1 ? "error" : "errors"}):\n` +
+                errors.map((e) => `  - ${e}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/**
+ * Reads the stack's configuration, checks it as a whole and returns it typed and frozen.
+ * Throws a {@link ConfigError} listing every invalid value, each with its key, the value given and
+ * what is allowed.
+ */
+export function loadConfig(): AirflowConfig {
+    const values = validate(readRaw());
+    const stack = pulumi.getStack();
+    const environment = values.environment;
+    return deepFreeze({
+        project: pulumi.getProject(),
+        stack,
+        layout: values.layout,
+        airflowVersion: values.airflowVersion,
+        airflowMajor: airflowMajor(values.airflowVersion),
+        environment,
+        production: values.production,
+        tags: {
+            ...values.tags,
+            Project: pulumi.getProject(),
+            Environment: environment,
+            ManagedBy: "pulumi",
+        },
+        network: {
+            cidr: values.vpcCidr,
+            azCount: values.azCount as 2 | 3,
+            natStrategy: values.natStrategy,
+            interfaceEndpoints: values.interfaceEndpoints,
+            flowLogs: { enabled: values.flowLogs, retentionDays: values.flowLogsRetentionDays },
+            webAllowedCidrs: values.webAllowedCidrs,
+        },
+    });
+}
+
+/** The raw values: strings as given, everything else parsed from the JSON the engine passes. */
+function readRaw(): { values: Record<string, unknown>; unknownKeys: string[] } {
+    const config = new pulumi.Config(NAMESPACE);
+    const values: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(CONFIG_KEYS)) {
+        const raw = config.get(name);
+        if (raw === undefined) continue;
+        values[name] = spec.type === "string" ? raw : parseJson(raw);
+    }
+    const prefix = `${NAMESPACE}:`;
+    const unknownKeys = Object.keys(pulumi.runtime.allConfig())
+        .filter((k) => k.startsWith(prefix) && !(k.slice(prefix.length) in CONFIG_KEYS))
+        .sort();
+    return { values, unknownKeys };
+}
+
+function parseJson(raw: string): unknown {
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw; // not JSON: the key's schema reports it with the value as given
+    }
+}
+
+function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] }): ConfigValues {
+    const errors: string[] = raw.unknownKeys.map(
+        (k) => `${k} is not a configuration key of this project (known keys are listed in README.md and Pulumi.yaml)`,
+    );
+    const values: Record<string, unknown> = {};
+    const invalid = new Set<string>();
+    for (const [name, spec] of Object.entries(CONFIG_KEYS)) {
+        const value = name in raw.values ? raw.values[name] : (spec.default ?? spec.deriveDefault?.());
+        const result = spec.schema.safeParse(value);
+        if (result.success) {
+            values[name] = result.data;
+        } else {
+            invalid.add(name);
+            errors.push(`${NAMESPACE}:${name} must be ${spec.allowed}, got ${shown(value)}`);
+        }
+    }
+    const v = values as ConfigValues;
+    const rules: { reads: (keyof ConfigValues)[]; check: () => string[] }[] = [
+        { reads: ["layout", "natStrategy", "interfaceEndpoints"], check: () => networkRules(v) },
+    ];
+    for (const rule of rules) {
+        if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());
+    }
+    if (errors.length > 0) throw new ConfigError(errors);
+    return v;
+}
+
+function deepFreeze<T>(value: T): T {
+    if (value && typeof value === "object" && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
+    }
+    return value;
+}

@@ -1,0 +1,28 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** One IAM policy statement. Actions are always listed by name: never "*" or "service:*". */
+export interface Statement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Action: string | string[];
+    Resource?: pulumi.Input<string> | pulumi.Input<string>[];
+    Principal?: Record<string, string | string[]>;
+    Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
+}
+
+/** A policy document as the JSON string IAM takes. */
+export function policyDocument(statements: Statement[]): pulumi.Output<string> {
+    return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** A trust policy that lets the given AWS services assume a role, optionally only for one account. */
+export function assumeRolePolicy(services: string[], sourceAccount?: pulumi.Input<string>): pulumi.Output<string> {
+    return policyDocument([
+        {
+            Effect: "Allow",
+            Principal: { Service: services.length === 1 ? services[0] : services },
+            Action: "sts:AssumeRole",
+            ...(sourceAccount ? { Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } } } : {}),
+        },
+    ]);
+}
