@@ -66,6 +66,24 @@ describe("test harness", () => {
         );
     });
 
+    it("answers awsx components with the outputs a deployment would give", async () => {
+        await runProgram("dev");
+        const awsx = await import("@pulumi/awsx");
+        const image = new awsx.ecr.Image("probe-image", {
+            repositoryUrl: "123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow",
+            context: ".",
+        });
+        expect(await promiseOf(image.imageUri)).to.match(
+            /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/airflow@sha256:[0-9a-f]{64}$/,
+        );
+        const vpc = new awsx.ec2.Vpc("probe-vpc", { numberOfAvailabilityZones: 3 });
+        expect(await promiseOf(vpc.privateSubnetIds)).to.deep.equal([
+            "probe-vpc-private-1",
+            "probe-vpc-private-2",
+            "probe-vpc-private-3",
+        ]);
+    });
+
     it("records each resource's protect, retainOnDelete and custom timeouts", async () => {
         await runProgram("dev");
         const mocks = installMocks();

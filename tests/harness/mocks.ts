@@ -52,7 +52,11 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
         const id = args.custom ? `${args.name}-id` : undefined;
-        const state = args.custom ? { ...args.inputs, ...this.computed(args.type, args.name, args.inputs) } : {};
+        // Custom resources and remote (multi-language) components such as awsx's get computed outputs;
+        // this program's own components compute theirs in TypeScript.
+        const remote = args.type.startsWith("awsx:");
+        const state =
+            args.custom || remote ? { ...args.inputs, ...this.computed(args.type, args.name, args.inputs) } : {};
         const key = `${args.type}::${args.name}`;
         if (this.pending.has(key) || this.captured.some((r) => r.type === args.type && r.name === args.name)) {
             throw new Error(`two resources of type ${args.type} are named ${args.name}`);
@@ -155,7 +159,37 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 break;
         }
         if (pkg === "random") Object.assign(out, randomOutputs(type, name, inputs));
+        if (pkg === "awsx") Object.assign(out, this.awsxOutputs(type, name, inputs));
         return out;
+    }
+
+    /**
+     * awsx components are remote components: under the mocks only the component itself is
+     * registered, none of its children, so the outputs a real deployment would give come from here.
+     */
+    private awsxOutputs(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+        const region = this.region;
+        switch (type) {
+            case "awsx:ecr:Image": {
+                const repo = String(inputs.repositoryUrl ?? `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${name}`);
+                const digest = createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
+                return { imageUri: `${repo}@sha256:${digest}` };
+            }
+            case "awsx:ec2:Vpc": {
+                const azs = inputs.numberOfAvailabilityZones ?? 2;
+                const ids = (kind: string) => [...Array(azs).keys()].map((i) => `${name}-${kind}-${i + 1}`);
+                return {
+                    vpcId: `${name}-vpc-id`,
+                    publicSubnetIds: ids("public"),
+                    privateSubnetIds: ids("private"),
+                    isolatedSubnetIds: [],
+                    natGateways: [],
+                    internetGateway: { id: `${name}-igw-id` },
+                };
+            }
+            default:
+                throw new Error(`The program created ${type}, whose outputs the test mocks do not model.`);
+        }
     }
 }
 
