@@ -42,7 +42,7 @@ export const coreKeys = {
     tags: key<Record<string, string>>({
         type: "object",
         description:
-            "Tags added to every taggable resource, on top of Project, Environment and ManagedBy. Set as a YAML map in the stack file.",
+            "Tags added to every taggable resource, on top of Project, Environment, Production and ManagedBy. Set as a YAML map in the stack file.",
         default: {},
         allowed:
             'a map of tag names (1 to 128 characters, not starting with "aws:") to string values of up to 256 characters',

@@ -41,7 +41,7 @@ export interface AirflowConfig {
     readonly airflowMajor: 2 | 3;
     readonly environment: string;
     readonly production: boolean;
-    /** The user's tags plus Project, Environment and ManagedBy. */
+    /** The user's tags plus Project, Environment, Production ("true"/"false") and ManagedBy. */
     readonly tags: Readonly<Record<string, string>>;
     readonly network: NetworkConfig;
 }
@@ -78,6 +78,7 @@ export function loadConfig(): AirflowConfig {
             ...values.tags,
             Project: pulumi.getProject(),
             Environment: environment,
+            Production: String(values.production),
             ManagedBy: "pulumi",
         },
         network: {

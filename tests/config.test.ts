@@ -193,6 +193,7 @@ describe("config loader", () => {
             CostCenter: "data-platform",
             Project: "airflow",
             Environment: "dev",
+            Production: "false",
             ManagedBy: "pulumi",
         });
     });

@@ -224,6 +224,7 @@ for (const stack of STACKS) {
                 expect(r.inputs.tags, `${r.type} ${r.name}`).to.deep.include({
                     Project: "airflow",
                     Environment: stack,
+                    Production: String(stack === "prod"),
                     ManagedBy: "pulumi",
                     CostCenter: "data-platform",
                 });
