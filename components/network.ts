@@ -76,6 +76,8 @@ export class AirflowNetwork extends pulumi.ComponentResource {
     public readonly availabilityZones: pulumi.Output<string[]>;
     public readonly publicSubnetIds: pulumi.Output<string[]>;
     public readonly privateSubnetIds: pulumi.Output<string[]>;
+    /** The private subnet ids one by one (their number is known before deployment: one per AZ). */
+    public readonly privateSubnetIdList: pulumi.Output<string>[];
     public readonly privateRouteTableIds: pulumi.Output<string[]>;
     public readonly natGatewayIds: pulumi.Output<string[]>;
     public readonly securityGroupIds: TierSecurityGroups;
@@ -335,25 +337,25 @@ export class AirflowNetwork extends pulumi.ComponentResource {
         ingress("filesystem-in-nfs", fileSystem, PORTS.nfs, { sg: services }, "NFS from Airflow components");
         ingress("endpoints-in-https", endpoints, PORTS.https, { cidr: a.cidrBlock }, "HTTPS from inside the VPC");
 
-        const interfaceEndpoints = a.interfaceEndpoints.map(
-            (service) =>
-                [
-                    service,
-                    new aws.ec2.VpcEndpoint(
-                        `${name}-${service.replace(/\./g, "-")}-endpoint`,
-                        {
-                            vpcId: vpc.id,
-                            serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,
-                            vpcEndpointType: "Interface",
-                            privateDnsEnabled: true,
-                            subnetIds: privateSubnets.map((s) => s.id),
-                            securityGroupIds: [endpoints.id],
-                            tags: withName(tags, `${name}-${service}-endpoint`),
-                        },
-                        parent,
-                    ),
-                ] as const,
-        );
+        const interfaceEndpoints = a.interfaceEndpoints.map((service) => {
+            const endpointName = `${name}-${service.replace(/\./g, "-")}-endpoint`;
+            return [
+                service,
+                new aws.ec2.VpcEndpoint(
+                    endpointName,
+                    {
+                        vpcId: vpc.id,
+                        serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,
+                        vpcEndpointType: "Interface",
+                        privateDnsEnabled: true,
+                        subnetIds: privateSubnets.map((s) => s.id),
+                        securityGroupIds: [endpoints.id],
+                        tags: withName(tags, endpointName),
+                    },
+                    parent,
+                ),
+            ] as const;
+        });
 
         if (a.flowLogs.enabled) {
             this.createFlowLogs(name, vpc, a.flowLogs.retentionDays, tags);
@@ -364,6 +366,7 @@ export class AirflowNetwork extends pulumi.ComponentResource {
         this.availabilityZones = azNames;
         this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
         this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
+        this.privateSubnetIdList = privateSubnets.map((s) => s.id);
         this.privateRouteTableIds = pulumi.all(privateRouteTables.map((t) => t.id));
         this.natGatewayIds = pulumi.all(natGateways.map((n) => n.id));
         this.securityGroupIds = {

@@ -2,12 +2,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { coreKeys, Layout } from "./core";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { KeyMap, shown, ValuesOf } from "./spec";
+import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
 
 export { LAYOUTS } from "./core";
 export type { Layout } from "./core";
 export { INTERFACE_ENDPOINTS, NAT_STRATEGIES } from "./network";
 export type { InterfaceEndpoint, NatStrategy } from "./network";
+export { BROKERS } from "./storage";
+export type { Broker } from "./storage";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
 export type { AirflowVersion } from "./versions";
 
@@ -18,6 +21,7 @@ export const NAMESPACE = "airflow";
 export const CONFIG_KEYS = {
     ...coreKeys,
     ...networkKeys,
+    ...storageKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -32,6 +36,35 @@ export interface NetworkConfig {
     readonly webAllowedCidrs: readonly string[];
 }
 
+export interface StorageConfig {
+    /** Keep stateful resources on delete and protect them from `pulumi destroy`. */
+    readonly protectData: boolean;
+    readonly artifacts: {
+        /** KMS key ARN for SSE-KMS; undefined means SSE-S3 (AES256). */
+        readonly kmsKeyArn?: string;
+        readonly taskLogExpirationDays: number;
+        readonly noncurrentVersionExpirationDays: number;
+    };
+    readonly secretRecoveryWindowDays: number;
+    readonly database: {
+        readonly engineVersion: string;
+        readonly instanceClass: string;
+        readonly allocatedStorageGb: number;
+        readonly maxAllocatedStorageGb: number;
+        readonly multiAz: boolean;
+        readonly backupRetentionDays: number;
+        readonly deletionProtection: boolean;
+        readonly performanceInsights: boolean;
+    };
+    readonly broker: { readonly type: Broker; readonly nodeType: string; readonly nodes: number };
+    readonly sharedFileSystem: { readonly enabled: boolean; readonly backups: boolean };
+}
+
+export interface CeleryConfig {
+    /** Run Flower (redis broker only). */
+    readonly flower: boolean;
+}
+
 /** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
 export interface AirflowConfig {
     readonly project: string;
@@ -44,6 +77,8 @@ export interface AirflowConfig {
     /** The user's tags plus Project, Environment, Production ("true"/"false") and ManagedBy. */
     readonly tags: Readonly<Record<string, string>>;
     readonly network: NetworkConfig;
+    readonly storage: StorageConfig;
+    readonly celery: CeleryConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
@@ -89,6 +124,28 @@ export function loadConfig(): AirflowConfig {
             flowLogs: { enabled: values.flowLogs, retentionDays: values.flowLogsRetentionDays },
             webAllowedCidrs: values.webAllowedCidrs,
         },
+        storage: {
+            protectData: values.protectData,
+            artifacts: {
+                kmsKeyArn: values.artifactsKmsKeyArn || undefined,
+                taskLogExpirationDays: values.taskLogExpirationDays,
+                noncurrentVersionExpirationDays: values.noncurrentVersionExpirationDays,
+            },
+            secretRecoveryWindowDays: values.secretRecoveryWindowDays,
+            database: {
+                engineVersion: values.dbEngineVersion,
+                instanceClass: values.dbInstanceClass,
+                allocatedStorageGb: values.dbAllocatedStorageGb,
+                maxAllocatedStorageGb: values.dbMaxAllocatedStorageGb,
+                multiAz: values.dbMultiAz,
+                backupRetentionDays: values.dbBackupRetentionDays,
+                deletionProtection: values.dbDeletionProtection,
+                performanceInsights: values.dbPerformanceInsights,
+            },
+            broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
+            sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
+        },
+        celery: { flower: values.flower },
     });
 }
 
@@ -135,6 +192,10 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
     const v = values as ConfigValues;
     const rules: { reads: (keyof ConfigValues)[]; check: () => string[] }[] = [
         { reads: ["layout", "natStrategy", "interfaceEndpoints"], check: () => networkRules(v) },
+        {
+            reads: ["broker", "flower", "dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"],
+            check: () => storageRules(v),
+        },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());

@@ -26,6 +26,43 @@ describe("committed stacks", () => {
         });
     }
 
+    /** Resource types that take no tags in AWS (settings of another resource, or not AWS at all). */
+    const UNTAGGABLE = new Set([
+        "aws:ec2/route:Route",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:sqs/queuePolicy:QueuePolicy",
+        "aws:efs/mountTarget:MountTarget",
+        "aws:efs/backupPolicy:BackupPolicy",
+        "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    ]);
+
+    for (const stack of STACKS) {
+        it(`tags every taggable AWS resource of ${stack} with the stack's tags and its own Name`, async () => {
+            const run = await runStack(stack);
+            const taggable = run.resources.filter((r) => r.type.startsWith("aws:") && !UNTAGGABLE.has(r.type));
+            expect(taggable.length).to.be.greaterThan(20);
+            for (const r of taggable) {
+                expect(r.inputs.tags, `${r.type} ${r.name}`).to.deep.include({
+                    Project: "airflow",
+                    Environment: stack,
+                    Production: String(stack === "prod"),
+                    ManagedBy: "pulumi",
+                    CostCenter: "data-platform",
+                    Name: r.name,
+                });
+            }
+        });
+    }
+
     it("pins one Airflow version in every stack file, so staging mirrors prod", () => {
         const versions = STACKS.map((s) => stackFileConfig(s)["airflow:airflowVersion"]);
         expect(new Set(versions).size).to.equal(1);

@@ -10,8 +10,10 @@ export interface CapturedResource {
     readonly name: string;
     readonly urn: string;
     readonly custom: boolean;
-    /** The inputs as the provider would receive them (secrets unwrapped). */
+    /** The inputs as the provider would receive them, secrets unwrapped. */
     readonly inputs: Record<string, any>;
+    /** Paths (e.g. "password", "tags.Name") of the inputs the program marked secret. */
+    readonly secretPaths: readonly string[];
     /** The state the mock returned (inputs plus computed outputs such as id and arn). */
     readonly state: Record<string, any>;
     /** URN of the parent resource, if any. */
@@ -61,7 +63,9 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
         if (this.pending.has(key) || this.captured.some((r) => r.type === args.type && r.name === args.name)) {
             throw new Error(`two resources of type ${args.type} are named ${args.name}`);
         }
-        this.pending.set(key, { type: args.type, name: args.name, custom: !!args.custom, inputs: args.inputs, state });
+        const secretPaths: string[] = [];
+        const inputs = unwrapSecrets(args.inputs, "", secretPaths);
+        this.pending.set(key, { type: args.type, name: args.name, custom: !!args.custom, inputs, secretPaths, state });
         return { id, state };
     }
 
@@ -137,7 +141,11 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
         const out: Record<string, any> = {
             arn: `arn:aws:${service}:${region}:${MOCK_ACCOUNT}:${name}`,
         };
-        if (pkg === "aws") out.tagsAll = inputs.tags ?? {};
+        if (pkg === "aws") {
+            out.tagsAll = inputs.tags ?? {};
+            // Pulumi auto-names resources "<logical name>-<7 random characters>".
+            out.name = inputs.name ?? `${name}-${suffix(name)}`;
+        }
         switch (type) {
             case "aws:ec2/vpc:Vpc":
                 out.defaultSecurityGroupId = `${name}-default-sg-id`;
@@ -150,6 +158,40 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
             case "aws:cloudwatch/logGroup:LogGroup":
                 out.name = inputs.name ?? name;
                 out.arn = `arn:aws:logs:${region}:${MOCK_ACCOUNT}:log-group:${out.name}`;
+                break;
+            case "aws:s3/bucket:Bucket":
+                out.bucket = inputs.bucket ?? `${name}-${suffix(name)}`;
+                out.arn = `arn:aws:s3:::${out.bucket}`;
+                out.bucketRegionalDomainName = `${out.bucket}.s3.${region}.amazonaws.com`;
+                break;
+            case "aws:s3/bucketObjectv2:BucketObjectv2":
+                out.versionId = `v-${suffix(JSON.stringify(inputs))}`;
+                out.etag = suffix(JSON.stringify(inputs));
+                break;
+            case "aws:rds/instance:Instance":
+                out.address = `${name}.c${suffix(name)}.${region}.rds.amazonaws.com`;
+                out.port = inputs.port ?? 5432;
+                out.endpoint = `${out.address}:${out.port}`;
+                out.arn = `arn:aws:rds:${region}:${MOCK_ACCOUNT}:db:${name}`;
+                break;
+            case "aws:elasticache/replicationGroup:ReplicationGroup":
+                out.primaryEndpointAddress = `master.${name}.${suffix(name)}.use1.cache.amazonaws.com`;
+                out.readerEndpointAddress = `replica.${name}.${suffix(name)}.use1.cache.amazonaws.com`;
+                break;
+            case "aws:sqs/queue:Queue":
+                out.name = inputs.name ?? `${name}-${suffix(name)}`;
+                out.url = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${out.name}`;
+                out.arn = `arn:aws:sqs:${region}:${MOCK_ACCOUNT}:${out.name}`;
+                break;
+            case "aws:secretsmanager/secret:Secret":
+                out.arn = `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT}:secret:${out.name}-${suffix(name).slice(0, 6)}`;
+                break;
+            case "aws:efs/fileSystem:FileSystem":
+                out.arn = `arn:aws:elasticfilesystem:${region}:${MOCK_ACCOUNT}:file-system/fs-${suffix(name)}`;
+                out.dnsName = `fs-${suffix(name)}.efs.${region}.amazonaws.com`;
+                break;
+            case "aws:efs/accessPoint:AccessPoint":
+                out.arn = `arn:aws:elasticfilesystem:${region}:${MOCK_ACCOUNT}:access-point/fsap-${suffix(name)}`;
                 break;
             case "aws:ec2/eip:Eip":
                 out.publicIp = "203.0.113.10";
@@ -191,6 +233,29 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 throw new Error(`The program created ${type}, whose outputs the test mocks do not model.`);
         }
     }
+}
+
+/** A stable stand-in for the random suffix AWS or Pulumi would add. */
+function suffix(seed: string): string {
+    return createHash("sha256").update(seed).digest("hex").slice(0, 7);
+}
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Replaces the runtime's secret wrappers by their values, recording where they were. */
+export function unwrapSecrets(value: any, path: string, secretPaths: string[]): any {
+    if (value && typeof value === "object" && value[SECRET_SIG_KEY] === SECRET_SIG) {
+        secretPaths.push(path);
+        return unwrapSecrets(value.value, path, []);
+    }
+    if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secretPaths));
+    if (value && typeof value === "object" && value.constructor === Object) {
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secretPaths)]),
+        );
+    }
+    return value;
 }
 
 /** Deterministic values for @pulumi/random resources, shaped like the real ones. */

@@ -88,6 +88,8 @@ export class ProgramRun {
         readonly config: Readonly<Record<string, unknown>>,
         readonly resources: readonly CapturedResource[],
         readonly outputs: Readonly<Record<string, unknown>>,
+        /** Names of the stack outputs the program marked secret. */
+        readonly secretOutputs: readonly string[] = [],
     ) {}
 
     /** All resources of a type, e.g. "aws:ec2/subnet:Subnet". */
@@ -150,9 +152,13 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program: Record<string, unknown> = require(path.join(ROOT, "index"));
         const outputs: Record<string, unknown> = {};
-        for (const [name, value] of Object.entries(program)) outputs[name] = await resolveDeep(value);
+        const secretOutputs: string[] = [];
+        for (const [name, value] of Object.entries(program)) {
+            outputs[name] = await resolveDeep(value);
+            if (pulumi.Output.isInstance(value) && (await (value as any).isSecret)) secretOutputs.push(name);
+        }
         await (pulumi.runtime as any).waitForRPCs();
-        return new ProgramRun(stack, config, [...m.resources], outputs);
+        return new ProgramRun(stack, config, [...m.resources], outputs, secretOutputs);
     } finally {
         Error.stackTraceLimit = limit;
     }

@@ -1,0 +1,136 @@
+import { z } from "zod";
+import { boolKey, enumKey, intKey, key, KeySpec, shown } from "./spec";
+
+export const BROKERS = ["redis", "sqs"] as const;
+export type Broker = (typeof BROKERS)[number];
+
+/** PostgreSQL major versions Airflow 2.9-3.x supports and RDS offers. */
+export const POSTGRES_VERSIONS = ["13", "14", "15", "16", "17"] as const;
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+export const storageKeys = {
+    artifactsKmsKeyArn: key<string>({
+        type: "string",
+        description:
+            "KMS key that encrypts the artifacts bucket (SSE-KMS with a bucket key). Empty: SSE-S3 (AES256), no KMS cost.",
+        default: "",
+        allowed: "empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+        schema: z.string().refine((v) => v === "" || KMS_KEY_ARN.test(v)),
+    }),
+    taskLogExpirationDays: intKey(
+        1,
+        3650,
+        30,
+        "Days after which task logs under logs/ in the artifacts bucket expire.",
+    ),
+    noncurrentVersionExpirationDays: intKey(
+        1,
+        3650,
+        30,
+        "Days after which replaced versions of DAGs, requirements and plugins in the artifacts bucket expire.",
+    ),
+    protectData: boolKey(
+        false,
+        "Data must survive: the bucket, database and file system are protected and retained on delete, the database keeps a final snapshot, and buckets are never force-emptied.",
+    ),
+    secretRecoveryWindowDays: key<number>({
+        type: "integer",
+        description:
+            "Days a deleted Airflow secret can be restored. 0 deletes at once, so that a destroyed stack can be recreated with the same secret names straight away.",
+        default: 7,
+        allowed: "0 or a whole number from 7 to 30",
+        schema: z
+            .number()
+            .int()
+            .refine((n) => n === 0 || (n >= 7 && n <= 30)),
+    }),
+    dbEngineVersion: enumKey(
+        POSTGRES_VERSIONS,
+        "16",
+        "PostgreSQL major version of the metadata database (celery layout). RDS applies minor versions automatically.",
+    ),
+    dbInstanceClass: key<string>({
+        type: "string",
+        description: "RDS instance class of the metadata database (celery layout).",
+        default: "db.t4g.micro",
+        allowed:
+            'an RDS instance class such as "db.t4g.micro", "db.t4g.medium" or "db.m7g.large" (families t3, t4g, m5, m6g, m6i, m7g, r5, r6g, r6i, r7g)',
+        schema: z
+            .string()
+            .regex(
+                /^db\.(t3|t4g|m5|m6g|m6i|m7g|r5|r6g|r6i|r7g)\.(micro|small|medium|large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge)$/,
+            ),
+    }),
+    dbAllocatedStorageGb: intKey(
+        20,
+        65536,
+        20,
+        "Initial storage of the metadata database in GiB (gp3; RDS minimum 20).",
+    ),
+    dbMaxAllocatedStorageGb: intKey(
+        20,
+        65536,
+        100,
+        "Storage autoscaling ceiling of the metadata database in GiB; equal to dbAllocatedStorageGb turns autoscaling off.",
+    ),
+    dbMultiAz: boolKey(false, "Run the metadata database with a standby in a second availability zone."),
+    dbBackupRetentionDays: intKey(
+        1,
+        35,
+        7,
+        "Days of automated backups (point-in-time recovery) of the metadata database.",
+    ),
+    dbDeletionProtection: boolKey(false, "Turn on RDS deletion protection for the metadata database."),
+    dbPerformanceInsights: boolKey(
+        false,
+        "Turn on Performance Insights (7 days, free tier) for the metadata database.",
+    ),
+    broker: enumKey(
+        BROKERS,
+        "redis",
+        "Celery broker (celery layout): redis (ElastiCache Valkey with TLS and AUTH; needed for Flower) or sqs (one SQS queue per worker pool, with a dead-letter queue).",
+    ),
+    brokerNodeType: key<string>({
+        type: "string",
+        description: "ElastiCache node type of the Redis broker.",
+        default: "cache.t4g.micro",
+        allowed: 'an ElastiCache node type such as "cache.t4g.micro" or "cache.m7g.large"',
+        schema: z
+            .string()
+            .regex(/^cache\.(t3|t4g|m5|m6g|m7g|r5|r6g|r7g)\.(micro|small|medium|large|xlarge|2xlarge|4xlarge)$/),
+    }),
+    brokerNodes: intKey(
+        1,
+        6,
+        1,
+        "Nodes of the Redis broker; 2 or more add replicas in other AZs with automatic failover.",
+    ),
+    flower: boolKey(true, "Run Flower, the Celery monitoring UI (redis broker only), behind basic auth."),
+    sharedFileSystem: boolKey(
+        true,
+        "Create an EFS file system (encrypted, an access point at /airflow owned by uid 50000) shared by the Airflow components.",
+    ),
+    sharedFileSystemBackups: boolKey(false, "Back up the shared file system with AWS Backup's daily plan."),
+} satisfies Record<string, KeySpec<unknown>>;
+
+/** Cross-key checks of the storage section. */
+export function storageRules(v: {
+    broker: Broker;
+    flower: boolean;
+    dbAllocatedStorageGb: number;
+    dbMaxAllocatedStorageGb: number;
+}): string[] {
+    const errors: string[] = [];
+    if (v.flower && v.broker === "sqs") {
+        errors.push(
+            `airflow:flower must be false when airflow:broker is "sqs" (Celery cannot inspect an SQS broker, so Flower would show no workers or tasks), got ${shown(v.flower)}`,
+        );
+    }
+    if (v.dbMaxAllocatedStorageGb < v.dbAllocatedStorageGb) {
+        errors.push(
+            `airflow:dbMaxAllocatedStorageGb must be at least airflow:dbAllocatedStorageGb (${v.dbAllocatedStorageGb}), got ${v.dbMaxAllocatedStorageGb}`,
+        );
+    }
+    return errors;
+}
