@@ -1,5 +1,6 @@
 // The Airflow platform: wires the components together from the validated stack configuration.
 // Configuration is read and checked only in config/; components receive typed values.
+import * as path from "path";
 import { AirflowNetwork } from "./components/network";
 import { AirflowStorage } from "./components/storage";
 import { loadConfig } from "./config";
@@ -34,6 +35,11 @@ const storage = new AirflowStorage(name, {
     broker: config.storage.broker,
     flower: config.celery.flower && config.storage.broker.type === "redis",
     sharedFileSystem: config.storage.sharedFileSystem,
+    deploy: {
+        dagsDir: path.join(__dirname, "dags"),
+        requirementsFile: path.join(__dirname, "dags", "requirements.txt"),
+        pluginsDir: path.join(__dirname, "plugins"),
+    },
     tags: config.tags,
 });
 

@@ -4,6 +4,9 @@ import * as random from "@pulumi/random";
 import { BROKERS, Broker, Layout, LAYOUTS } from "../config";
 import { POSTGRES_VERSIONS } from "../config/storage";
 import { choiceText } from "../config/spec";
+import { existsSync } from "fs";
+import * as path from "path";
+import { dagFiles, fileHash, folderHash, hasFiles, pathSlug } from "../lib/artifacts";
 import { createSecureBucket } from "../lib/bucket";
 import { policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
@@ -74,8 +77,27 @@ export interface AirflowStorageArgs {
     flower?: boolean;
     /** The shared file system (celery layout). Default: enabled, backups off. */
     sharedFileSystem?: { enabled?: boolean; backups?: boolean };
+    /**
+     * What the program deploys to the artifacts bucket, on both layouts: every file of `dagsDir`
+     * under `dags/` (byte code, caches, README.md and requirements.txt left out), `requirementsFile`
+     * as `requirements/requirements.txt` (when the file exists), and `pluginsDir` zipped as `plugins/plugins.zip` when it
+     * has files. Paths are read when the program runs. Default: nothing is uploaded.
+     */
+    deploy?: { dagsDir: string; requirementsFile?: string; pluginsDir?: string };
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The deployed artifacts: S3 keys and, for MWAA's pinning, object versions. */
+export interface DeployedArtifacts {
+    /** Keys of the uploaded DAG files. */
+    dagKeys: string[];
+    /** Version id of requirements/requirements.txt (MWAA's requirementsS3ObjectVersion). */
+    requirementsVersion?: pulumi.Output<string>;
+    /** Version id of plugins/plugins.zip (MWAA's pluginsS3ObjectVersion). */
+    pluginsVersion?: pulumi.Output<string>;
+    /** The upload resources, for `dependsOn`. */
+    objects: aws.s3.BucketObjectv2[];
 }
 
 /** ARNs of the Secrets Manager secrets the Airflow components read (never their values). */
@@ -123,6 +145,8 @@ export class AirflowStorage extends pulumi.ComponentResource {
     public readonly accessPointArn?: pulumi.Output<string>;
     /** Present on the celery layout. */
     public readonly secretArns?: AirflowSecretArns;
+    /** What `deploy` uploaded. */
+    public readonly artifacts: DeployedArtifacts;
 
     constructor(name: string, args: AirflowStorageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:storage:AirflowStorage", name, {}, opts);
@@ -144,6 +168,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
         this.artifactsBucket = artifacts.bucket;
         this.artifactsBucketName = artifacts.bucket.bucket;
         this.artifactsBucketArn = artifacts.bucket.arn;
+        this.artifacts = this.deployArtifacts(name, args.deploy, artifacts.bucket, [artifacts.policy]);
 
         if (a.layout === "celery") {
             const dbPassword = new random.RandomPassword(`${name}-db-password`, { length: 32, special: false }, parent);
@@ -236,7 +261,68 @@ export class AirflowStorage extends pulumi.ComponentResource {
             fileSystemId: this.fileSystemId,
             accessPointId: this.accessPointId,
             secretArns: this.secretArns,
+            requirementsVersion: this.artifacts.requirementsVersion,
+            pluginsVersion: this.artifacts.pluginsVersion,
         });
+    }
+
+    /** Uploads the DAGs, requirements and plugins. One code path for both layouts. */
+    private deployArtifacts(
+        name: string,
+        deploy: AirflowStorageArgs["deploy"],
+        bucket: aws.s3.Bucket,
+        dependsOn: pulumi.Resource[],
+    ): DeployedArtifacts {
+        const result: DeployedArtifacts = { dagKeys: [], objects: [] };
+        if (!deploy) return result;
+        const opts = { parent: this, dependsOn };
+        const upload = (
+            role: string,
+            key: string,
+            source: pulumi.asset.Asset | pulumi.asset.Archive,
+            hash: string,
+            contentType: string,
+        ) => {
+            const object = new aws.s3.BucketObjectv2(
+                `${name}-${role}`,
+                { bucket: bucket.id, key, source, sourceHash: hash, contentType },
+                opts,
+            );
+            result.objects.push(object);
+            return object;
+        };
+        for (const rel of dagFiles(deploy.dagsDir)) {
+            const file = path.join(deploy.dagsDir, rel);
+            const key = `${ARTIFACT_KEYS.dags}${rel}`;
+            upload(
+                `dag-${pathSlug(rel)}`,
+                key,
+                new pulumi.asset.FileAsset(file),
+                fileHash(file),
+                rel.endsWith(".py") ? "text/x-python" : "application/octet-stream",
+            );
+            result.dagKeys.push(key);
+        }
+        if (deploy.requirementsFile && existsSync(deploy.requirementsFile)) {
+            const file = deploy.requirementsFile;
+            result.requirementsVersion = upload(
+                "requirements",
+                ARTIFACT_KEYS.requirements,
+                new pulumi.asset.FileAsset(file),
+                fileHash(file),
+                "text/plain",
+            ).versionId;
+        }
+        if (deploy.pluginsDir && hasFiles(deploy.pluginsDir)) {
+            result.pluginsVersion = upload(
+                "plugins",
+                ARTIFACT_KEYS.plugins,
+                new pulumi.asset.FileArchive(deploy.pluginsDir),
+                folderHash(deploy.pluginsDir),
+                "application/zip",
+            ).versionId;
+        }
+        return result;
     }
 
     private createDatabase(

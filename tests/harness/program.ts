@@ -140,17 +140,31 @@ function clearProjectModules(): void {
  * waits for every registration, and returns the resources and the resolved stack outputs.
  */
 export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+    return runWith(stack, overrides, () => {
+        clearProjectModules();
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return require(path.join(ROOT, "index"));
+    });
+}
+
+/**
+ * Runs `build` (which creates resources, e.g. one component) with a stack's configuration and
+ * returns what it registered; `build`'s return value plays the part of the stack outputs.
+ */
+export async function runWith(
+    stack: string,
+    overrides: Record<string, unknown>,
+    build: () => Record<string, unknown>,
+): Promise<ProgramRun> {
     const m = installMocks();
     const config = useStack(stack, overrides);
-    clearProjectModules();
     // The Pulumi SDK records a stack trace for every promise it creates, and ts-node source-maps each
     // one: that is three quarters of a run's time. The program's own errors keep their messages.
     // HARNESS_STACK_TRACES=1 keeps full traces while debugging.
     const limit = Error.stackTraceLimit;
     if (!process.env.HARNESS_STACK_TRACES) Error.stackTraceLimit = 0;
     try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const program: Record<string, unknown> = require(path.join(ROOT, "index"));
+        const program = build();
         const outputs: Record<string, unknown> = {};
         const secretOutputs: string[] = [];
         for (const [name, value] of Object.entries(program)) {
