@@ -1,20 +1,37 @@
 // The Airflow platform: wires the components together from the validated stack configuration.
 // Configuration is read and checked only in config/; components receive typed values.
 import * as path from "path";
-import { AirflowNetwork } from "./components/network";
+import { CeleryCluster } from "./components/celery";
+import { AirflowNetwork, PORTS } from "./components/network";
 import { AirflowStorage } from "./components/storage";
 import { loadConfig } from "./config";
+import { imageTag } from "./lib/artifacts";
 
 const config = loadConfig();
 const name = `airflow-${config.environment}`;
+const celeryLayout = config.layout === "celery";
+const flower = celeryLayout && config.celery.flower;
 
+// The load balancer (Celery layout only) listens on 80 and 443 for the allow-list. Flower's port
+// takes the allow-list too, except "the whole internet", which is only ever allowed on 80 and 443,
+// plus the VPC itself (VPN and bastion users).
+const world = (cidr: string) => cidr === "0.0.0.0/0" || cidr === "::/0";
+const allowList = config.network.webAllowedCidrs;
 const network = new AirflowNetwork(name, {
     cidrBlock: config.network.cidr,
     azCount: config.network.azCount,
     natStrategy: config.network.natStrategy,
     interfaceEndpoints: config.network.interfaceEndpoints,
     flowLogs: config.network.flowLogs,
-    webAllowedCidrs: config.network.webAllowedCidrs,
+    listeners: celeryLayout
+        ? [
+              { port: PORTS.http, cidrs: allowList },
+              { port: PORTS.https, cidrs: allowList },
+              ...(flower
+                  ? [{ port: PORTS.flower, cidrs: [...allowList.filter((c) => !world(c)), config.network.cidr] }]
+                  : []),
+          ]
+        : [],
     tags: config.tags,
 });
 
@@ -33,7 +50,8 @@ const storage = new AirflowStorage(name, {
     secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
     database: config.storage.database,
     broker: config.storage.broker,
-    flower: config.celery.flower && config.storage.broker.type === "redis",
+    queues: config.celery.workerPools.map((p) => p.name),
+    flower,
     sharedFileSystem: config.storage.sharedFileSystem,
     deploy: {
         dagsDir: path.join(__dirname, "dags"),
@@ -42,6 +60,67 @@ const storage = new AirflowStorage(name, {
     },
     tags: config.tags,
 });
+
+let celery: CeleryCluster | undefined;
+if (celeryLayout) {
+    if (!storage.secretArns) throw new Error("AirflowStorage created no secrets for the celery layout");
+    celery = new CeleryCluster(name, {
+        environment: config.environment,
+        airflowVersion: config.airflowVersion,
+        network: {
+            vpcId: network.vpcId,
+            vpcCidr: network.vpcCidr,
+            publicSubnetIds: network.publicSubnetIds,
+            privateSubnetIds: network.privateSubnetIds,
+            servicesSecurityGroupId: network.securityGroupIds.services,
+            loadBalancerSecurityGroupId: network.securityGroupIds.loadBalancer,
+        },
+        storage: {
+            artifactsBucketName: storage.artifactsBucketName,
+            artifactsBucketArn: storage.artifactsBucketArn,
+            artifactsKmsKeyArn: config.storage.artifacts.kmsKeyArn,
+            secretArns: storage.secretArns,
+            brokerType: config.storage.broker.type,
+            queues: storage.queues,
+            fileSystem:
+                storage.fileSystemId && storage.fileSystemArn && storage.accessPointId && storage.accessPointArn
+                    ? {
+                          id: storage.fileSystemId,
+                          arn: storage.fileSystemArn,
+                          accessPointId: storage.accessPointId,
+                          accessPointArn: storage.accessPointArn,
+                      }
+                    : undefined,
+        },
+        image: config.celery.image
+            ? { uri: config.celery.image }
+            : {
+                  build: {
+                      context: __dirname,
+                      dockerfile: path.join(__dirname, "images", "airflow", "Dockerfile"),
+                      tag: imageTag(
+                          config.airflowVersion,
+                          ["images/airflow/Dockerfile", "dags/requirements.txt", ".dockerignore"].map((f) =>
+                              path.join(__dirname, f),
+                          ),
+                      ),
+                  },
+              },
+        ecrKeepImages: config.celery.ecrKeepImages,
+        logRetentionDays: config.celery.logRetentionDays,
+        webAccess: config.celery.webAccess,
+        certificateArn: config.celery.certificateArn,
+        flower,
+        dagSyncIntervalSeconds: config.celery.dagSyncIntervalSeconds,
+        ecsExec: config.celery.ecsExec,
+        apiServerCount: config.celery.apiServerCount,
+        schedulerCount: config.celery.schedulerCount,
+        sizes: config.celery.sizes,
+        workerPools: config.celery.workerPools,
+        protectData: config.storage.protectData,
+        tags: config.tags,
+    });
+}
 
 export const layout = config.layout;
 export const airflowVersion = config.airflowVersion;
@@ -56,3 +135,7 @@ export const brokerEndpoint = storage.brokerEndpoint ?? storage.queues?.default?
 export const fileSystemId = storage.fileSystemId;
 export const fileSystemAccessPointId = storage.accessPointId;
 export const secretArns = storage.secretArns;
+export const airflowUrl = celery?.airflowUrl;
+export const flowerUrl = celery?.flowerUrl;
+export const ecsClusterName = celery?.clusterName;
+export const airflowImage = celery?.imageUri;

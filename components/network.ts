@@ -40,12 +40,18 @@ export interface AirflowNetworkArgs {
     interfaceEndpoints?: readonly InterfaceEndpoint[];
     /** VPC flow logs to CloudWatch Logs. Default: off; retention 30 days when on. */
     flowLogs?: { enabled: boolean; retentionDays?: number };
-    /** CIDR blocks allowed to reach the load balancer's listeners. Default: ["0.0.0.0/0"]. */
-    webAllowedCidrs?: readonly string[];
-    /** Load balancer listener ports opened to `webAllowedCidrs`. Default: [80, 443]. */
-    listenerPorts?: readonly number[];
+    /**
+     * The load balancer's listener ports and the CIDR blocks (IPv4 or IPv6) each accepts traffic
+     * from: the only ingress from outside the VPC. Default: 80 and 443 from 0.0.0.0/0.
+     */
+    listeners?: readonly LoadBalancerListener[];
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+export interface LoadBalancerListener {
+    port: number;
+    cidrs: readonly string[];
 }
 
 /** Security group ids of the tiers that other components attach to. */
@@ -286,8 +292,8 @@ export class AirflowNetwork extends pulumi.ComponentResource {
                 parent,
             );
 
-        a.listenerPorts.forEach((port) =>
-            a.webAllowedCidrs.forEach((cidr, i) =>
+        a.listeners.forEach(({ port, cidrs }) =>
+            cidrs.forEach((cidr, i) =>
                 ingress(`lb-in-${port}-${i}`, lb, port, { cidr }, `Listener ${port} from allow-listed ${cidr}`),
             ),
         );
@@ -452,8 +458,7 @@ interface ResolvedArgs {
     natStrategy: NatStrategy;
     interfaceEndpoints: readonly InterfaceEndpoint[];
     flowLogs: { enabled: boolean; retentionDays: number };
-    webAllowedCidrs: readonly string[];
-    listenerPorts: readonly number[];
+    listeners: readonly LoadBalancerListener[];
 }
 
 function validateArgs(name: string, args: AirflowNetworkArgs, resource: pulumi.Resource): ResolvedArgs {
@@ -463,8 +468,10 @@ function validateArgs(name: string, args: AirflowNetworkArgs, resource: pulumi.R
         natStrategy: args.natStrategy ?? "single",
         interfaceEndpoints: args.interfaceEndpoints ?? [],
         flowLogs: { enabled: args.flowLogs?.enabled ?? false, retentionDays: args.flowLogs?.retentionDays ?? 30 },
-        webAllowedCidrs: args.webAllowedCidrs ?? ["0.0.0.0/0"],
-        listenerPorts: args.listenerPorts ?? [PORTS.http, PORTS.https],
+        listeners: args.listeners ?? [
+            { port: PORTS.http, cidrs: ["0.0.0.0/0"] },
+            { port: PORTS.https, cidrs: ["0.0.0.0/0"] },
+        ],
     };
     const fail = (field: string, allowed: string, got: unknown) => {
         throw new pulumi.ResourceError(
@@ -485,11 +492,17 @@ function validateArgs(name: string, args: AirflowNetworkArgs, resource: pulumi.R
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(a.flowLogs.retentionDays)) {
         fail("flowLogs.retentionDays", choiceText(LOG_RETENTION_DAYS), a.flowLogs.retentionDays);
     }
-    if (a.webAllowedCidrs.length === 0 || !a.webAllowedCidrs.every((c) => isCidr(c))) {
-        fail("webAllowedCidrs", "a non-empty list of CIDR blocks", a.webAllowedCidrs);
-    }
-    if (!a.listenerPorts.every((p) => Number.isInteger(p) && p > 0 && p < 65536)) {
-        fail("listenerPorts", "a list of TCP ports", a.listenerPorts);
+    for (const listener of a.listeners) {
+        if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 65535) {
+            fail("listeners[].port", "a TCP port from 1 to 65535", listener.port);
+        }
+        if (!listener.cidrs.every((c) => isCidr(c))) {
+            fail(
+                `listeners[port ${listener.port}].cidrs`,
+                "a list of CIDR blocks written with their network address",
+                listener.cidrs,
+            );
+        }
     }
     return a;
 }

@@ -1,4 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import {
+    celeryKeys,
+    serviceSizeRules,
+    SIZED_SERVICES,
+    SizedService,
+    WebAccess,
+    WorkerPool,
+    workerPoolRules,
+} from "./celery";
 import { coreKeys, Layout } from "./core";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { KeyMap, shown, ValuesOf } from "./spec";
@@ -9,6 +18,8 @@ export { LAYOUTS } from "./core";
 export type { Layout } from "./core";
 export { INTERFACE_ENDPOINTS, NAT_STRATEGIES } from "./network";
 export type { InterfaceEndpoint, NatStrategy } from "./network";
+export { SIZED_SERVICES, WEB_ACCESS } from "./celery";
+export type { SizedService, WebAccess, WorkerPool } from "./celery";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
@@ -22,6 +33,7 @@ export const CONFIG_KEYS = {
     ...coreKeys,
     ...networkKeys,
     ...storageKeys,
+    ...celeryKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -63,6 +75,20 @@ export interface StorageConfig {
 export interface CeleryConfig {
     /** Run Flower (redis broker only). */
     readonly flower: boolean;
+    /** An image to run instead of building images/airflow. */
+    readonly image?: string;
+    readonly ecrKeepImages: number;
+    readonly logRetentionDays: number;
+    readonly webAccess: WebAccess;
+    /** ACM certificate ARN; undefined means HTTP only. */
+    readonly certificateArn?: string;
+    readonly dagSyncIntervalSeconds: number;
+    readonly ecsExec: boolean;
+    readonly apiServerCount: number;
+    readonly schedulerCount: number;
+    /** CPU units and memory (MiB) of each long-running service. */
+    readonly sizes: Readonly<Record<SizedService, { readonly cpu: number; readonly memory: number }>>;
+    readonly workerPools: readonly WorkerPool[];
 }
 
 /** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
@@ -145,7 +171,28 @@ export function loadConfig(): AirflowConfig {
             broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
             sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
         },
-        celery: { flower: values.flower },
+        celery: {
+            flower: values.flower,
+            image: values.image || undefined,
+            ecrKeepImages: values.ecrKeepImages,
+            logRetentionDays: values.logRetentionDays,
+            webAccess: values.webAccess,
+            certificateArn: values.certificateArn || undefined,
+            dagSyncIntervalSeconds: values.dagSyncIntervalSeconds,
+            ecsExec: values.ecsExec,
+            apiServerCount: values.apiServerCount,
+            schedulerCount: values.schedulerCount,
+            sizes: Object.fromEntries(
+                Object.keys(SIZED_SERVICES).map((s) => [
+                    s,
+                    {
+                        cpu: values[`${s}Cpu` as keyof ConfigValues] as number,
+                        memory: values[`${s}Memory` as keyof ConfigValues] as number,
+                    },
+                ]),
+            ) as Record<SizedService, { cpu: number; memory: number }>,
+            workerPools: values.workerPools,
+        },
     });
 }
 
@@ -196,6 +243,11 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
             reads: ["broker", "flower", "dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"],
             check: () => storageRules(v),
         },
+        {
+            reads: Object.keys(SIZED_SERVICES).flatMap((s) => [`${s}Cpu`, `${s}Memory`]) as (keyof ConfigValues)[],
+            check: () => serviceSizeRules(v as unknown as Record<string, unknown>),
+        },
+        { reads: ["workerPools"], check: () => workerPoolRules(v) },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());

@@ -44,3 +44,16 @@ export function folderHash(dir: string): string {
 export function pathSlug(rel: string): string {
     return rel.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
 }
+
+/**
+ * An image tag that changes exactly when what the image is built from does: the Airflow version and
+ * 12 hex digits of a hash over the given files (a missing file counts as absent). ECR tags are
+ * immutable, so every change must produce a new tag.
+ */
+export function imageTag(airflowVersion: string, files: string[]): string {
+    const hash = createHash("sha256");
+    for (const file of files) {
+        hash.update(file).update(existsSync(file) ? readFileSync(file) : "<absent>");
+    }
+    return `${airflowVersion}-${hash.digest("hex").slice(0, 12)}`;
+}

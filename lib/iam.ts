@@ -5,7 +5,7 @@ export interface Statement {
     Sid?: string;
     Effect: "Allow" | "Deny";
     Action: string | string[];
-    Resource?: pulumi.Input<string> | pulumi.Input<string>[];
+    Resource?: pulumi.Input<string> | pulumi.Input<string>[] | pulumi.Output<string[]>;
     Principal?: Record<string, string | string[]>;
     Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
 }

@@ -43,6 +43,9 @@ describe("committed stacks", () => {
         "aws:efs/mountTarget:MountTarget",
         "aws:efs/backupPolicy:BackupPolicy",
         "aws:efs/fileSystemPolicy:FileSystemPolicy",
+        "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        "aws:appautoscaling/policy:Policy",
     ]);
 
     for (const stack of STACKS) {

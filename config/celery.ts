@@ -1,0 +1,190 @@
+import { z } from "zod";
+import { FARGATE_CPUS, isFargateSize, memoryChoices } from "./fargate";
+import { boolKey, choiceText, enumKey, intChoiceKey, intKey, key, KeySpec, LOG_RETENTION_DAYS, shown } from "./spec";
+
+export const WEB_ACCESS = ["public", "internal"] as const;
+export type WebAccess = (typeof WEB_ACCESS)[number];
+
+/** The long-running Airflow services whose size each stack sets (workers are sized per pool). */
+export const SIZED_SERVICES = {
+    apiServer: { label: "the api-server (webserver on Airflow 2)", cpu: 1024, memory: 2048 },
+    scheduler: { label: "each scheduler", cpu: 1024, memory: 2048 },
+    dagProcessor: { label: "the dag-processor", cpu: 512, memory: 2048 },
+    triggerer: { label: "the triggerer", cpu: 512, memory: 1024 },
+    flower: { label: "Flower", cpu: 256, memory: 512 },
+} as const;
+export type SizedService = keyof typeof SIZED_SERVICES;
+
+const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+const IMAGE_URI = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
+const POOL_NAME = /^[a-z][a-z0-9-]{0,20}$/;
+
+export interface WorkerPool {
+    /** Pool and Celery queue name; DAG tasks pick it with `queue=`. */
+    readonly name: string;
+    readonly cpu: number;
+    readonly memory: number;
+    /** Fewest workers; 0 lets an idle pool cost nothing (scaling follows queue depth). */
+    readonly minCount: number;
+    readonly maxCount: number;
+    /** Run workers on FARGATE_SPOT (up to 70% cheaper, interruptible with 2 minutes' notice). */
+    readonly spot: boolean;
+    /** With spot: this many workers stay on regular FARGATE. */
+    readonly onDemandBase: number;
+    /** Tasks one worker runs at once (Celery concurrency); also the scaling unit. */
+    readonly concurrency: number;
+}
+
+const POOL_SCHEMA = z
+    .array(
+        z
+            .object({
+                name: z.string(),
+                cpu: z.number(),
+                memory: z.number(),
+                minCount: z.number().int(),
+                maxCount: z.number().int(),
+                spot: z.boolean().default(false),
+                onDemandBase: z.number().int().default(0),
+                concurrency: z.number().int().default(16),
+            })
+            .strict(),
+    )
+    .min(1);
+
+function sizeKeys(): Record<string, KeySpec<number>> {
+    const keys: Record<string, KeySpec<number>> = {};
+    for (const [service, s] of Object.entries(SIZED_SERVICES)) {
+        keys[`${service}Cpu`] = intChoiceKey(FARGATE_CPUS, s.cpu, `Fargate CPU units of ${s.label}.`);
+        keys[`${service}Memory`] = key({
+            type: "integer",
+            description: `Memory (MiB) of ${s.label}; must be a size Fargate allows with its CPU.`,
+            default: s.memory,
+            allowed: "a memory size in MiB",
+            schema: z.number().int().positive(),
+        });
+    }
+    return keys;
+}
+
+export const celeryKeys = {
+    image: key<string>({
+        type: "string",
+        description:
+            "Airflow image URI to run. Empty: the program builds images/airflow/Dockerfile for airflow:airflowVersion and pushes it to the stack's ECR repository.",
+        default: "",
+        allowed:
+            "empty or an image URI with a tag or digest, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow:3.0.6-1",
+        schema: z.string().refine((v) => v === "" || IMAGE_URI.test(v)),
+    }),
+    ecrKeepImages: intKey(1, 1000, 20, "How many images the ECR repository keeps (older ones expire)."),
+    logRetentionDays: intChoiceKey(
+        LOG_RETENTION_DAYS,
+        30,
+        "Retention of the Airflow services' CloudWatch log groups, in days.",
+    ),
+    webAccess: enumKey(
+        WEB_ACCESS,
+        "public",
+        "Where the load balancer listens: public (internet-facing, in the public subnets, open to airflow:webAllowedCidrs) or internal (private subnets, reachable from the VPC and its peers only).",
+    ),
+    certificateArn: key<string>({
+        type: "string",
+        description:
+            "ACM certificate for HTTPS on the load balancer (HTTP then redirects to HTTPS). Empty: HTTP only, which sends logins in clear text; set it for anything but a throw-away stack.",
+        default: "",
+        allowed: "empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+        schema: z.string().refine((v) => v === "" || ACM_ARN.test(v)),
+    }),
+    dagSyncIntervalSeconds: intKey(
+        10,
+        3600,
+        60,
+        "How often each component copies dags/ from the artifacts bucket into its tasks, in seconds.",
+    ),
+    ecsExec: boolKey(
+        false,
+        "Allow ECS Exec (interactive shells) into the Airflow tasks; adds the SSM permissions it needs.",
+    ),
+    apiServerCount: intKey(1, 10, 1, "Number of api-server (webserver on Airflow 2) tasks."),
+    schedulerCount: intKey(1, 4, 1, "Number of scheduler tasks (Airflow runs several schedulers side by side)."),
+    ...sizeKeys(),
+    workerPools: key<WorkerPool[]>({
+        type: "object",
+        description:
+            "Celery worker pools, each its own ECS service consuming only its own queue: a list of {name, cpu, memory, minCount, maxCount, spot, onDemandBase, concurrency}. One pool must be named default (the default queue). Set as a YAML list in the stack file.",
+        default: [
+            {
+                name: "default",
+                cpu: 1024,
+                memory: 2048,
+                minCount: 1,
+                maxCount: 4,
+                spot: false,
+                onDemandBase: 0,
+                concurrency: 16,
+            },
+        ],
+        allowed:
+            "a non-empty list of pools, each {name, cpu, memory, minCount, maxCount} with optional spot (boolean), onDemandBase and concurrency (whole numbers), and no other fields",
+        schema: POOL_SCHEMA as unknown as z.ZodType<WorkerPool[]>,
+    }),
+} satisfies Record<string, KeySpec<unknown>>;
+
+/** Checks the size of each sized service against Fargate's table. */
+export function serviceSizeRules(v: Record<string, unknown>): string[] {
+    const errors: string[] = [];
+    for (const service of Object.keys(SIZED_SERVICES)) {
+        const cpu = v[`${service}Cpu`] as number;
+        const memory = v[`${service}Memory`] as number;
+        if (!isFargateSize(cpu, memory)) {
+            errors.push(
+                `airflow:${service}Memory must be a memory size Fargate allows with airflow:${service}Cpu ${cpu} (${memoryChoices(cpu)}), got ${memory}`,
+            );
+        }
+    }
+    return errors;
+}
+
+/** Checks every worker pool, naming the pool's index and field in each message. */
+export function workerPoolRules(v: { workerPools: readonly WorkerPool[] }): string[] {
+    const errors: string[] = [];
+    const names = new Set<string>();
+    v.workerPools.forEach((pool, i) => {
+        const at = `airflow:workerPools[${i}]`;
+        if (!POOL_NAME.test(pool.name)) {
+            errors.push(
+                `${at}.name must be 1 to 21 lowercase letters, digits or hyphens, starting with a letter, got ${shown(pool.name)}`,
+            );
+        } else if (names.has(pool.name)) {
+            errors.push(`${at}.name must be unique among the pools, got ${shown(pool.name)} twice`);
+        }
+        names.add(pool.name);
+        if (!FARGATE_CPUS.includes(pool.cpu)) {
+            errors.push(`${at}.cpu must be ${choiceText(FARGATE_CPUS)}, got ${shown(pool.cpu)}`);
+        } else if (!isFargateSize(pool.cpu, pool.memory)) {
+            errors.push(
+                `${at}.memory must be a memory size Fargate allows with cpu ${pool.cpu} (${memoryChoices(pool.cpu)}), got ${shown(pool.memory)}`,
+            );
+        }
+        if (pool.minCount < 0 || pool.maxCount < 1 || pool.maxCount > 100 || pool.minCount > pool.maxCount) {
+            errors.push(
+                `${at} must have 0 <= minCount <= maxCount and 1 <= maxCount <= 100, got minCount ${pool.minCount} and maxCount ${pool.maxCount}`,
+            );
+        }
+        if (pool.onDemandBase < 0 || pool.onDemandBase > pool.maxCount || (!pool.spot && pool.onDemandBase > 0)) {
+            errors.push(
+                `${at}.onDemandBase must be from 0 to maxCount (${pool.maxCount}) and is only used with spot: true, got ${pool.onDemandBase}`,
+            );
+        }
+        if (pool.concurrency < 1 || pool.concurrency > 64) {
+            errors.push(`${at}.concurrency must be a whole number from 1 to 64, got ${pool.concurrency}`);
+        }
+    });
+    if (!names.has("default")) {
+        errors.push(
+            `airflow:workerPools must include a pool named "default" (tasks without queue= go to the default queue), got ${shown(v.workerPools.map((p) => p.name))}`,
+        );
+    }
+    return errors;
+}
