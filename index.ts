@@ -2,6 +2,7 @@
 // Configuration is read and checked only in config/; components receive typed values.
 import * as path from "path";
 import { CeleryCluster } from "./components/celery";
+import { FargateJobs } from "./components/jobs";
 import { AirflowNetwork, PORTS } from "./components/network";
 import { AirflowStorage } from "./components/storage";
 import { loadConfig } from "./config";
@@ -122,6 +123,26 @@ if (celeryLayout) {
     });
 }
 
+// The role DAG tasks run with: the Celery workers' task role, or the MWAA execution role.
+const airflowRoleName = celery?.workerTaskRole.name;
+
+// The job task definition the fargate_parallel_tasks DAG runs, the same on both layouts.
+const jobs = airflowRoleName
+    ? new FargateJobs(name, {
+          environment: config.environment,
+          cluster: celery ? { name: celery.clusterName, arn: celery.clusterArn } : undefined,
+          network: { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds },
+          image: config.jobs.image,
+          cpu: config.jobs.cpu,
+          memory: config.jobs.memory,
+          spot: config.jobs.spot,
+          logRetentionDays: config.celery.logRetentionDays,
+          variableRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
+          airflowRoleName,
+          tags: config.tags,
+      })
+    : undefined;
+
 export const layout = config.layout;
 export const airflowVersion = config.airflowVersion;
 export const environment = config.environment;
@@ -139,3 +160,5 @@ export const airflowUrl = celery?.airflowUrl;
 export const flowerUrl = celery?.flowerUrl;
 export const ecsClusterName = celery?.clusterName;
 export const airflowImage = celery?.imageUri;
+export const fargateJobsVariable = jobs?.variableSecretName;
+export const fargateJobsTaskDefinition = jobs?.taskDefinitionArn;

@@ -10,6 +10,7 @@ import {
 } from "./celery";
 import { coreKeys, Layout } from "./core";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
+import { jobKeys, jobRules } from "./jobs";
 import { KeyMap, shown, ValuesOf } from "./spec";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
@@ -34,6 +35,7 @@ export const CONFIG_KEYS = {
     ...networkKeys,
     ...storageKeys,
     ...celeryKeys,
+    ...jobKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -91,6 +93,13 @@ export interface CeleryConfig {
     readonly workerPools: readonly WorkerPool[];
 }
 
+export interface JobsConfig {
+    readonly image: string;
+    readonly cpu: number;
+    readonly memory: number;
+    readonly spot: boolean;
+}
+
 /** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
 export interface AirflowConfig {
     readonly project: string;
@@ -105,6 +114,7 @@ export interface AirflowConfig {
     readonly network: NetworkConfig;
     readonly storage: StorageConfig;
     readonly celery: CeleryConfig;
+    readonly jobs: JobsConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
@@ -193,6 +203,7 @@ export function loadConfig(): AirflowConfig {
             ) as Record<SizedService, { cpu: number; memory: number }>,
             workerPools: values.workerPools,
         },
+        jobs: { image: values.jobImage, cpu: values.jobCpu, memory: values.jobMemory, spot: values.jobSpot },
     });
 }
 
@@ -248,6 +259,7 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
             check: () => serviceSizeRules(v as unknown as Record<string, unknown>),
         },
         { reads: ["workerPools"], check: () => workerPoolRules(v) },
+        { reads: ["jobCpu", "jobMemory"], check: () => jobRules(v) },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());

@@ -359,7 +359,7 @@ for (const stack of STACKS) {
         ];
 
         it(`are the ${roles.length} secrets under airflow/${stack}/config/ with a ${celery.recoveryDays}-day recovery window`, () => {
-            const secrets = run.ofType(T.secret);
+            const secrets = run.ofType(T.secret).filter((s) => s.inputs.name.startsWith(`airflow/${stack}/config/`));
             expect(secrets.map((s) => s.inputs.name).sort()).to.deep.equal(
                 roles.map((r) => `airflow/${stack}/config/${r}`).sort(),
             );

@@ -1,0 +1,321 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
+import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
+import { publishVariable } from "../lib/airflow";
+import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
+import { withName } from "../lib/tags";
+
+/** The Airflow Variable DAGs read the job settings from. */
+export const FARGATE_JOBS_VARIABLE = "fargate_jobs";
+/** The container of the job task definition that DAGs override. */
+export const JOB_CONTAINER = "job";
+
+export interface FargateJobsArgs {
+    /** Environment name (names, the variable's secret prefix). Required. */
+    environment: string;
+    /**
+     * The ECS cluster to run jobs in (the Celery layout's). Without it the component creates one with
+     * the FARGATE and FARGATE_SPOT capacity providers (the MWAA layout). Default: a new cluster.
+     */
+    cluster?: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+    /** Where jobs run: private subnets of this VPC, with a security group of their own. Required. */
+    network: { vpcId: pulumi.Input<string>; privateSubnetIds: pulumi.Input<pulumi.Input<string>[]> };
+    /** Job image. Default: "public.ecr.aws/docker/library/python:3.12-slim". */
+    image?: string;
+    /** Fargate CPU units and memory (MiB). Default: 256 and 512. */
+    cpu?: number;
+    memory?: number;
+    /** Run jobs on FARGATE_SPOT. Default: true. */
+    spot?: boolean;
+    /** Log retention in days. Default: 30. */
+    logRetentionDays?: number;
+    /** Days a deleted variable can be restored (0 or 7-30). Default: 7. */
+    variableRecoveryWindowDays?: number;
+    /** The role Airflow runs tasks with: it gets permission to run, watch and stop these jobs. Required. */
+    airflowRoleName: pulumi.Input<string>;
+    /** Tags for every resource, on top of a Name tag. Default: none. */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * What the fargate_parallel_tasks DAG needs on either layout: a job task definition (image, size, log
+ * group, roles), a security group with outbound access only, an ECS cluster where the layout has none,
+ * the `fargate_jobs` Airflow Variable with everything EcsRunTaskOperator is called with, and a policy
+ * on the Airflow role that allows running, describing and stopping exactly these jobs.
+ */
+export class FargateJobs extends pulumi.ComponentResource {
+    public readonly clusterName: pulumi.Output<string>;
+    public readonly clusterArn: pulumi.Output<string>;
+    public readonly taskDefinitionArn: pulumi.Output<string>;
+    public readonly taskDefinitionFamily: string;
+    public readonly logGroupName: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    /** The secret holding the `fargate_jobs` variable. */
+    public readonly variableSecretName: string;
+
+    constructor(name: string, args: FargateJobsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("airflow:jobs:FargateJobs", name, {}, opts);
+        const a = validateArgs(name, args, this);
+        const tags = args.tags;
+        const parent = { parent: this };
+        const region = aws.getRegionOutput({}, parent).region;
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+
+        let clusterName: pulumi.Output<string>;
+        let clusterArn: pulumi.Output<string>;
+        if (args.cluster) {
+            clusterName = pulumi.output(args.cluster.name);
+            clusterArn = pulumi.output(args.cluster.arn);
+        } else {
+            const cluster = new aws.ecs.Cluster(
+                `${name}-jobs-cluster`,
+                {
+                    settings: [{ name: "containerInsights", value: "enabled" }],
+                    tags: withName(tags, `${name}-jobs-cluster`),
+                },
+                parent,
+            );
+            new aws.ecs.ClusterCapacityProviders(
+                `${name}-jobs-capacity-providers`,
+                {
+                    clusterName: cluster.name,
+                    capacityProviders: ["FARGATE", "FARGATE_SPOT"],
+                    defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1 }],
+                },
+                parent,
+            );
+            clusterName = cluster.name;
+            clusterArn = cluster.arn;
+        }
+
+        const securityGroup = new aws.ec2.SecurityGroup(
+            `${name}-jobs-sg`,
+            {
+                vpcId: args.network.vpcId,
+                description: "Airflow Fargate jobs: outbound only",
+                tags: withName(tags, `${name}-jobs-sg`),
+            },
+            parent,
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-jobs-out-all`,
+            {
+                securityGroupId: securityGroup.id,
+                ipProtocol: "-1",
+                cidrIpv4: "0.0.0.0/0",
+                description: "Outbound from Fargate jobs",
+                tags: withName(tags, `${name}-jobs-out-all`),
+            },
+            parent,
+        );
+
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-jobs-logs`,
+            {
+                name: `/airflow/${a.environment}/jobs`,
+                retentionInDays: a.logRetentionDays,
+                tags: withName(tags, `${name}-jobs-logs`),
+            },
+            parent,
+        );
+
+        const executionRole = new aws.iam.Role(
+            `${name}-jobs-execution-role`,
+            {
+                description: `Starts Airflow ${a.environment} Fargate jobs`,
+                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                tags: withName(tags, `${name}-jobs-execution-role`),
+            },
+            parent,
+        );
+        const executionStatements: Statement[] = [
+            {
+                Sid: "WriteLogs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: pulumi.interpolate`${logGroup.arn}:log-stream:*`,
+            },
+        ];
+        const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/.exec(a.image);
+        if (ecr) {
+            executionStatements.push(
+                { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" }, // account-level call
+                {
+                    Sid: "PullJobImage",
+                    Effect: "Allow",
+                    Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                    Resource: `arn:aws:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`,
+                },
+            );
+        }
+        new aws.iam.RolePolicy(
+            `${name}-jobs-execution-policy`,
+            { role: executionRole.id, policy: policyDocument(executionStatements) },
+            parent,
+        );
+        // The job itself gets no AWS permissions; give its task role some if your jobs need them.
+        const taskRole = new aws.iam.Role(
+            `${name}-jobs-task-role`,
+            {
+                description: `Airflow ${a.environment} Fargate jobs`,
+                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                tags: withName(tags, `${name}-jobs-task-role`),
+            },
+            parent,
+        );
+
+        this.taskDefinitionFamily = `${name}-job`;
+        const taskDefinition = new aws.ecs.TaskDefinition(
+            `${name}-job-task`,
+            {
+                family: this.taskDefinitionFamily,
+                requiresCompatibilities: ["FARGATE"],
+                networkMode: "awsvpc",
+                cpu: String(a.cpu),
+                memory: String(a.memory),
+                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+                executionRoleArn: executionRole.arn,
+                taskRoleArn: taskRole.arn,
+                containerDefinitions: pulumi.all([logGroup.name, region]).apply(([group, r]) =>
+                    JSON.stringify([
+                        {
+                            name: JOB_CONTAINER,
+                            image: a.image,
+                            essential: true,
+                            command: ["python", "-c", "print('override this command')"],
+                            logConfiguration: {
+                                logDriver: "awslogs",
+                                options: {
+                                    "awslogs-group": group,
+                                    "awslogs-region": r,
+                                    "awslogs-stream-prefix": JOB_CONTAINER,
+                                },
+                            },
+                        },
+                    ]),
+                ),
+                tags: withName(tags, `${name}-job-task`),
+            },
+            parent,
+        );
+
+        const variable = publishVariable(
+            `${name}-fargate-jobs-variable`,
+            FARGATE_JOBS_VARIABLE,
+            {
+                environment: a.environment,
+                region,
+                cluster: clusterName,
+                task_definition: this.taskDefinitionFamily,
+                container_name: JOB_CONTAINER,
+                subnet_ids: args.network.privateSubnetIds,
+                security_group_ids: [securityGroup.id],
+                capacity_provider: a.spot ? "FARGATE_SPOT" : "FARGATE",
+                log_group: logGroup.name,
+                log_stream_prefix: JOB_CONTAINER,
+            },
+            {
+                environment: a.environment,
+                recoveryWindowDays: a.variableRecoveryWindowDays,
+                description: `Fargate job settings for Airflow ${a.environment} DAGs (Airflow Variable ${FARGATE_JOBS_VARIABLE})`,
+                tags,
+            },
+            this,
+        );
+        this.variableSecretName = variable.secretName;
+
+        new aws.iam.RolePolicy(
+            `${name}-jobs-airflow-policy`,
+            {
+                role: args.airflowRoleName,
+                policy: policyDocument([
+                    {
+                        Sid: "RunJobs",
+                        Effect: "Allow",
+                        Action: "ecs:RunTask",
+                        Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task-definition/${this.taskDefinitionFamily}:*`,
+                        Condition: { ArnEquals: { "ecs:cluster": clusterArn } },
+                    },
+                    {
+                        Sid: "WatchAndStopJobs",
+                        Effect: "Allow",
+                        Action: ["ecs:DescribeTasks", "ecs:StopTask"],
+                        Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task/${clusterName}/*`,
+                    },
+                    {
+                        Sid: "ReadJobDefinition",
+                        Effect: "Allow",
+                        Action: "ecs:DescribeTaskDefinition",
+                        Resource: "*", // DescribeTaskDefinition supports no resource-level permissions
+                    },
+                    {
+                        Sid: "PassJobRoles",
+                        Effect: "Allow",
+                        Action: "iam:PassRole",
+                        Resource: [executionRole.arn, taskRole.arn],
+                        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+                    },
+                    {
+                        Sid: "ReadJobLogs",
+                        Effect: "Allow",
+                        Action: ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"],
+                        Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:log-stream:*`],
+                    },
+                ]),
+            },
+            parent,
+        );
+
+        this.clusterName = clusterName;
+        this.clusterArn = clusterArn;
+        this.taskDefinitionArn = taskDefinition.arn;
+        this.logGroupName = logGroup.name;
+        this.securityGroupId = securityGroup.id;
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            taskDefinitionArn: this.taskDefinitionArn,
+            logGroupName: this.logGroupName,
+            securityGroupId: this.securityGroupId,
+            variableSecretName: this.variableSecretName,
+        });
+    }
+}
+
+interface ResolvedArgs {
+    environment: string;
+    image: string;
+    cpu: number;
+    memory: number;
+    spot: boolean;
+    logRetentionDays: number;
+    variableRecoveryWindowDays: number;
+}
+
+function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Resource): ResolvedArgs {
+    const a: ResolvedArgs = {
+        environment: args.environment,
+        image: args.image ?? "public.ecr.aws/docker/library/python:3.12-slim",
+        cpu: args.cpu ?? 256,
+        memory: args.memory ?? 512,
+        spot: args.spot ?? true,
+        logRetentionDays: args.logRetentionDays ?? 30,
+        variableRecoveryWindowDays: args.variableRecoveryWindowDays ?? 7,
+    };
+    const fail = (field: string, allowed: string, got: unknown) => {
+        throw new pulumi.ResourceError(
+            `FargateJobs ${name}: ${field} must be ${allowed}, got ${JSON.stringify(got)}`,
+            resource,
+        );
+    };
+    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(a.environment ?? ""))
+        fail("environment", "2 to 16 lowercase letters, digits or hyphens", a.environment);
+    if (!FARGATE_CPUS.includes(a.cpu)) fail("cpu", choiceText(FARGATE_CPUS), a.cpu);
+    if (!isFargateSize(a.cpu, a.memory)) fail("memory", `${memoryChoices(a.cpu)} with cpu ${a.cpu}`, a.memory);
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(a.logRetentionDays))
+        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), a.logRetentionDays);
+    if (a.variableRecoveryWindowDays !== 0 && (a.variableRecoveryWindowDays < 7 || a.variableRecoveryWindowDays > 30)) {
+        fail("variableRecoveryWindowDays", "0 or from 7 to 30", a.variableRecoveryWindowDays);
+    }
+    return a;
+}

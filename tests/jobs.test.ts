@@ -1,0 +1,119 @@
+import { expect } from "chai";
+import { ConfigError, loadConfig } from "../config";
+import { ProgramRun, runStack, useStack } from "./harness/program";
+
+const T = {
+    task: "aws:ecs/taskDefinition:TaskDefinition",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    role: "aws:iam/role:Role",
+    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    cluster: "aws:ecs/cluster:Cluster",
+};
+
+for (const stack of ["dev", "staging"] as const) {
+    describe(`Fargate jobs of the ${stack} stack`, () => {
+        const name = `airflow-${stack}`;
+        let run: ProgramRun;
+        before(async () => {
+            run = await runStack(stack);
+        });
+
+        it("defines the job task: image, size, and its own log group", () => {
+            const task = run.get(T.task, `${name}-job-task`);
+            expect(task.inputs).to.include({ family: `${name}-job`, cpu: "256", memory: "512", networkMode: "awsvpc" });
+            const [job] = JSON.parse(task.inputs.containerDefinitions);
+            expect(job.name).to.equal("job");
+            expect(job.image).to.equal("public.ecr.aws/docker/library/python:3.12-slim");
+            expect(job.logConfiguration.options["awslogs-group"]).to.equal(`/airflow/${stack}/jobs`);
+            expect(run.get(T.logGroup, `${name}-jobs-logs`).inputs.name).to.equal(`/airflow/${stack}/jobs`);
+        });
+
+        it("gives jobs a security group that accepts nothing and may send anywhere", () => {
+            const sg = run.get(T.sg, `${name}-jobs-sg`);
+            expect(run.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === `${sg.name}-id`)).to.have.length(0);
+            expect(run.get(T.egress, `${name}-jobs-out-all`).inputs).to.include({
+                securityGroupId: `${sg.name}-id`,
+                ipProtocol: "-1",
+            });
+        });
+
+        it("publishes the fargate_jobs variable with everything EcsRunTaskOperator needs, using the Celery cluster", () => {
+            const value = JSON.parse(
+                run.get(T.secretVersion, `${name}-fargate-jobs-variable-value`).inputs.secretString,
+            );
+            expect(value).to.deep.equal({
+                environment: stack,
+                region: "us-east-1",
+                cluster: run.get(T.cluster, `${name}-cluster`).state.name,
+                task_definition: `${name}-job`,
+                container_name: "job",
+                subnet_ids: [`${name}-private-0-id`, `${name}-private-1-id`],
+                security_group_ids: [`${name}-jobs-sg-id`],
+                capacity_provider: "FARGATE_SPOT",
+                log_group: `/airflow/${stack}/jobs`,
+                log_stream_prefix: "job",
+            });
+            expect(run.outputs.fargateJobsVariable).to.equal(`airflow/${stack}/variables/fargate_jobs`);
+            expect(run.has(T.cluster, `${name}-jobs-cluster`)).to.equal(false);
+        });
+
+        it("lets the Celery worker role run, watch and stop only these jobs and pass only their roles to ECS", () => {
+            const policy = run.get(T.rolePolicy, `${name}-jobs-airflow-policy`);
+            expect(policy.inputs.role).to.equal(run.get(T.role, `${name}-worker-task-role`).state.name);
+            const st = Object.fromEntries(JSON.parse(policy.inputs.policy).Statement.map((s: any) => [s.Sid, s]));
+            const clusterArn = run.get(T.cluster, `${name}-cluster`).state.arn;
+            const clusterName = run.get(T.cluster, `${name}-cluster`).state.name;
+            expect(st.RunJobs).to.deep.equal({
+                Sid: "RunJobs",
+                Effect: "Allow",
+                Action: "ecs:RunTask",
+                Resource: `arn:aws:ecs:us-east-1:123456789012:task-definition/${name}-job:*`,
+                Condition: { ArnEquals: { "ecs:cluster": clusterArn } },
+            });
+            expect(st.WatchAndStopJobs.Resource).to.equal(`arn:aws:ecs:us-east-1:123456789012:task/${clusterName}/*`);
+            expect(st.PassJobRoles.Resource).to.deep.equal([
+                run.get(T.role, `${name}-jobs-execution-role`).state.arn,
+                run.get(T.role, `${name}-jobs-task-role`).state.arn,
+            ]);
+            expect(st.PassJobRoles.Condition).to.deep.equal({
+                StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
+            });
+            for (const s of Object.values(st) as any[]) {
+                for (const action of [s.Action].flat()) expect(action).to.not.match(/(^\*$|:\*$)/);
+            }
+        });
+
+        it("gives the job's execution role only its log stream, and the job no AWS permissions", () => {
+            const st = JSON.parse(run.get(T.rolePolicy, `${name}-jobs-execution-policy`).inputs.policy).Statement;
+            expect(st).to.deep.equal([
+                {
+                    Sid: "WriteLogs",
+                    Effect: "Allow",
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    Resource: `${run.get(T.logGroup, `${name}-jobs-logs`).state.arn}:log-stream:*`,
+                },
+            ]);
+            expect(
+                run.ofType(T.rolePolicy).filter((p) => p.inputs.role === `${name}-jobs-task-role-id`),
+            ).to.have.length(0);
+        });
+    });
+}
+
+describe("Fargate job configuration errors", () => {
+    it("rejects a job memory Fargate does not offer with its CPU", () => {
+        useStack("dev", { "airflow:jobCpu": 256, "airflow:jobMemory": 4096 });
+        try {
+            loadConfig();
+            expect.fail("the config loaded");
+        } catch (err) {
+            expect((err as ConfigError).errors).to.deep.equal([
+                "airflow:jobMemory must be a memory size Fargate allows with airflow:jobCpu 256 (512, 1024 or 2048), got 4096",
+            ]);
+        }
+    });
+});
