@@ -1,6 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { coreKeys, Layout } from "./core";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
+import {
+    MwaaCapacity,
+    mwaaCapacityRules,
+    MwaaEnvironmentClass,
+    mwaaKeys,
+    MwaaLogLevel,
+    MwaaLogModule,
+    mwaaOptionRules,
+    MwaaWebserverAccessMode,
+    resolveCapacity,
+} from "./mwaa";
 import { KeyMap, shown, ValuesOf } from "./spec";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
@@ -9,6 +20,8 @@ export { LAYOUTS } from "./core";
 export type { Layout } from "./core";
 export { INTERFACE_ENDPOINTS, NAT_STRATEGIES } from "./network";
 export type { InterfaceEndpoint, NatStrategy } from "./network";
+export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSERVER_ACCESS_MODES } from "./mwaa";
+export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, MwaaWebserverAccessMode } from "./mwaa";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
@@ -22,6 +35,7 @@ export const CONFIG_KEYS = {
     ...coreKeys,
     ...networkKeys,
     ...storageKeys,
+    ...mwaaKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -65,6 +79,20 @@ export interface CeleryConfig {
     readonly flower: boolean;
 }
 
+/** The mwaa layout (Amazon MWAA). Read and checked on every stack, used when the layout is "mwaa". */
+export interface MwaaConfig extends MwaaCapacity {
+    readonly environmentClass: MwaaEnvironmentClass;
+    readonly webserverAccessMode: MwaaWebserverAccessMode;
+    /** `DAY:HH:MM` in UTC. */
+    readonly weeklyMaintenanceWindowStart: string;
+    /** Level of every module's CloudWatch logs, except those in moduleLogLevels. */
+    readonly logLevel: MwaaLogLevel;
+    /** Per-module overrides of logLevel. */
+    readonly moduleLogLevels: Readonly<Partial<Record<MwaaLogModule, MwaaLogLevel>>>;
+    /** Airflow options `section.key` -> value, without the secrets backend (the program sets it). */
+    readonly configurationOptions: Readonly<Record<string, string>>;
+}
+
 /** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
 export interface AirflowConfig {
     readonly project: string;
@@ -79,6 +107,7 @@ export interface AirflowConfig {
     readonly network: NetworkConfig;
     readonly storage: StorageConfig;
     readonly celery: CeleryConfig;
+    readonly mwaa: MwaaConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
@@ -146,6 +175,15 @@ export function loadConfig(): AirflowConfig {
             sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
         },
         celery: { flower: values.flower },
+        mwaa: {
+            environmentClass: values.mwaaEnvironmentClass,
+            ...resolveCapacity(values),
+            webserverAccessMode: values.mwaaWebserverAccessMode,
+            weeklyMaintenanceWindowStart: values.mwaaMaintenanceWindowStart,
+            logLevel: values.mwaaLogLevel,
+            moduleLogLevels: values.mwaaModuleLogLevels,
+            configurationOptions: values.mwaaConfigurationOptions,
+        },
     });
 }
 
@@ -196,6 +234,18 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
             reads: ["broker", "flower", "dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"],
             check: () => storageRules(v),
         },
+        {
+            reads: [
+                "mwaaEnvironmentClass",
+                "mwaaMinWorkers",
+                "mwaaMaxWorkers",
+                "mwaaSchedulers",
+                "mwaaMinWebservers",
+                "mwaaMaxWebservers",
+            ],
+            check: () => mwaaCapacityRules(v),
+        },
+        { reads: ["mwaaConfigurationOptions"], check: () => mwaaOptionRules(v) },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());
