@@ -1,6 +1,7 @@
 // The Airflow platform: wires the components together from the validated stack configuration.
 // Configuration is read and checked only in config/; components receive typed values.
 import * as path from "path";
+import { MwaaEnvironment } from "./components/mwaa";
 import { AirflowNetwork } from "./components/network";
 import { AirflowStorage } from "./components/storage";
 import { loadConfig } from "./config";
@@ -43,6 +44,41 @@ const storage = new AirflowStorage(name, {
     tags: config.tags,
 });
 
+// The prod layout: Amazon MWAA, fed from the same bucket, requirements, version and secrets backend.
+let mwaa: MwaaEnvironment | undefined;
+if (config.layout === "mwaa") {
+    mwaa = new MwaaEnvironment(name, {
+        environment: config.environment,
+        airflowVersion: config.airflowVersion,
+        environmentClass: config.mwaa.environmentClass,
+        minWorkers: config.mwaa.minWorkers,
+        maxWorkers: config.mwaa.maxWorkers,
+        schedulers: config.mwaa.schedulers,
+        minWebservers: config.mwaa.minWebservers,
+        maxWebservers: config.mwaa.maxWebservers,
+        webserverAccessMode: config.mwaa.webserverAccessMode,
+        weeklyMaintenanceWindowStart: config.mwaa.weeklyMaintenanceWindowStart,
+        logging: { level: config.mwaa.logLevel, modules: config.mwaa.moduleLogLevels },
+        airflowConfigurationOptions: config.mwaa.configurationOptions,
+        network: {
+            vpcId: network.vpcId,
+            privateSubnetIds: network.privateSubnetIdList,
+            availabilityZones: network.availabilityZones,
+            // The private web server is reached from inside the VPC (VPN, bastion, SSM port forwarding).
+            webserverIngressCidrs: config.mwaa.webserverAccessMode === "PRIVATE_ONLY" ? [config.network.cidr] : [],
+        },
+        source: {
+            bucketArn: storage.artifactsBucketArn,
+            requirementsVersion: storage.artifacts.requirementsVersion,
+            pluginsVersion: storage.artifacts.pluginsVersion,
+            uploads: storage.artifacts.objects,
+            kmsKeyArn: config.storage.artifacts.kmsKeyArn,
+        },
+        protect: config.storage.protectData,
+        tags: config.tags,
+    });
+}
+
 export const layout = config.layout;
 export const airflowVersion = config.airflowVersion;
 export const environment = config.environment;
@@ -56,3 +92,7 @@ export const brokerEndpoint = storage.brokerEndpoint ?? storage.queues?.default?
 export const fileSystemId = storage.fileSystemId;
 export const fileSystemAccessPointId = storage.accessPointId;
 export const secretArns = storage.secretArns;
+export const mwaaWebserverUrl = mwaa?.webserverUrl;
+export const mwaaEnvironmentArn = mwaa?.environmentArn;
+export const mwaaEnvironmentName = mwaa?.environmentName;
+export const mwaaExecutionRoleArn = mwaa?.executionRoleArn;
