@@ -3,6 +3,7 @@
 import * as path from "path";
 import { CeleryCluster } from "./components/celery";
 import { FargateJobs } from "./components/jobs";
+import { MwaaEnvironment } from "./components/mwaa";
 import { AirflowNetwork, PORTS } from "./components/network";
 import { AirflowStorage } from "./components/storage";
 import { loadConfig } from "./config";
@@ -123,8 +124,43 @@ if (celeryLayout) {
     });
 }
 
+// The prod layout: Amazon MWAA, fed from the same bucket, requirements, version and secrets backend.
+let mwaa: MwaaEnvironment | undefined;
+if (config.layout === "mwaa") {
+    mwaa = new MwaaEnvironment(name, {
+        environment: config.environment,
+        airflowVersion: config.airflowVersion,
+        environmentClass: config.mwaa.environmentClass,
+        minWorkers: config.mwaa.minWorkers,
+        maxWorkers: config.mwaa.maxWorkers,
+        schedulers: config.mwaa.schedulers,
+        minWebservers: config.mwaa.minWebservers,
+        maxWebservers: config.mwaa.maxWebservers,
+        webserverAccessMode: config.mwaa.webserverAccessMode,
+        weeklyMaintenanceWindowStart: config.mwaa.weeklyMaintenanceWindowStart,
+        logging: { level: config.mwaa.logLevel, modules: config.mwaa.moduleLogLevels },
+        airflowConfigurationOptions: config.mwaa.configurationOptions,
+        network: {
+            vpcId: network.vpcId,
+            privateSubnetIds: network.privateSubnetIdList,
+            availabilityZones: network.availabilityZones,
+            // The private web server is reached from inside the VPC (VPN, bastion, SSM port forwarding).
+            webserverIngressCidrs: config.mwaa.webserverAccessMode === "PRIVATE_ONLY" ? [config.network.cidr] : [],
+        },
+        source: {
+            bucketArn: storage.artifactsBucketArn,
+            requirementsVersion: storage.artifacts.requirementsVersion,
+            pluginsVersion: storage.artifacts.pluginsVersion,
+            uploads: storage.artifacts.objects,
+            kmsKeyArn: config.storage.artifacts.kmsKeyArn,
+        },
+        protect: config.storage.protectData,
+        tags: config.tags,
+    });
+}
+
 // The role DAG tasks run with: the Celery workers' task role, or the MWAA execution role.
-const airflowRoleName = celery?.workerTaskRole.name;
+const airflowRoleName = celery?.workerTaskRole.name ?? mwaa?.executionRoleName;
 
 // The job task definition the fargate_parallel_tasks DAG runs, the same on both layouts.
 const jobs = airflowRoleName
@@ -162,3 +198,7 @@ export const ecsClusterName = celery?.clusterName;
 export const airflowImage = celery?.imageUri;
 export const fargateJobsVariable = jobs?.variableSecretName;
 export const fargateJobsTaskDefinition = jobs?.taskDefinitionArn;
+export const mwaaWebserverUrl = mwaa?.webserverUrl;
+export const mwaaEnvironmentArn = mwaa?.environmentArn;
+export const mwaaEnvironmentName = mwaa?.environmentName;
+export const mwaaExecutionRoleArn = mwaa?.executionRoleArn;

@@ -11,6 +11,17 @@ import {
 import { coreKeys, Layout } from "./core";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
+import {
+    MwaaCapacity,
+    mwaaCapacityRules,
+    MwaaEnvironmentClass,
+    mwaaKeys,
+    MwaaLogLevel,
+    MwaaLogModule,
+    mwaaOptionRules,
+    MwaaWebserverAccessMode,
+    resolveCapacity,
+} from "./mwaa";
 import { KeyMap, shown, ValuesOf } from "./spec";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
@@ -21,6 +32,8 @@ export { INTERFACE_ENDPOINTS, NAT_STRATEGIES } from "./network";
 export type { InterfaceEndpoint, NatStrategy } from "./network";
 export { SIZED_SERVICES, WEB_ACCESS } from "./celery";
 export type { SizedService, WebAccess, WorkerPool } from "./celery";
+export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSERVER_ACCESS_MODES } from "./mwaa";
+export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, MwaaWebserverAccessMode } from "./mwaa";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
@@ -36,6 +49,7 @@ export const CONFIG_KEYS = {
     ...storageKeys,
     ...celeryKeys,
     ...jobKeys,
+    ...mwaaKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -100,6 +114,20 @@ export interface JobsConfig {
     readonly spot: boolean;
 }
 
+/** The mwaa layout (Amazon MWAA). Read and checked on every stack, used when the layout is "mwaa". */
+export interface MwaaConfig extends MwaaCapacity {
+    readonly environmentClass: MwaaEnvironmentClass;
+    readonly webserverAccessMode: MwaaWebserverAccessMode;
+    /** `DAY:HH:MM` in UTC. */
+    readonly weeklyMaintenanceWindowStart: string;
+    /** Level of every module's CloudWatch logs, except those in moduleLogLevels. */
+    readonly logLevel: MwaaLogLevel;
+    /** Per-module overrides of logLevel. */
+    readonly moduleLogLevels: Readonly<Partial<Record<MwaaLogModule, MwaaLogLevel>>>;
+    /** Airflow options `section.key` -> value, without the secrets backend (the program sets it). */
+    readonly configurationOptions: Readonly<Record<string, string>>;
+}
+
 /** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
 export interface AirflowConfig {
     readonly project: string;
@@ -115,6 +143,7 @@ export interface AirflowConfig {
     readonly storage: StorageConfig;
     readonly celery: CeleryConfig;
     readonly jobs: JobsConfig;
+    readonly mwaa: MwaaConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
@@ -204,6 +233,15 @@ export function loadConfig(): AirflowConfig {
             workerPools: values.workerPools,
         },
         jobs: { image: values.jobImage, cpu: values.jobCpu, memory: values.jobMemory, spot: values.jobSpot },
+        mwaa: {
+            environmentClass: values.mwaaEnvironmentClass,
+            ...resolveCapacity(values),
+            webserverAccessMode: values.mwaaWebserverAccessMode,
+            weeklyMaintenanceWindowStart: values.mwaaMaintenanceWindowStart,
+            logLevel: values.mwaaLogLevel,
+            moduleLogLevels: values.mwaaModuleLogLevels,
+            configurationOptions: values.mwaaConfigurationOptions,
+        },
     });
 }
 
@@ -260,6 +298,18 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
         },
         { reads: ["workerPools"], check: () => workerPoolRules(v) },
         { reads: ["jobCpu", "jobMemory"], check: () => jobRules(v) },
+        {
+            reads: [
+                "mwaaEnvironmentClass",
+                "mwaaMinWorkers",
+                "mwaaMaxWorkers",
+                "mwaaSchedulers",
+                "mwaaMinWebservers",
+                "mwaaMaxWebservers",
+            ],
+            check: () => mwaaCapacityRules(v),
+        },
+        { reads: ["mwaaConfigurationOptions"], check: () => mwaaOptionRules(v) },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());

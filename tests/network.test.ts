@@ -39,10 +39,18 @@ function groupName(run: ProgramRun, id: string): string {
     return group.name.replace(/^airflow-[a-z]+-/, "").replace(/-sg$/, "");
 }
 
-/** Every ingress rule as "tier <- source:port". */
+/** Resources of a layout's own component, e.g. the MWAA environment's security group (tested with it). */
+/** A resource of another component of this program (MWAA's or the Fargate jobs' security group). */
+function ownedByLayout(run: ProgramRun, r: { parentUrn?: string }): boolean {
+    const parentType = run.byUrn(r.parentUrn ?? "")?.type ?? "";
+    return parentType.startsWith("airflow:") && parentType !== "airflow:network:AirflowNetwork";
+}
+
+/** Every ingress rule of the network's tiers as "tier <- source:port". */
 function ingressTable(run: ProgramRun): string[] {
     return run
         .ofType(T.ingress)
+        .filter((r) => !ownedByLayout(run, r))
         .map((r) => {
             const source = r.inputs.referencedSecurityGroupId
                 ? groupName(run, r.inputs.referencedSecurityGroupId)
@@ -65,10 +73,9 @@ for (const stack of STACKS) {
             const component = run.get("airflow:network:AirflowNetwork", name);
             const children = run.childrenOf(component);
             expect(children.length).to.be.greaterThan(20);
-            // Every VPC-level resource belongs to the network, except the Fargate jobs' own group.
+            // Every VPC-level resource belongs to the network, except the groups other components own.
             const networkTypes = /^aws:(ec2|vpc)\//;
-            const owned = run.resources.filter((r) => networkTypes.test(r.type) && !r.name.startsWith(`${name}-jobs-`));
-            for (const r of owned) {
+            for (const r of run.resources.filter((r) => networkTypes.test(r.type) && !ownedByLayout(run, r))) {
                 expect(r.parentUrn, `${r.type} ${r.name}`).to.equal(component.urn);
                 expect(r.name.startsWith(`${name}-`), r.name).to.equal(true);
             }

@@ -172,9 +172,11 @@ for (const stack of STACKS) {
         describe("storage of the prod (MWAA) stack", () => {
             it("creates no database, broker, file system or Airflow config secret: MWAA brings its own", async () => {
                 const run = await runStack("prod");
-                for (const type of [T.db, T.redis, T.queue, T.fs, T.secret, T.secretVersion]) {
+                for (const type of [T.db, T.redis, T.queue, T.fs]) {
                     expect(run.ofType(type), type).to.have.length(0);
                 }
+                const configSecrets = run.ofType(T.secret).filter((s) => s.inputs.name.startsWith("airflow/prod/config/"));
+                expect(configSecrets).to.have.length(0);
                 expect(run.outputs.secretArns).to.equal(undefined);
                 expect(run.outputs.databaseEndpoint).to.equal(undefined);
             });

@@ -193,6 +193,20 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
             case "aws:efs/accessPoint:AccessPoint":
                 out.arn = `arn:aws:elasticfilesystem:${region}:${MOCK_ACCOUNT}:access-point/fsap-${suffix(name)}`;
                 break;
+            case "aws:mwaa/environment:Environment": {
+                // MWAA names the environment as asked; the web server gets a generated host name.
+                const id = createHash("sha256").update(name).digest("hex");
+                const uuid = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`;
+                out.name = inputs.name ?? name;
+                out.arn = `arn:aws:airflow:${region}:${MOCK_ACCOUNT}:environment/${out.name}`;
+                out.webserverUrl = `${uuid}.c2.${region}.airflow.amazonaws.com`;
+                out.webserverVpcEndpointService = `com.amazonaws.vpce.${region}.vpce-svc-${id.slice(0, 17)}`;
+                out.databaseVpcEndpointService = `com.amazonaws.vpce.${region}.vpce-svc-${id.slice(17, 34)}`;
+                out.serviceRoleArn = `arn:aws:iam::${MOCK_ACCOUNT}:role/aws-service-role/airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA`;
+                out.status = "AVAILABLE";
+                out.createdAt = "2025-01-01T00:00:00Z";
+                break;
+            }
             case "aws:ec2/eip:Eip":
                 out.publicIp = "203.0.113.10";
                 out.allocationId = `${name}-alloc`;
