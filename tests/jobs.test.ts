@@ -108,7 +108,9 @@ describe("Fargate jobs of the prod (MWAA) stack", () => {
     it("runs in a cluster of their own and are allowed to the MWAA execution role", async () => {
         const run = await runStack("prod");
         const cluster = run.get(T.cluster, "airflow-prod-jobs-cluster");
-        const value = JSON.parse(run.get(T.secretVersion, "airflow-prod-fargate-jobs-variable-value").inputs.secretString);
+        const value = JSON.parse(
+            run.get(T.secretVersion, "airflow-prod-fargate-jobs-variable-value").inputs.secretString,
+        );
         expect(value.cluster).to.equal(cluster.state.name);
         expect(run.get(T.rolePolicy, "airflow-prod-jobs-airflow-policy").inputs.role).to.equal(
             run.get(T.role, "airflow-prod-execution-role").state.name,

@@ -175,7 +175,9 @@ for (const stack of STACKS) {
                 for (const type of [T.db, T.redis, T.queue, T.fs]) {
                     expect(run.ofType(type), type).to.have.length(0);
                 }
-                const configSecrets = run.ofType(T.secret).filter((s) => s.inputs.name.startsWith("airflow/prod/config/"));
+                const configSecrets = run
+                    .ofType(T.secret)
+                    .filter((s) => s.inputs.name.startsWith("airflow/prod/config/"));
                 expect(configSecrets).to.have.length(0);
                 expect(run.outputs.secretArns).to.equal(undefined);
                 expect(run.outputs.databaseEndpoint).to.equal(undefined);
