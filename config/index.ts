@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { coreKeys, Layout } from "./core";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
+import { mlKeys, mlRules } from "./ml";
 import { KeyMap, shown, ValuesOf } from "./spec";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
@@ -11,6 +12,7 @@ export { INTERFACE_ENDPOINTS, NAT_STRATEGIES } from "./network";
 export type { InterfaceEndpoint, NatStrategy } from "./network";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
+export { ML_INSTANCE_FAMILIES } from "./ml";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
 export type { AirflowVersion } from "./versions";
 
@@ -22,6 +24,7 @@ export const CONFIG_KEYS = {
     ...coreKeys,
     ...networkKeys,
     ...storageKeys,
+    ...mlKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -60,6 +63,27 @@ export interface StorageConfig {
     readonly sharedFileSystem: { readonly enabled: boolean; readonly backups: boolean };
 }
 
+/** SageMaker training jobs that Airflow starts (both layouts). */
+export interface MlConfig {
+    readonly training: {
+        /** ml.<family>.<size> */
+        readonly instanceType: string;
+        readonly instanceCount: number;
+        readonly volumeSizeGb: number;
+        readonly maxRuntimeSeconds: number;
+        /** Managed spot training; maxWaitSeconds >= maxRuntimeSeconds when enabled. */
+        readonly spot: { readonly enabled: boolean; readonly maxWaitSeconds: number };
+        readonly networkIsolation: boolean;
+    };
+    readonly transformInstanceType: string;
+    /** A custom ECR image URI; undefined means SageMaker's built-in XGBoost for the region. */
+    readonly imageUri?: string;
+    /** Run jobs in the VPC's private subnets. */
+    readonly vpcMode: boolean;
+    readonly checkpointExpirationDays: number;
+    readonly batchExpirationDays: number;
+}
+
 export interface CeleryConfig {
     /** Run Flower (redis broker only). */
     readonly flower: boolean;
@@ -79,6 +103,7 @@ export interface AirflowConfig {
     readonly network: NetworkConfig;
     readonly storage: StorageConfig;
     readonly celery: CeleryConfig;
+    readonly ml: MlConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
@@ -146,6 +171,21 @@ export function loadConfig(): AirflowConfig {
             sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
         },
         celery: { flower: values.flower },
+        ml: {
+            training: {
+                instanceType: values.mlInstanceType,
+                instanceCount: values.mlInstanceCount,
+                volumeSizeGb: values.mlVolumeSizeGb,
+                maxRuntimeSeconds: values.mlMaxRuntimeSeconds,
+                spot: { enabled: values.mlSpotTraining, maxWaitSeconds: values.mlMaxWaitSeconds },
+                networkIsolation: values.mlNetworkIsolation,
+            },
+            transformInstanceType: values.mlTransformInstanceType,
+            imageUri: values.mlImageUri || undefined,
+            vpcMode: values.mlVpcMode,
+            checkpointExpirationDays: values.mlCheckpointExpirationDays,
+            batchExpirationDays: values.mlBatchExpirationDays,
+        },
     });
 }
 
@@ -196,6 +236,7 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
             reads: ["broker", "flower", "dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"],
             check: () => storageRules(v),
         },
+        { reads: ["mlSpotTraining", "mlMaxRuntimeSeconds", "mlMaxWaitSeconds"], check: () => mlRules(v) },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());
