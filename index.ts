@@ -1,9 +1,11 @@
 // The Airflow platform: wires the components together from the validated stack configuration.
 // Configuration is read and checked only in config/; components receive typed values.
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { AirflowNetwork } from "./components/network";
+import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
 import { AirflowStorage } from "./components/storage";
-import { loadConfig } from "./config";
+import { Layout, loadConfig } from "./config";
 
 const config = loadConfig();
 const name = `airflow-${config.environment}`;
@@ -43,6 +45,34 @@ const storage = new AirflowStorage(name, {
     tags: config.tags,
 });
 
+/**
+ * The IAM role Airflow's tasks run as in a layout, which SageMakerTraining grants the SageMaker
+ * permissions to: the Celery worker task role (celery layout, issue 4) or the MWAA execution role
+ * (mwaa layout, issue 5). Neither layout component exists yet, so there is no role to grant them to
+ * and the ML training infrastructure is not created; the layout components fill this in.
+ */
+function airflowTaskRoleName(stackLayout: Layout): pulumi.Input<string> | undefined {
+    switch (stackLayout) {
+        case "celery":
+            return undefined; // the Celery worker task role's name, from the Celery layout component
+        case "mwaa":
+            return undefined; // the MWAA execution role's name, from the MWAA layout component
+    }
+}
+
+const airflowRoleName = airflowTaskRoleName(config.layout);
+const ml =
+    airflowRoleName === undefined
+        ? undefined
+        : new SageMakerTraining(
+              name,
+              sageMakerTrainingArgs(
+                  config,
+                  { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIdList },
+                  airflowRoleName,
+              ),
+          );
+
 export const layout = config.layout;
 export const airflowVersion = config.airflowVersion;
 export const environment = config.environment;
@@ -56,3 +86,8 @@ export const brokerEndpoint = storage.brokerEndpoint ?? storage.queues?.default?
 export const fileSystemId = storage.fileSystemId;
 export const fileSystemAccessPointId = storage.accessPointId;
 export const secretArns = storage.secretArns;
+export const mlTrainingRoleArn = ml?.trainingRoleArn;
+export const mlBucket = ml?.bucketName;
+export const mlImageUri = ml?.imageUri;
+export const mlVariableNames = ml?.variableNames;
+export const mlVariableSecretNames = ml?.variableSecretNames;
