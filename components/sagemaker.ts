@@ -90,7 +90,11 @@ export interface SageMakerTrainingArgs {
         volumeSizeGb?: number;
         /** 1 to 2419200 (28 days). Default: 3600. */
         maxRuntimeSeconds?: number;
-        /** Managed spot training. Default: off. */
+        /**
+         * Managed spot training (DAGs point CheckpointConfig at checkpoints/ so that an interrupted
+         * job resumes). Default: off. maxWaitSeconds: from maxRuntimeSeconds to 2419200; default
+         * twice maxRuntimeSeconds, at most 2419200.
+         */
         spot?: { enabled: boolean; maxWaitSeconds?: number };
         /** The container makes no network calls. Default: false. */
         networkIsolation?: boolean;
