@@ -5,6 +5,7 @@ import { CeleryCluster } from "./components/celery";
 import { FargateJobs } from "./components/jobs";
 import { MwaaEnvironment } from "./components/mwaa";
 import { AirflowNetwork, PORTS } from "./components/network";
+import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
 import { AirflowStorage } from "./components/storage";
 import { loadConfig } from "./config";
 import { imageTag } from "./lib/artifacts";
@@ -179,6 +180,18 @@ const jobs = airflowRoleName
       })
     : undefined;
 
+// SageMaker training infrastructure, driven by the DAGs with the same role on either layout.
+const ml = airflowRoleName
+    ? new SageMakerTraining(
+          name,
+          sageMakerTrainingArgs(
+              config,
+              { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIdList },
+              airflowRoleName,
+          ),
+      )
+    : undefined;
+
 export const layout = config.layout;
 export const airflowVersion = config.airflowVersion;
 export const environment = config.environment;
@@ -202,3 +215,8 @@ export const mwaaWebserverUrl = mwaa?.webserverUrl;
 export const mwaaEnvironmentArn = mwaa?.environmentArn;
 export const mwaaEnvironmentName = mwaa?.environmentName;
 export const mwaaExecutionRoleArn = mwaa?.executionRoleArn;
+export const mlTrainingRoleArn = ml?.trainingRoleArn;
+export const mlBucket = ml?.bucketName;
+export const mlImageUri = ml?.imageUri;
+export const mlVariableNames = ml?.variableNames;
+export const mlVariableSecretNames = ml?.variableSecretNames;

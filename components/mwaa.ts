@@ -350,7 +350,19 @@ function executionRoleStatements(p: {
         {
             Sid: "ReadArtifactsBucket",
             Effect: "Allow",
-            Action: ["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+            // The MWAA guide grants s3:GetObject*, s3:GetBucket* and s3:List*; these are the actions those
+            // wildcards cover that MWAA uses (objects and their versions, the bucket's location,
+            // versioning, public access block and encryption, listings), named one by one.
+            Action: [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:GetBucketLocation",
+                "s3:GetBucketVersioning",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:GetEncryptionConfiguration",
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+            ],
             Resource: [p.bucketArn, pulumi.interpolate`${p.bucketArn}/*`],
         },
         {

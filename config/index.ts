@@ -22,6 +22,7 @@ import {
     MwaaWebserverAccessMode,
     resolveCapacity,
 } from "./mwaa";
+import { mlKeys, mlRules } from "./ml";
 import { KeyMap, shown, ValuesOf } from "./spec";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
@@ -36,6 +37,7 @@ export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSE
 export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, MwaaWebserverAccessMode } from "./mwaa";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
+export { ML_INSTANCE_FAMILIES } from "./ml";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
 export type { AirflowVersion } from "./versions";
 
@@ -50,6 +52,7 @@ export const CONFIG_KEYS = {
     ...celeryKeys,
     ...jobKeys,
     ...mwaaKeys,
+    ...mlKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -86,6 +89,27 @@ export interface StorageConfig {
     };
     readonly broker: { readonly type: Broker; readonly nodeType: string; readonly nodes: number };
     readonly sharedFileSystem: { readonly enabled: boolean; readonly backups: boolean };
+}
+
+/** SageMaker training jobs that Airflow starts (both layouts). */
+export interface MlConfig {
+    readonly training: {
+        /** ml.<family>.<size> */
+        readonly instanceType: string;
+        readonly instanceCount: number;
+        readonly volumeSizeGb: number;
+        readonly maxRuntimeSeconds: number;
+        /** Managed spot training; maxWaitSeconds >= maxRuntimeSeconds when enabled. */
+        readonly spot: { readonly enabled: boolean; readonly maxWaitSeconds: number };
+        readonly networkIsolation: boolean;
+    };
+    readonly transformInstanceType: string;
+    /** A custom ECR image URI; undefined means SageMaker's built-in XGBoost for the region. */
+    readonly imageUri?: string;
+    /** Run jobs in the VPC's private subnets. */
+    readonly vpcMode: boolean;
+    readonly checkpointExpirationDays: number;
+    readonly batchExpirationDays: number;
 }
 
 export interface CeleryConfig {
@@ -144,6 +168,7 @@ export interface AirflowConfig {
     readonly celery: CeleryConfig;
     readonly jobs: JobsConfig;
     readonly mwaa: MwaaConfig;
+    readonly ml: MlConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
@@ -242,6 +267,21 @@ export function loadConfig(): AirflowConfig {
             moduleLogLevels: values.mwaaModuleLogLevels,
             configurationOptions: values.mwaaConfigurationOptions,
         },
+        ml: {
+            training: {
+                instanceType: values.mlInstanceType,
+                instanceCount: values.mlInstanceCount,
+                volumeSizeGb: values.mlVolumeSizeGb,
+                maxRuntimeSeconds: values.mlMaxRuntimeSeconds,
+                spot: { enabled: values.mlSpotTraining, maxWaitSeconds: values.mlMaxWaitSeconds },
+                networkIsolation: values.mlNetworkIsolation,
+            },
+            transformInstanceType: values.mlTransformInstanceType,
+            imageUri: values.mlImageUri || undefined,
+            vpcMode: values.mlVpcMode,
+            checkpointExpirationDays: values.mlCheckpointExpirationDays,
+            batchExpirationDays: values.mlBatchExpirationDays,
+        },
     });
 }
 
@@ -310,6 +350,7 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
             check: () => mwaaCapacityRules(v),
         },
         { reads: ["mwaaConfigurationOptions"], check: () => mwaaOptionRules(v) },
+        { reads: ["mlSpotTraining", "mlMaxRuntimeSeconds", "mlMaxWaitSeconds"], check: () => mlRules(v) },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());

@@ -48,7 +48,16 @@ function expectedStatements(envName: string, environment: string, bucketArn: str
         ReadArtifactsBucket: {
             Sid: "ReadArtifactsBucket",
             Effect: "Allow",
-            Action: ["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+            Action: [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:GetBucketLocation",
+                "s3:GetBucketVersioning",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:GetEncryptionConfiguration",
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+            ],
             Resource: [bucketArn, `${bucketArn}/*`],
         },
         CheckAccountPublicAccessBlock: {

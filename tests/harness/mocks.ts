@@ -4,6 +4,41 @@ import { createHash } from "crypto";
 export const MOCK_ACCOUNT = "123456789012";
 export const DEFAULT_MOCK_REGION = "us-east-1";
 
+/**
+ * The AWS accounts that host SageMaker's prebuilt images, by repository and region, as the AWS
+ * provider's aws.sagemaker.getPrebuiltEcrImage resolves them (the provider's table, from
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-algo-docker-registry-paths.html).
+ * Only the repositories the program uses are listed; any other fails the test.
+ */
+export const PREBUILT_ECR_ACCOUNTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+    "sagemaker-xgboost": {
+        "af-south-1": "510948584623",
+        "ap-east-1": "651117190479",
+        "ap-northeast-1": "354813040037",
+        "ap-northeast-2": "366743142698",
+        "ap-northeast-3": "867004704886",
+        "ap-south-1": "720646828776",
+        "ap-southeast-1": "121021644041",
+        "ap-southeast-2": "783357654285",
+        "ca-central-1": "341280168497",
+        "cn-north-1": "450853457545",
+        "cn-northwest-1": "451049120500",
+        "eu-central-1": "492215442770",
+        "eu-north-1": "662702820516",
+        "eu-south-1": "978288397137",
+        "eu-west-1": "141502667606",
+        "eu-west-2": "764974769150",
+        "eu-west-3": "659782779980",
+        "me-south-1": "801668240914",
+        "sa-east-1": "737474898029",
+        "us-east-1": "683313688378",
+        "us-east-2": "257758044811",
+        "us-gov-west-1": "414596584902",
+        "us-west-1": "746614075791",
+        "us-west-2": "246618743249",
+    },
+};
+
 /** What the program asked the engine for one resource, plus what the mock answered. */
 export interface CapturedResource {
     readonly type: string;
@@ -125,6 +160,31 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 };
             case "aws:index/getPartition:getPartition":
                 return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+            case "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": {
+                const repositoryName = String(args.inputs.repositoryName);
+                const imageRegion = String(args.inputs.region ?? region);
+                const registryId = PREBUILT_ECR_ACCOUNTS[repositoryName]?.[imageRegion];
+                if (!registryId) {
+                    throw new Error(
+                        `The mocks know no prebuilt SageMaker image ${repositoryName} in ${imageRegion}: ` +
+                            `add its registry account to PREBUILT_ECR_ACCOUNTS in tests/harness/mocks.ts.`,
+                    );
+                }
+                // As the provider does: the tag defaults to "1", the DNS suffix to the region's.
+                const imageTag = String(args.inputs.imageTag ?? "1");
+                const dnsSuffix = String(
+                    args.inputs.dnsSuffix ?? (imageRegion.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"),
+                );
+                return {
+                    id: registryId,
+                    registryId,
+                    registryPath: `${registryId}.dkr.ecr.${imageRegion}.${dnsSuffix}/${repositoryName}:${imageTag}`,
+                    repositoryName,
+                    imageTag,
+                    region: imageRegion,
+                    dnsSuffix,
+                };
+            }
             default:
                 throw new Error(
                     `The program invoked ${args.token}, which the test mocks do not answer. ` +

@@ -1,0 +1,149 @@
+import { z } from "zod";
+import { boolKey, intKey, key, KeySpec } from "./spec";
+
+/**
+ * SageMaker instance families accepted for training and batch transform jobs: general purpose
+ * (m), compute (c), memory (r), GPU (g, p) and Trainium (trn). Notebook-only types such as
+ * ml.t3.medium are left out: training jobs do not run on them. Source: "Amazon SageMaker AI
+ * pricing" and the instance types the CreateTrainingJob API lists. Add a family here when needed.
+ */
+export const ML_INSTANCE_FAMILIES = [
+    "m4",
+    "m5",
+    "m5d",
+    "m6i",
+    "m7i",
+    "c4",
+    "c5",
+    "c5n",
+    "c6i",
+    "c7i",
+    "r5",
+    "r5d",
+    "r6i",
+    "r7i",
+    "g4dn",
+    "g5",
+    "g6",
+    "p3",
+    "p3dn",
+    "p4d",
+    "p4de",
+    "p5",
+    "trn1",
+    "trn1n",
+] as const;
+
+/** ml.<family>.<size>, e.g. ml.m5.large or ml.p3.2xlarge. */
+export const ML_INSTANCE_TYPE = new RegExp(
+    `^ml\\.(${ML_INSTANCE_FAMILIES.join("|")})\\.(large|xlarge|(?:[2-9]|[1-4][0-9])xlarge)$`,
+);
+
+export const ML_INSTANCE_TYPE_ALLOWED = `an ML instance type ml.<family>.<size> such as "ml.m5.large" or "ml.p3.2xlarge" (families ${ML_INSTANCE_FAMILIES.join(", ")}; sizes large, xlarge, 2xlarge to 48xlarge)`;
+
+/** SageMaker stops a training job after at most 28 days. */
+export const MAX_TRAINING_SECONDS = 28 * 24 * 3600;
+
+/** EBS's largest volume, the ceiling of a training instance's ML storage volume. */
+export const MAX_VOLUME_SIZE_GB = 16384;
+
+/**
+ * A training image in ECR, pinned by tag (not "latest") or digest:
+ * <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>:<tag> or ...@sha256:<digest>.
+ * Groups: 1 account, 2 region, 3 ".cn" (China), 4 repository.
+ */
+export const ECR_IMAGE_URI =
+    /^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(\.cn)?\/([a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+
+export const ECR_IMAGE_URI_ALLOWED =
+    "empty (the built-in XGBoost image of the stack's region) or an ECR image URI <account>.dkr.ecr.<region>.amazonaws.com/<repository> pinned with :<tag> (not latest) or @sha256:<digest>";
+
+const mlInstanceTypeKey = (def: string, description: string): KeySpec<string> =>
+    key({
+        type: "string",
+        description,
+        default: def,
+        allowed: ML_INSTANCE_TYPE_ALLOWED,
+        schema: z.string().regex(ML_INSTANCE_TYPE),
+    });
+
+const secondsKey = (def: number, description: string): KeySpec<number> =>
+    key({
+        type: "integer",
+        description,
+        default: def,
+        allowed: `a whole number from 1 to ${MAX_TRAINING_SECONDS} (28 days)`,
+        schema: z.number().int().min(1).max(MAX_TRAINING_SECONDS),
+    });
+
+/** Keys of the SageMaker training infrastructure (both layouts). */
+export const mlKeys = {
+    mlInstanceType: mlInstanceTypeKey(
+        "ml.m5.large",
+        "Instance type of SageMaker training jobs (a GPU type such as ml.p3.2xlarge for deep learning). The instances run only while a job runs.",
+    ),
+    mlInstanceCount: intKey(1, 20, 1, "Instances per training job (more than 1: distributed training)."),
+    mlVolumeSizeGb: key<number>({
+        type: "integer",
+        description: "ML storage volume of each training instance in GB (input data in File mode, checkpoints).",
+        default: 30,
+        allowed: `a whole number from 1 to ${MAX_VOLUME_SIZE_GB}`,
+        schema: z.number().int().min(1).max(MAX_VOLUME_SIZE_GB),
+    }),
+    mlMaxRuntimeSeconds: secondsKey(
+        3600,
+        "Longest a training job may run (StoppingCondition.MaxRuntimeInSeconds); SageMaker stops it and its instances after this. Airflow's role cannot start longer jobs.",
+    ),
+    mlSpotTraining: boolKey(
+        false,
+        "Managed spot training: jobs run on spare capacity (up to 90% cheaper), may be interrupted and resume from checkpoints/.",
+    ),
+    mlMaxWaitSeconds: secondsKey(
+        7200,
+        "With spot training: longest a job may take including the wait for spot capacity (StoppingCondition.MaxWaitTimeInSeconds); at least mlMaxRuntimeSeconds.",
+    ),
+    mlCheckpointExpirationDays: intKey(
+        1,
+        3650,
+        7,
+        "Days after which training checkpoints under checkpoints/ in the ML bucket expire.",
+    ),
+    mlBatchExpirationDays: intKey(
+        1,
+        3650,
+        30,
+        "Days after which batch transform data under batch/ in the ML bucket expires.",
+    ),
+    mlTransformInstanceType: mlInstanceTypeKey("ml.m5.large", "Instance type of SageMaker batch transform jobs."),
+    mlImageUri: key<string>({
+        type: "string",
+        description:
+            "Training image. Empty: SageMaker's built-in XGBoost (sagemaker-xgboost:1.7-1) from the registry of the stack's region.",
+        default: "",
+        allowed: ECR_IMAGE_URI_ALLOWED,
+        schema: z.string().refine((v) => v === "" || ECR_IMAGE_URI.test(v)),
+    }),
+    mlVpcMode: boolKey(
+        false,
+        "Run training and transform jobs in the VPC's private subnets, behind a security group that allows only outbound HTTPS (S3 through the gateway endpoint, the rest through NAT).",
+    ),
+    mlNetworkIsolation: boolKey(
+        false,
+        "Network isolation: the training container makes no network calls at all (SageMaker still reads input from and writes output to S3).",
+    ),
+} satisfies Record<string, KeySpec<unknown>>;
+
+/** Cross-key checks of the ML section. */
+export function mlRules(v: {
+    mlSpotTraining: boolean;
+    mlMaxRuntimeSeconds: number;
+    mlMaxWaitSeconds: number;
+}): string[] {
+    const errors: string[] = [];
+    if (v.mlSpotTraining && v.mlMaxWaitSeconds < v.mlMaxRuntimeSeconds) {
+        errors.push(
+            `airflow:mlMaxWaitSeconds must be at least airflow:mlMaxRuntimeSeconds (${v.mlMaxRuntimeSeconds}) when airflow:mlSpotTraining is true (the wait for spot capacity counts against it), got ${v.mlMaxWaitSeconds}`,
+        );
+    }
+    return errors;
+}
