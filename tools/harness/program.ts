@@ -147,18 +147,26 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
     const m = installMocks();
     const config = useStack(stack, overrides);
     clearProjectModules();
-    // The Pulumi SDK records a stack trace for every promise it creates, and ts-node source-maps each
-    // one: that is three quarters of a run's time. The program's own errors keep their messages.
-    // HARNESS_STACK_TRACES=1 keeps full traces while debugging.
-    const limit = Error.stackTraceLimit;
-    if (!process.env.HARNESS_STACK_TRACES) Error.stackTraceLimit = 0;
-    try {
+    return withoutStackTraces(async () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program: Record<string, unknown> = require(path.join(ROOT, "index"));
         const outputs: Record<string, unknown> = {};
         for (const [name, value] of Object.entries(program)) outputs[name] = await resolveDeep(value);
         await waitForRPCs();
         return new ProgramRun(stack, config, [...m.resources], outputs);
+    });
+}
+
+/**
+ * The Pulumi SDK records a stack trace for every promise it creates, and ts-node source-maps each
+ * one: that is three quarters of a run's time. The program's own errors keep their messages.
+ * HARNESS_STACK_TRACES=1 keeps full traces while debugging.
+ */
+async function withoutStackTraces<T>(run: () => Promise<T>): Promise<T> {
+    const limit = Error.stackTraceLimit;
+    if (!process.env.HARNESS_STACK_TRACES) Error.stackTraceLimit = 0;
+    try {
+        return await run();
     } finally {
         Error.stackTraceLimit = limit;
     }
@@ -175,9 +183,11 @@ export async function runResources(
 ): Promise<ProgramRun> {
     const m = installMocks();
     const config = useStack(stack, overrides);
-    create();
-    await waitForRPCs();
-    return new ProgramRun(stack, config, [...m.resources], {});
+    return withoutStackTraces(async () => {
+        create();
+        await waitForRPCs();
+        return new ProgramRun(stack, config, [...m.resources], {});
+    });
 }
 
 /** Waits until the runtime has no registration or invoke in flight. */
