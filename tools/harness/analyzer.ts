@@ -8,6 +8,7 @@
 // policies).
 import * as grpc from "@grpc/grpc-js";
 import { ChildProcess, spawn } from "child_process";
+import type { Socket } from "net";
 import * as path from "path";
 import type { CapturedResourceLike } from "../../policy/offline";
 import { ROOT } from "./program";
@@ -48,6 +49,10 @@ export class PolicyPackProcess {
             cwd: dir,
             stdio: ["ignore", "pipe", "pipe"],
         });
+        // Never keeps the test run alive: killed when it exits, whether or not a test used the pack.
+        child.unref();
+        (child.stdout as Socket | null)?.unref();
+        (child.stderr as Socket | null)?.unref();
         process.once("exit", () => child.kill());
         return new Promise((resolve, reject) => {
             let stderr = "";
