@@ -216,6 +216,16 @@ describe("npm run plan", () => {
         );
     });
 
+    it("exits 2 when a mandatory policy is violated, after printing the plan", async () => {
+        let out = "";
+        const io: Io = { out: (t) => (out += t), err: () => undefined };
+        const code = await main(["dev"], io, process.cwd(), () =>
+            runResources("dev", () => new aws.cloudwatch.LogGroup("forever", {})),
+        );
+        expect(code).to.equal(2);
+        expect(out).to.include("✖ log-group-retention (mandatory)");
+    });
+
     it("exits 1 on a stack without a stack file and on bad arguments", async () => {
         const missing = await plan(["qa"]);
         expect(missing.code).to.equal(1);

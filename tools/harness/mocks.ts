@@ -10,6 +10,8 @@ export interface CapturedResource {
     readonly type: string;
     readonly name: string;
     readonly urn: string;
+    /** The id the mock gave a custom resource (what AWS would assign on create). */
+    readonly id?: string;
     readonly custom: boolean;
     /** The inputs as the provider would receive them (secrets unwrapped). */
     readonly inputs: Record<string, any>;
@@ -64,7 +66,14 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
         if (this.pending.has(key) || this.captured.some((r) => r.type === args.type && r.name === args.name)) {
             throw new Error(`two resources of type ${args.type} are named ${args.name}`);
         }
-        this.pending.set(key, { type: args.type, name: args.name, custom: !!args.custom, inputs: args.inputs, state });
+        this.pending.set(key, {
+            type: args.type,
+            name: args.name,
+            ...(id !== undefined ? { id } : {}),
+            custom: !!args.custom,
+            inputs: args.inputs,
+            state,
+        });
         return { id, state };
     }
 

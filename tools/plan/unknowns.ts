@@ -48,7 +48,7 @@ export class Unknowns {
 
     constructor(resources: readonly CapturedResource[]) {
         for (const r of resources) {
-            if (r.custom) this.add(`${r.name}-id`, `${r.name}.id`, true);
+            if (r.id !== undefined) this.add(r.id, `${r.name}.id`, true);
             for (const [key, value] of Object.entries(r.state)) {
                 if (IGNORED_STATE.has(key) || (key in r.inputs && isDeepStrictEqual(r.inputs[key], value))) continue;
                 this.addValue(value, `${r.name}.${key}`, r.type.startsWith("random:"));
