@@ -213,26 +213,22 @@ const secretsKmsKey = stackPolicy(
     "Secrets Manager always encrypts secrets with KMS (its default key unless one is given); a given kmsKeyId, for the secret or a replica, must name a KMS key.",
     ({ resources }, report) => {
         const isKms = (r: PolicyResource) => r.type === TYPES.kmsKey || r.type === TYPES.kmsAlias;
+        const check = (secret: PolicyResource, path: string, value: unknown) => {
+            if (value === undefined || value === null || value === "") return; // the default key
+            if (typeof value === "string" && KMS_KEY_REFERENCE.test(value)) return;
+            report(
+                `${describe(secret)} has ${path} ${shown(value)}, which is not a KMS key ARN, key id or alias; ` +
+                    `leave it unset for the default key or name a KMS key`,
+                secret.urn,
+            );
+        };
         for (const secret of ofTypes(resources, TYPES.secret)) {
-            const keys: [string, unknown, PolicyResource[]][] = [
-                ["kmsKeyId", secret.props.kmsKeyId, dependenciesOf(secret, "kmsKeyId")],
-                ...asList<Record<string, unknown>>(secret.props.replicas as never).map(
-                    (replica, i) =>
-                        [`replicas[${i}].kmsKeyId`, replica.kmsKeyId, dependenciesOf(secret, "replicas")] as [
-                            string,
-                            unknown,
-                            PolicyResource[],
-                        ],
-                ),
-            ];
-            for (const [path, value, deps] of keys) {
-                if (value === undefined || value === null || value === "") continue; // the default key
-                if (deps.some(isKms)) continue; // a key or alias of this stack
-                if (typeof value === "string" && KMS_KEY_REFERENCE.test(value)) continue;
-                report(
-                    `${describe(secret)} has ${path} ${shown(value)}, which is not a KMS key ARN, key id or alias; ` +
-                        `leave it unset for the default key or name a KMS key`,
-                    secret.urn,
+            // A key or alias of this stack is fine, and is known to be one during a preview, when its ARN
+            // is not: so the dependency is looked at before the value.
+            if (!dependenciesOf(secret, "kmsKeyId").some(isKms)) check(secret, "kmsKeyId", secret.props.kmsKeyId);
+            if (!dependenciesOf(secret, "replicas").some(isKms)) {
+                asList<Record<string, unknown>>(secret.props.replicas as never).forEach((replica, i) =>
+                    check(secret, `replicas[${i}].kmsKeyId`, replica.kmsKeyId),
                 );
             }
         }

@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { evaluatePolicies } from "../policy/offline";
 import { policies, POLICY_PACK_NAME } from "../policy/policies";
@@ -60,6 +61,44 @@ describe("policy pack as the Pulumi CLI runs it (pulumi preview --policy-pack po
             "security-group-internet-ingress",
         ]);
         expect(overGrpc.sort(order)).to.deep.equal(offline.sort(order));
+    });
+
+    it("in a preview, ties new resources together by dependency, and defers a rule that reads an unknown", async () => {
+        const run = await runResources("dev", () => {
+            const bucket = new aws.s3.Bucket("artifacts", {});
+            new aws.s3.BucketServerSideEncryptionConfiguration("artifacts-encryption", {
+                bucket: bucket.id,
+                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+            });
+            new aws.s3.BucketPublicAccessBlock("artifacts-access-block", {
+                bucket: bucket.id,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            });
+            new aws.s3.BucketPolicy("artifacts-policy", { bucket: bucket.id, policy: bucket.arn.apply((a) => a) });
+            const key = new aws.kms.Key("secrets", {});
+            new aws.secretsmanager.Secret("fernet", { kmsKeyId: key.arn });
+        });
+        // What the engine sends while the bucket and the key do not exist yet: the bucket's id, the policy
+        // built from its ARN and the key's ARN are unknown.
+        const unknown = pulumi.runtime.unknownValue;
+        const preview = run.resources.map((r) =>
+            r.inputs.bucket !== undefined
+                ? { ...r, inputs: { ...r.inputs, bucket: unknown, ...(r.inputs.policy ? { policy: unknown } : {}) } }
+                : r.inputs.kmsKeyId !== undefined
+                  ? { ...r, inputs: { ...r.inputs, kmsKeyId: unknown } }
+                  : r,
+        );
+        expect(await (await pack).analyze(preview)).to.deep.equal([
+            {
+                policy: "s3-tls-only",
+                enforcementLevel: "advisory",
+                urn: "",
+                message: `can't run policy 's3-tls-only' from policy pack '${POLICY_PACK_NAME}@v0.1.0' during preview: string value at .policy can't be known during preview`,
+            },
+        ]);
     });
 
     for (const stack of STACKS) {
