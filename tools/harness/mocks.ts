@@ -13,7 +13,10 @@ export interface CapturedResource {
     /** The id the mock gave a custom resource (what AWS would assign on create). */
     readonly id?: string;
     readonly custom: boolean;
-    /** The inputs as the provider would receive them (secrets unwrapped). */
+    /**
+     * The inputs as the provider would receive them. A value from a secret output stays in the engine's
+     * wire form, `{ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value }`.
+     */
     readonly inputs: Record<string, any>;
     /** The state the mock returned (inputs plus computed outputs such as id and arn). */
     readonly state: Record<string, any>;
