@@ -112,6 +112,29 @@ def aws() -> Iterator[boto3.Session]:
         yield boto3.Session(region_name=REGION)
 
 
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
+    """An empty AWS account in moto served over HTTP on 127.0.0.1, for the length of one test.
+
+    For what ``mock_aws`` cannot reach: the triggers of deferred tasks use aiobotocore, whose requests
+    do not go through botocore's hooks. Every client (boto3 and aiobotocore) finds the server through
+    AWS_ENDPOINT_URL.
+    """
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    try:
+        yield boto3.Session(region_name=REGION)
+    finally:
+        requests.post(f"{url}/moto-api/reset", timeout=10)
+        server.stop()
+
+
 def put_variable(aws: boto3.Session, name: str, value: Any) -> str:
     """Publish an Airflow Variable as the Pulumi program does: a JSON secret under the variables prefix."""
     secret = f"{VARIABLES_PREFIX}/{name}"
@@ -122,6 +145,18 @@ def put_variable(aws: boto3.Session, name: str, value: Any) -> str:
 @pytest.fixture
 def fast(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
     """Shrink a DAG's waits for a test run: how long it sleeps between polls and retries, nothing else."""
+
+    from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+
+    # While it tails a training job's logs, the hook describes the job at most every 30 s (a constant
+    # in the provider): the same wait, made zero by saying the last describe was long ago.
+    tail = SageMakerHook.describe_training_job_with_log
+
+    def describe_without_waiting(self: SageMakerHook, *args: Any) -> Any:
+        *rest, _last_describe_job_call = args
+        return tail(self, *rest, float("-inf"))
+
+    monkeypatch.setattr(SageMakerHook, "describe_training_job_with_log", describe_without_waiting)
 
     def apply(dag: Any) -> Any:
         for task in dag.tasks:

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+import moto_sagemaker
 from conftest import REGION, put_variable, run_dag, xcom
 
 DAG_ID = "ml_training_pipeline"
@@ -42,6 +43,12 @@ SETTINGS = {
     "vpc_config": None,
     "enable_network_isolation": True,
 }
+
+
+@pytest.fixture(autouse=True)
+def sagemaker_jobs_take_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs are InProgress for two polls before they complete, so the operators' waits really wait."""
+    moto_sagemaker.install(monkeypatch, polls=2)
 
 
 def ml_training(aws: boto3.Session, **overrides: Any) -> dict[str, Any]:

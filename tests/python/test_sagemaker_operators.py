@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
 from conftest import REGION
 
+describe = SageMakerHook.describe_training_job
 BUCKET = "airflow-test-ml"
 NAME = "airflow-test-xgb-0123456789ab"
 
@@ -36,10 +38,11 @@ def request_(aws):
     }
 
 
-def training(config: dict):
+def training(config: dict, **kwargs):
     from airflow_on_aws.sagemaker import ResumableSageMakerTrainingOperator
 
     return ResumableSageMakerTrainingOperator(
+        **kwargs,
         task_id="train_model",
         config=json.loads(json.dumps(config)),
         aws_conn_id=None,
@@ -63,6 +66,25 @@ def test_a_retry_uses_the_job_an_earlier_try_completed(aws, request_):
     result = training(request_).execute({})
     assert names(aws) == [NAME]  # no second job
     assert result["Training"]["TrainingJobStatus"] == "Completed"
+
+
+def test_a_retry_waits_for_the_job_an_earlier_try_left_running(aws, request_, monkeypatch, fast):
+    import moto_sagemaker
+
+    moto_sagemaker.install(monkeypatch, polls=6)  # still running when the retry starts waiting
+    training(request_, wait_for_completion=False).execute({})  # the earlier try, lost while the job runs
+    sagemaker = aws.client("sagemaker")
+    assert sagemaker.describe_training_job(TrainingJobName=NAME)["TrainingJobStatus"] == "InProgress"
+
+    describes = []
+    monkeypatch.setattr(
+        SageMakerHook, "describe_training_job", lambda hook, name: describes.append(name) or describe(hook, name)
+    )
+    result = training(request_).execute({})
+
+    assert names(aws) == [NAME]
+    assert result["Training"]["TrainingJobStatus"] == "Completed"
+    assert len(describes) >= 4, describes  # it polled the running job until it completed
 
 
 @pytest.mark.parametrize("status", ["Failed", "Stopped"])
