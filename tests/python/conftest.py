@@ -3,7 +3,8 @@
 Airflow reads its configuration when it is first imported, so this module sets it up before anything
 imports Airflow: a temporary AIRFLOW_HOME with a SQLite metadata database, the repository's dags/ as
 the DAGs folder, and the same Secrets Manager backend both layouts configure, with the prefixes of an
-environment called ``test``. AWS credentials are fake and every AWS call goes to moto (``mock_aws``).
+environment called ``test``. AWS credentials are fake and every AWS call goes to moto: in-process
+(``mock_aws``), or moto's server on 127.0.0.1 for the deferrable tests (``moto_server``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ os.environ.update(
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
         "AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(AIRFLOW_HOME / "logs"),
