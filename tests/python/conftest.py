@@ -97,6 +97,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_execution_api_server() -> Iterator[None]:
+    """Airflow 3.0.6's dag.test() builds a new in-process Execution API app for every task it runs
+    (with a new event-loop thread, and Cadwyn generating every versioned route again: about a second
+    each). Build it once for the session and let every task talk to it, as every task of a deployment
+    talks to the one API server. dag.test() still points the app at the DAG under test before each task.
+    """
+    from airflow.sdk.execution_time import supervisor
+
+    api = supervisor.in_process_api_server()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(supervisor, "in_process_api_server", lambda: api)
+        yield
+
+
 @pytest.fixture(scope="session")
 def dagbag() -> Any:
     """Every DAG file in dags/, parsed once, as the DAG processor parses them."""
