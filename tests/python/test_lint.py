@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,9 @@ from conftest import ROOT
 BIN = Path(sys.executable).parent  # .venv/bin: ruff and hadolint come with the lock
 
 
+SKIPPED = {".git", "node_modules", ".venv", "bin", ".local", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
 def repository_files() -> list[Path]:
     """Tracked files and new ones not ignored by .gitignore (so node_modules/ and .venv/ stay out)."""
     listed = subprocess.run(
@@ -20,9 +24,15 @@ def repository_files() -> list[Path]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    return [ROOT / name for name in sorted(set(listed.split("\0"))) if name and (ROOT / name).is_file()]
+        check=False,
+    )
+    if listed.returncode != 0:  # not a git checkout (an unpacked archive): walk the tree instead
+        files = []
+        for folder, subfolders, names in os.walk(ROOT):
+            subfolders[:] = [name for name in subfolders if name not in SKIPPED]
+            files += [Path(folder) / name for name in names]
+        return sorted(files)
+    return [ROOT / name for name in sorted(set(listed.stdout.split("\0"))) if name and (ROOT / name).is_file()]
 
 
 def shell_scripts() -> list[Path]:
