@@ -18,9 +18,7 @@ from sqlalchemy import create_engine, text
 
 log = logging.getLogger("queue-metrics")
 
-QUERY = text(
-    "SELECT queue, count(*) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY queue"
-)
+QUERY = text("SELECT queue, count(*) FROM task_instance WHERE state IN ('queued', 'running') GROUP BY queue")
 
 
 def queue_load(engine, queues: list) -> dict:

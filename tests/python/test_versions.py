@@ -1,0 +1,71 @@
+"""One Apache Airflow version everywhere: the stacks, the Python lock, the DAGs' requirements, the image."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+STACKS = ("dev", "staging", "prod")
+# MWAA runs Apache Airflow 3.0.6 on Python 3.12 (see the comment in dags/requirements.txt).
+MWAA_PYTHON = {"3.0.6": "3.12"}
+CONSTRAINT = re.compile(
+    r'^--constraint\s+"?https://raw\.githubusercontent\.com/apache/airflow/'
+    r'constraints-(?P<airflow>[0-9.]+)/constraints-(?P<python>3\.[0-9]+)\.txt"?$'
+)
+
+
+def stack_version(stack: str) -> str:
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return str(config["airflow:airflowVersion"])
+
+
+def locked(package: str) -> str:
+    pins = re.findall(rf"^{re.escape(package)}==([^\s;\\]+)", (ROOT / "requirements-dev.lock").read_text(), re.M)
+    assert len(pins) == 1, f"{package} pinned {len(pins)} times in requirements-dev.lock"
+    return pins[0]
+
+
+def requirement_lines() -> list[str]:
+    lines = (ROOT / "dags" / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_lock_pins_the_airflow_version_of_every_stack(stack):
+    assert locked("apache-airflow") == stack_version(stack)
+
+
+def test_the_tests_run_the_locked_airflow():
+    assert version("apache-airflow") == locked("apache-airflow")
+    for provider in ("amazon", "celery", "postgres"):
+        name = f"apache-airflow-providers-{provider}"
+        assert version(name) == locked(name)
+
+
+def test_the_dag_requirements_constrain_to_the_stacks_airflow_on_mwaas_python():
+    constraints = [CONSTRAINT.match(line) for line in requirement_lines() if line.startswith("--constraint")]
+    assert len(constraints) == 1 and constraints[0], "exactly one --constraint line with Airflow's URL"
+    airflow = {stack_version(stack) for stack in STACKS}
+    assert len(airflow) == 1
+    assert constraints[0]["airflow"] == airflow.pop()
+    assert constraints[0]["python"] == MWAA_PYTHON[constraints[0]["airflow"]]
+
+
+def test_the_dag_requirements_are_installed_in_the_test_environment():
+    packages = [re.split(r"[<>=!~\[; ]", line)[0] for line in requirement_lines() if not line.startswith("-")]
+    assert packages, "no requirement"
+    for package in packages:
+        assert version(package), package
+
+
+def test_the_image_builds_the_stacks_airflow_on_mwaas_python():
+    dockerfile = (ROOT / "images" / "airflow" / "Dockerfile").read_text()
+    args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)$", dockerfile, re.M))
+    assert args["AIRFLOW_VERSION"] == stack_version("prod")
+    assert args["PYTHON_VERSION"] == MWAA_PYTHON[args["AIRFLOW_VERSION"]]
+    assert re.search(r"^FROM apache/airflow:\$\{AIRFLOW_VERSION\}-python\$\{PYTHON_VERSION\}$", dockerfile, re.M)
