@@ -44,6 +44,13 @@ export const ML_INSTANCE_TYPE_ALLOWED = `an ML instance type ml.<family>.<size> 
 /** SageMaker stops a training job after at most 28 days. */
 export const MAX_TRAINING_SECONDS = 28 * 24 * 3600;
 
+/**
+ * The longest a training job may take for the ml_training_pipeline DAG to follow it to the end: its
+ * train_model task times out after 12 hours (TRAINING_TIMEOUT in dags/ml_training_pipeline.py) and
+ * keeps 15 minutes for the steps around the job. tests/python/test_versions.py keeps the two equal.
+ */
+export const DAG_TRAINING_LIMIT_SECONDS = 12 * 3600 - 15 * 60;
+
 /** EBS's largest volume, the ceiling of a training instance's ML storage volume. */
 export const MAX_VOLUME_SIZE_GB = 16384;
 
@@ -143,6 +150,14 @@ export function mlRules(v: {
     if (v.mlSpotTraining && v.mlMaxWaitSeconds < v.mlMaxRuntimeSeconds) {
         errors.push(
             `airflow:mlMaxWaitSeconds must be at least airflow:mlMaxRuntimeSeconds (${v.mlMaxRuntimeSeconds}) when airflow:mlSpotTraining is true (the wait for spot capacity counts against it), got ${v.mlMaxWaitSeconds}`,
+        );
+    }
+    const [longestKey, longest] = v.mlSpotTraining
+        ? ["mlMaxWaitSeconds", v.mlMaxWaitSeconds]
+        : ["mlMaxRuntimeSeconds", v.mlMaxRuntimeSeconds];
+    if (longest > DAG_TRAINING_LIMIT_SECONDS) {
+        errors.push(
+            `airflow:${longestKey} must be at most ${DAG_TRAINING_LIMIT_SECONDS} (the ml_training_pipeline DAG's train_model task times out after 12 hours and keeps 15 minutes for the steps around the job), got ${longest}`,
         );
     }
     return errors;

@@ -1023,3 +1023,34 @@ describe("ML training in the program (index.ts)", () => {
         }
     });
 });
+
+describe("ML training limits the DAG sets", () => {
+    const reject = (overrides: Record<string, unknown>): readonly string[] => {
+        useStack("dev", overrides);
+        try {
+            loadConfig();
+            return [];
+        } catch (err) {
+            return (err as ConfigError).errors;
+        }
+    };
+
+    it("rejects a spot max wait longer than the ml_training_pipeline DAG can follow", () => {
+        expect(
+            reject({
+                "airflow:mlSpotTraining": true,
+                "airflow:mlMaxRuntimeSeconds": 3600,
+                "airflow:mlMaxWaitSeconds": 86400,
+            }),
+        ).to.deep.equal([
+            "airflow:mlMaxWaitSeconds must be at most 42300 (the ml_training_pipeline DAG's train_model task times out after 12 hours and keeps 15 minutes for the steps around the job), got 86400",
+        ]);
+    });
+
+    it("rejects an on-demand max runtime longer than the DAG can follow, and accepts the limit itself", () => {
+        expect(reject({ "airflow:mlSpotTraining": false, "airflow:mlMaxRuntimeSeconds": 43200 })).to.deep.equal([
+            "airflow:mlMaxRuntimeSeconds must be at most 42300 (the ml_training_pipeline DAG's train_model task times out after 12 hours and keeps 15 minutes for the steps around the job), got 43200",
+        ]);
+        expect(reject({ "airflow:mlSpotTraining": false, "airflow:mlMaxRuntimeSeconds": 42300 })).to.deep.equal([]);
+    });
+});

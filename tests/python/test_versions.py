@@ -69,3 +69,13 @@ def test_the_image_builds_the_stacks_airflow_on_mwaas_python():
     assert args["AIRFLOW_VERSION"] == stack_version("prod")
     assert args["PYTHON_VERSION"] == MWAA_PYTHON[args["AIRFLOW_VERSION"]]
     assert re.search(r"^FROM apache/airflow:\$\{AIRFLOW_VERSION\}-python\$\{PYTHON_VERSION\}$", dockerfile, re.M)
+
+
+def test_the_program_accepts_no_training_job_longer_than_the_dag_can_follow():
+    """config/ml.ts rejects a max runtime or max wait the train_model task's timeout cannot cover."""
+    from ml_training_pipeline import TRAINING_TIMEOUT
+
+    source = (ROOT / "config" / "ml.ts").read_text()
+    match = re.search(r"DAG_TRAINING_LIMIT_SECONDS = 12 \* 3600 - 15 \* 60;", source)
+    assert match, "config/ml.ts must define DAG_TRAINING_LIMIT_SECONDS as 12 * 3600 - 15 * 60"
+    assert TRAINING_TIMEOUT.total_seconds() == 12 * 3600
