@@ -162,6 +162,8 @@ if (config.layout === "mwaa") {
 
 // The role DAG tasks run with: the Celery workers' task role, or the MWAA execution role.
 const airflowRoleName = celery?.workerTaskRole.name ?? mwaa?.executionRoleName;
+// Deferred waits run in the triggerer: on Celery it has a role of its own (MWAA runs everything as one).
+const triggererRoleName = celery?.triggererTaskRole.name;
 
 // The job task definition the fargate_parallel_tasks DAG runs, the same on both layouts.
 const jobs = airflowRoleName
@@ -176,6 +178,7 @@ const jobs = airflowRoleName
           logRetentionDays: config.celery.logRetentionDays,
           variableRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
           airflowRoleName,
+          triggererRoleName,
           tags: config.tags,
       })
     : undefined;
@@ -188,6 +191,7 @@ const ml = airflowRoleName
               config,
               { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIdList },
               airflowRoleName,
+              triggererRoleName,
           ),
       )
     : undefined;

@@ -128,6 +128,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
     public readonly flowerUrl?: pulumi.Output<string>;
     /** The task role of every worker pool: DAG tasks run with it. */
     public readonly workerTaskRole: aws.iam.Role;
+    /** The triggerer's task role: deferred waits (operators' triggers) run with it. */
+    public readonly triggererTaskRole: aws.iam.Role;
     /** ECS service names by role. */
     public readonly serviceNames: Record<string, pulumi.Output<string>> = {};
     /** Log group names by role. */
@@ -279,6 +281,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             flower: this.taskRole("flower", []),
         };
         this.workerTaskRole = roles.worker;
+        this.triggererTaskRole = roles.triggerer;
 
         const settings = pulumi
             .all([

@@ -34,6 +34,11 @@ export interface FargateJobsArgs {
     variableRecoveryWindowDays?: number;
     /** The role Airflow runs tasks with: it gets permission to run, watch and stop these jobs. Required. */
     airflowRoleName: pulumi.Input<string>;
+    /**
+     * The role deferred waits run as, when it is not `airflowRoleName` (the Celery layout's triggerer
+     * task role): it may only describe the job tasks and read their logs. Default: none.
+     */
+    triggererRoleName?: pulumi.Input<string>;
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -266,6 +271,31 @@ export class FargateJobs extends pulumi.ComponentResource {
             },
             parent,
         );
+
+        if (args.triggererRoleName) {
+            // The trigger of a deferred RunTask wait describes the task until it stops and reads its logs.
+            new aws.iam.RolePolicy(
+                `${name}-jobs-triggerer-policy`,
+                {
+                    role: args.triggererRoleName,
+                    policy: policyDocument([
+                        {
+                            Sid: "WatchJobs",
+                            Effect: "Allow",
+                            Action: "ecs:DescribeTasks",
+                            Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task/${clusterName}/*`,
+                        },
+                        {
+                            Sid: "ReadJobLogs",
+                            Effect: "Allow",
+                            Action: ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"],
+                            Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:log-stream:*`],
+                        },
+                    ]),
+                },
+                parent,
+            );
+        }
 
         this.clusterName = clusterName;
         this.clusterArn = clusterArn;

@@ -19,7 +19,7 @@ import {
 } from "../config/mwaa";
 import { choiceText, isCidr } from "../config/spec";
 import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "../config/versions";
-import { SECRETS_BACKEND, secretPrefixes, secretsBackendKwargs } from "../lib/airflow";
+import { secretPrefixes, sharedAirflowOptions } from "../lib/airflow";
 import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
@@ -277,8 +277,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                 loggingConfiguration: loggingConfiguration(a.logLevels),
                 airflowConfigurationOptions: {
                     ...a.airflowConfigurationOptions,
-                    "secrets.backend": SECRETS_BACKEND,
-                    "secrets.backend_kwargs": secretsBackendKwargs(a.environment),
+                    ...sharedAirflowOptions(a.environment),
                 },
                 tags: withName(tags, `${name}-environment`),
             },
@@ -531,7 +530,7 @@ function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.
         if ((RESERVED_CONFIGURATION_OPTIONS as readonly string[]).includes(option)) {
             fail(
                 "airflowConfigurationOptions",
-                `without ${choiceText(RESERVED_CONFIGURATION_OPTIONS)} (the component sets the Secrets Manager backend)`,
+                `without ${choiceText(RESERVED_CONFIGURATION_OPTIONS)} (the component sets them the same as the Celery layout)`,
                 option,
             );
         }

@@ -78,6 +78,11 @@ export interface SageMakerTrainingArgs {
      */
     airflowRoleName: pulumi.Input<string>;
     /**
+     * Name of the role deferred waits run as, when it is not `airflowRoleName` (the Celery layout's
+     * triggerer task role): it may only describe the jobs and read their logs. Default: none.
+     */
+    triggererRoleName?: pulumi.Input<string>;
+    /**
      * Training jobs. Defaults: 1 × ml.m5.large, 30 GB volume, at most 3600 s, on-demand (spot off;
      * with spot on, max wait defaults to twice the max runtime, at most 28 days), no network isolation.
      */
@@ -398,6 +403,30 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             { role: args.airflowRoleName, policy: policyDocument(airflowStatements) },
             parent,
         );
+        if (args.triggererRoleName) {
+            // The triggers of deferred SageMaker waits describe the job until it ends and read its logs.
+            new aws.iam.RolePolicy(
+                `${name}-triggerer-sagemaker`,
+                {
+                    role: args.triggererRoleName,
+                    policy: policyDocument([
+                        {
+                            Sid: "WatchJobs",
+                            Effect: "Allow",
+                            Action: ["sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"],
+                            Resource: [arns.sagemaker("training-job"), arns.sagemaker("transform-job")],
+                        },
+                        {
+                            Sid: "ReadJobLogs",
+                            Effect: "Allow",
+                            Action: ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
+                            Resource: arns.logGroups,
+                        },
+                    ]),
+                },
+                parent,
+            );
+        }
 
         const variable: { [K in keyof MlTrainingVariable]: pulumi.Input<MlTrainingVariable[K]> } = {
             environment: a.environment,
@@ -540,11 +569,13 @@ export function sageMakerTrainingArgs(
     config: Pick<AirflowConfig, "environment" | "ml" | "storage" | "tags">,
     network: { vpcId: pulumi.Input<string>; privateSubnetIds: pulumi.Input<string>[] },
     airflowRoleName: pulumi.Input<string>,
+    triggererRoleName?: pulumi.Input<string>,
 ): SageMakerTrainingArgs {
     const ml = config.ml;
     return {
         environment: config.environment,
         airflowRoleName,
+        triggererRoleName,
         training: {
             instanceType: ml.training.instanceType,
             instanceCount: ml.training.instanceCount,

@@ -1,3 +1,4 @@
+import { SHARED_AIRFLOW_OPTION_NAMES } from "../lib/airflow";
 import { z } from "zod";
 import { choiceText, enumKey, key, KeySpec, shown } from "./spec";
 
@@ -150,11 +151,11 @@ export const MAINTENANCE_WINDOW_PATTERN = /^(MON|TUE|WED|THU|FRI|SAT|SUN):([01]\
 export const CONFIGURATION_OPTION_PATTERN = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 
 /**
- * Options the program sets itself, the same on both layouts: Airflow reads connections and variables
- * from Secrets Manager (lib/airflow.ts). Overriding them on MWAA alone would make prod read its
- * connections from somewhere staging does not.
+ * Options the program sets itself, the same on both layouts (lib/airflow.ts): connections and
+ * variables from Secrets Manager, deferrable operators. Overriding them on MWAA alone would make prod
+ * behave differently from staging.
  */
-export const RESERVED_CONFIGURATION_OPTIONS = ["secrets.backend", "secrets.backend_kwargs"] as const;
+export const RESERVED_CONFIGURATION_OPTIONS = SHARED_AIRFLOW_OPTION_NAMES;
 
 /** A count key: unset means the class's default (see defaultCapacity), when that depends on the class. */
 function countKey(
@@ -279,11 +280,11 @@ export function mwaaCapacityRules(v: MwaaCapacityValues): string[] {
     });
 }
 
-/** Cross-key check: the configuration options leave the secrets backend to the program. */
+/** Cross-key check: the configuration options leave the shared options to the program. */
 export function mwaaOptionRules(v: { readonly mwaaConfigurationOptions: Readonly<Record<string, string>> }): string[] {
     const reserved = RESERVED_CONFIGURATION_OPTIONS.filter((k) => k in v.mwaaConfigurationOptions);
     if (reserved.length === 0) return [];
     return [
-        `airflow:mwaaConfigurationOptions must not set ${reserved.map((k) => JSON.stringify(k)).join(" or ")} (the program points Airflow at the Secrets Manager backend under airflow/<environment>/, the same on both layouts), got ${shown(v.mwaaConfigurationOptions)}`,
+        `airflow:mwaaConfigurationOptions must not set ${reserved.map((k) => JSON.stringify(k)).join(" or ")} (the program sets it the same on both layouts: the Secrets Manager backend under airflow/<environment>/, deferrable operators), got ${shown(v.mwaaConfigurationOptions)}`,
     ];
 }

@@ -4,7 +4,7 @@
  * definition with it and the local runner (`npm run local`) runs a real Airflow from the same output.
  * Nothing else writes `AIRFLOW__*` variables.
  */
-import { SECRETS_BACKEND, secretsBackendKwargs } from "./airflow";
+import { sharedAirflowOptions } from "./airflow";
 
 export const AIRFLOW_COMPONENTS = [
     "api-server",
@@ -98,8 +98,12 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
         AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER: `s3://${s.artifactsBucket}/logs`,
         AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID: "aws_default",
         AIRFLOW__LOGGING__ENCRYPT_S3_LOGS: "False", // the bucket encrypts every object by default
-        AIRFLOW__SECRETS__BACKEND: SECRETS_BACKEND,
-        AIRFLOW__SECRETS__BACKEND_KWARGS: secretsBackendKwargs(s.environment),
+        ...Object.fromEntries(
+            Object.entries(sharedAirflowOptions(s.environment)).map(([option, value]) => [
+                `AIRFLOW__${option.toUpperCase().replace(".", "__")}`,
+                value,
+            ]),
+        ),
         AIRFLOW__OPERATORS__DEFAULT_QUEUE: "default",
         AIRFLOW__CELERY__WORKER_CONCURRENCY: String(s.workerConcurrency ?? 16),
         AWS_DEFAULT_REGION: s.region,

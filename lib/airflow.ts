@@ -23,6 +23,23 @@ export function secretsBackendKwargs(environment: string): string {
     return JSON.stringify({ connections_prefix: p.connections, variables_prefix: p.variables });
 }
 
+/**
+ * Airflow options the program sets the same way on both layouts, as `section.key` (the form MWAA
+ * takes; the Celery layout's environment function turns them into AIRFLOW__SECTION__KEY): connections
+ * and variables from Secrets Manager, and deferrable operators, so that long waits (SageMaker jobs,
+ * Fargate tasks) sit in the triggerer instead of holding a worker slot for hours.
+ */
+export function sharedAirflowOptions(environment: string): Readonly<Record<string, string>> {
+    return {
+        "secrets.backend": SECRETS_BACKEND,
+        "secrets.backend_kwargs": secretsBackendKwargs(environment),
+        "operators.default_deferrable": "True",
+    };
+}
+
+/** The option names of {@link sharedAirflowOptions}: no stack may override them on one layout alone. */
+export const SHARED_AIRFLOW_OPTION_NAMES = Object.keys(sharedAirflowOptions("x"));
+
 export interface AirflowVariableArgs {
     environment: string;
     /** Days a deleted variable can be restored: 0, or 7 to 30. */

@@ -428,6 +428,7 @@ for (const stack of ["dev", "staging"] as const) {
                     connections_prefix: `airflow/${stack}/connections`,
                     variables_prefix: `airflow/${stack}/variables`,
                 });
+                expect(e.AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE, role).to.equal("True");
                 expect(e.AIRFLOW__CORE__EXECUTION_API_SERVER_URL, role).to.equal(
                     `http://api-server.${name}.local:8080/execution/`,
                 );

@@ -131,3 +131,28 @@ describe("Fargate job configuration errors", () => {
         }
     });
 });
+
+describe("deferred waits of the DAGs", () => {
+    it("let the Celery triggerer only describe the jobs and read their logs", async () => {
+        const run = await runStack("staging");
+        const triggerer = run.get(T.role, "airflow-staging-triggerer-task-role").state.name;
+        const jobs = run.get(T.rolePolicy, "airflow-staging-jobs-triggerer-policy");
+        expect(jobs.inputs.role).to.equal(triggerer);
+        expect(JSON.parse(jobs.inputs.policy).Statement.map((s: any) => [s.Sid, s.Action])).to.deep.equal([
+            ["WatchJobs", "ecs:DescribeTasks"],
+            ["ReadJobLogs", ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"]],
+        ]);
+        const ml = run.get(T.rolePolicy, "airflow-staging-triggerer-sagemaker");
+        expect(ml.inputs.role).to.equal(triggerer);
+        expect(JSON.parse(ml.inputs.policy).Statement.map((s: any) => [s.Sid, s.Action])).to.deep.equal([
+            ["WatchJobs", ["sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"]],
+            ["ReadJobLogs", ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"]],
+        ]);
+    });
+
+    it("need no policy of their own on MWAA, where the execution role runs the triggers too", async () => {
+        const run = await runStack("prod");
+        expect(run.has(T.rolePolicy, "airflow-prod-jobs-triggerer-policy")).to.equal(false);
+        expect(run.has(T.rolePolicy, "airflow-prod-triggerer-sagemaker")).to.equal(false);
+    });
+});

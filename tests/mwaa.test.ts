@@ -242,10 +242,11 @@ describe("MWAA environment of the prod stack", () => {
         });
     });
 
-    it("reads connections and variables through the same Secrets Manager backend as the Celery layout", () => {
+    it("reads connections and variables through the same Secrets Manager backend as the Celery layout, and defers long waits", () => {
         expect(env.inputs.airflowConfigurationOptions).to.deep.equal({
             "secrets.backend": SECRETS_BACKEND,
             "secrets.backend_kwargs": secretsBackendKwargs("prod"),
+            "operators.default_deferrable": "True",
         });
         expect(JSON.parse(env.inputs.airflowConfigurationOptions["secrets.backend_kwargs"])).to.deep.equal({
             connections_prefix: "airflow/prod/connections",
@@ -712,7 +713,7 @@ describe("MWAA configuration", () => {
                 },
             },
             [
-                'airflow:mwaaConfigurationOptions must not set "secrets.backend" (the program points Airflow at the Secrets Manager backend under airflow/<environment>/, the same on both layouts), got {"secrets.backend":"airflow.secrets.local_filesystem.LocalFilesystemBackend","core.parallelism":"32"}',
+                'airflow:mwaaConfigurationOptions must not set "secrets.backend" (the program sets it the same on both layouts: the Secrets Manager backend under airflow/<environment>/, deferrable operators), got {"secrets.backend":"airflow.secrets.local_filesystem.LocalFilesystemBackend","core.parallelism":"32"}',
             ],
         ],
         [
@@ -720,7 +721,7 @@ describe("MWAA configuration", () => {
             "overriding the secrets backend's prefixes",
             { "airflow:mwaaConfigurationOptions": { "secrets.backend_kwargs": '{"connections_prefix": "x"}' } },
             [
-                'airflow:mwaaConfigurationOptions must not set "secrets.backend_kwargs" (the program points Airflow at the Secrets Manager backend under airflow/<environment>/, the same on both layouts), got {"secrets.backend_kwargs":"{\\"connections_prefix\\": \\"x\\"}"}',
+                'airflow:mwaaConfigurationOptions must not set "secrets.backend_kwargs" (the program sets it the same on both layouts: the Secrets Manager backend under airflow/<environment>/, deferrable operators), got {"secrets.backend_kwargs":"{\\"connections_prefix\\": \\"x\\"}"}',
             ],
         ],
     ];
@@ -808,7 +809,7 @@ describe("MwaaEnvironment arguments", () => {
         [
             "airflowConfigurationOptions overriding the secrets backend",
             { airflowConfigurationOptions: { "secrets.backend": "x" } },
-            'MwaaEnvironment bad: airflowConfigurationOptions must be without "secrets.backend" or "secrets.backend_kwargs" (the component sets the Secrets Manager backend), got "secrets.backend"',
+            'MwaaEnvironment bad: airflowConfigurationOptions must be without one of "secrets.backend", "secrets.backend_kwargs", "operators.default_deferrable" (the component sets them the same as the Celery layout), got "secrets.backend"',
         ],
         [
             "environment",
