@@ -1,0 +1,167 @@
+"""The sidecar programs the Celery layout's task definitions run (sidecars/), against moto.
+
+The program passes each file's source to ``python -c``, so these tests run them the same way, as a
+separate process, against moto's server; and call their functions in-process for the details.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+from sqlalchemy import create_engine, text
+
+from conftest import REGION, ROOT
+
+SIDECARS = ROOT / "sidecars"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, SIDECARS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_as_task_definition(name: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run a sidecar as ECS does: ``python -c <source>`` with the container's environment."""
+    source = (SIDECARS / f"{name}.py").read_text()
+    full_env = {**os.environ, "AWS_DEFAULT_REGION": REGION, **env}
+    return subprocess.run(
+        [sys.executable, "-c", source], env=full_env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def put(s3, bucket: str, key: str, body: str) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+
+
+def test_dag_sync_mirrors_the_dags_prefix_and_marks_itself_ready(moto_server: boto3.Session, tmp_path: Path):
+    s3 = moto_server.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    put(s3, "artifacts", "dags/daily.py", "# daily\n")
+    put(s3, "artifacts", "dags/etl/load.py", "# load\n")
+    put(s3, "artifacts", "requirements/requirements.txt", "not a dag\n")
+    dest, ready = tmp_path / "dags", tmp_path / "ready"
+    env = {
+        "DAG_SYNC_BUCKET": "artifacts",
+        "DAG_SYNC_DEST": str(dest),
+        "DAG_SYNC_READY_FILE": str(ready),
+        "DAG_SYNC_RUNS": "1",
+    }
+
+    first = run_as_task_definition("dag_sync", env)
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()) == [
+        "daily.py",
+        "etl/load.py",
+    ]
+    assert (dest / "daily.py").read_text() == "# daily\n"
+    assert ready.exists()
+
+    # A changed file, a deleted one (its empty folder goes too) and a new one.
+    put(s3, "artifacts", "dags/daily.py", "# daily, changed\n")
+    s3.delete_object(Bucket="artifacts", Key="dags/etl/load.py")
+    put(s3, "artifacts", "dags/weekly.py", "# weekly\n")
+    second = run_as_task_definition("dag_sync", env)
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == ["daily.py", "weekly.py"]
+    assert (dest / "daily.py").read_text() == "# daily, changed\n"
+
+
+def test_dag_sync_downloads_only_what_changed(aws: boto3.Session, tmp_path: Path):
+    dag_sync = load("dag_sync")
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    put(s3, "artifacts", "dags/a.py", "a")
+    put(s3, "artifacts", "dags/b.py", "b")
+    etags: dict = {}
+    assert dag_sync.sync_once(s3, "artifacts", "dags/", tmp_path, etags) == {
+        "downloaded": 2,
+        "removed": 0,
+        "unchanged": 0,
+    }
+    assert dag_sync.sync_once(s3, "artifacts", "dags/", tmp_path, etags) == {
+        "downloaded": 0,
+        "removed": 0,
+        "unchanged": 2,
+    }
+    put(s3, "artifacts", "dags/b.py", "b2")
+    assert dag_sync.sync_once(s3, "artifacts", "dags/", tmp_path, etags)["downloaded"] == 1
+
+
+def test_dag_sync_never_writes_outside_its_folder(aws: boto3.Session, tmp_path: Path):
+    dag_sync = load("dag_sync")
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    put(s3, "artifacts", "dags/../escape.py", "x")
+    dest = tmp_path / "dags"
+    dest.mkdir()
+    dag_sync.sync_once(s3, "artifacts", "dags/", dest, {})
+    assert not (tmp_path / "escape.py").exists()
+    assert list(dest.iterdir()) == []
+
+
+def metadata_database(path: Path) -> str:
+    """A database with Airflow's task_instance columns the publisher reads, and some task instances."""
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE task_instance (task_id TEXT, queue TEXT, state TEXT)"))
+        rows = [
+            ("a", "default", "queued"),
+            ("b", "default", "queued"),
+            ("c", "default", "running"),
+            ("d", "default", "success"),
+            ("e", "large", "running"),
+            ("f", "large", "scheduled"),
+            ("g", "other", "running"),
+        ]
+        for row in rows:
+            conn.execute(text("INSERT INTO task_instance VALUES (:t, :q, :s)"), {"t": row[0], "q": row[1], "s": row[2]})
+    return url
+
+
+def test_queue_metrics_counts_queued_and_running_tasks_per_pool_queue(tmp_path: Path):
+    queue_metrics = load("queue_metrics")
+    engine = create_engine(metadata_database(tmp_path / "airflow.db"))
+    assert queue_metrics.queue_load(engine, ["default", "large", "idle"]) == {"default": 3, "large": 1, "idle": 0}
+
+
+def test_queue_metrics_publishes_one_datapoint_per_queue_as_the_scaling_alarms_read_it(
+    moto_server: boto3.Session, tmp_path: Path
+):
+    result = run_as_task_definition(
+        "queue_metrics",
+        {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_database(tmp_path / "airflow.db"),
+            "QUEUE_METRICS_QUEUES": "default,large,idle",
+            "QUEUE_METRICS_ENVIRONMENT": "staging",
+            "QUEUE_METRICS_NAMESPACE": "Airflow/Celery",
+            "QUEUE_METRICS_NAME": "QueuedAndRunningTasks",
+            "QUEUE_METRICS_RUNS": "1",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    cloudwatch = moto_server.client("cloudwatch")
+    metrics = cloudwatch.list_metrics(Namespace="Airflow/Celery", MetricName="QueuedAndRunningTasks")["Metrics"]
+    published = {}
+    for metric in metrics:
+        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert dims["Environment"] == "staging"
+        stats = cloudwatch.get_metric_statistics(
+            Namespace="Airflow/Celery",
+            MetricName="QueuedAndRunningTasks",
+            Dimensions=metric["Dimensions"],
+            StartTime="2000-01-01T00:00:00Z",
+            EndTime="2100-01-01T00:00:00Z",
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        published[dims["Queue"]] = max(p["Maximum"] for p in stats)
+    assert published == {"default": 3.0, "large": 1.0, "idle": 0.0}
