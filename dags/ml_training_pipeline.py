@@ -28,6 +28,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import random
 import re
 from datetime import datetime, timedelta
@@ -53,8 +54,9 @@ DAG_ID = "ml_training_pipeline"
 # AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=True.
 DEFERRABLE = conf.getboolean("operators", "default_deferrable", fallback=False)
 
-# How often the operators poll SageMaker while they wait (and the triggers, when deferred).
-CHECK_INTERVAL_SECONDS = 60
+# How often the operators poll SageMaker while they wait (and the triggers, when deferred). Jobs take
+# minutes to hours on AWS; `npm run local` shortens it, as moto's jobs end within seconds.
+CHECK_INTERVAL_SECONDS = int(os.environ.get("AIRFLOW_ON_AWS_SAGEMAKER_CHECK_INTERVAL", "60"))
 # Airflow's own limits. SageMaker stops a job itself at StoppingCondition; these catch the rest.
 TRAINING_TIMEOUT = timedelta(hours=12)
 TRANSFORM_TIMEOUT = timedelta(hours=3)

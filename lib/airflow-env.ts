@@ -57,6 +57,8 @@ export interface AirflowEnvSettings {
     extra?: Readonly<Record<string, string>>;
     /** Endpoint override for AWS APIs (the local runner's moto server). */
     awsEndpointUrl?: string;
+    /** Where the DAGs are. Default: /opt/airflow/dags (the containers' DAGs volume). */
+    dagsFolder?: string;
 }
 
 export interface ContainerEnv {
@@ -90,13 +92,16 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
     }
     const env: Record<string, string> = {
         AIRFLOW__CORE__EXECUTOR: "CeleryExecutor",
-        AIRFLOW__CORE__DAGS_FOLDER: DAGS_FOLDER,
+        AIRFLOW__CORE__DAGS_FOLDER: s.dagsFolder ?? DAGS_FOLDER,
         AIRFLOW__CORE__LOAD_EXAMPLES: "False",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION: "True",
         AIRFLOW__DATABASE__CHECK_MIGRATIONS: "True",
         AIRFLOW__LOGGING__REMOTE_LOGGING: "True",
         AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER: `s3://${s.artifactsBucket}/logs`,
         AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID: "aws_default",
+        // The remote-log connection must exist: Airflow 3.0.6's task supervisor fails every task when it
+        // does not. This one holds no credentials, so boto3 uses the task role's (and the region).
+        AIRFLOW_CONN_AWS_DEFAULT: `aws://?region_name=${s.region}`,
         AIRFLOW__LOGGING__ENCRYPT_S3_LOGS: "False", // the bucket encrypts every object by default
         ...Object.fromEntries(
             Object.entries(sharedAirflowOptions(s.environment)).map(([option, value]) => [
@@ -158,6 +163,8 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
     switch (s.component) {
         case "flower":
             if (!s.secrets.flowerBasicAuth) throw new Error("Flower needs its basic-auth secret");
+            // `airflow celery flower` checks the metadata database's migrations before it starts.
+            secrets.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN = s.secrets.sqlAlchemyConn;
             secrets.AIRFLOW__CELERY__BROKER_URL = s.secrets.brokerUrl;
             secrets.AIRFLOW__CELERY__RESULT_BACKEND = s.secrets.resultBackend;
             secrets.AIRFLOW__CELERY__FLOWER_BASIC_AUTH = s.secrets.flowerBasicAuth;

@@ -481,12 +481,13 @@ for (const stack of ["dev", "staging"] as const) {
                     run.get(T.role, `${name}-${role}-execution-role`).state.arn,
                 );
             }
-            // Flower never sees the database, the Fernet key or the admin password.
+            // Flower never sees the Fernet key, the API keys or the admin password (it checks the database's migrations).
             const flowerSecrets = container(run, "flower", "flower").secrets?.map((s) => s.name);
             expect(flowerSecrets).to.deep.equal([
                 "AIRFLOW__CELERY__BROKER_URL",
                 "AIRFLOW__CELERY__FLOWER_BASIC_AUTH",
                 "AIRFLOW__CELERY__RESULT_BACKEND",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
             ]);
         });
 
@@ -680,6 +681,7 @@ describe("the Airflow environment function", () => {
             "AIRFLOW__CELERY__BROKER_URL",
             "AIRFLOW__CELERY__FLOWER_BASIC_AUTH",
             "AIRFLOW__CELERY__RESULT_BACKEND",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
         ]);
     });
 
