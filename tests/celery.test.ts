@@ -685,6 +685,14 @@ describe("the Airflow environment function", () => {
         ]);
     });
 
+    it("defines the remote-log connection Airflow 3.0.6 requires, with no credentials in it", () => {
+        const env = Object.fromEntries(
+            renderAirflowEnvironment({ ...base, component: "worker" }).environment.map((e) => [e.name, e.value]),
+        );
+        expect(env.AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID).to.equal("aws_default");
+        expect(env.AIRFLOW_CONN_AWS_DEFAULT).to.equal("aws://?region_name=eu-west-1");
+    });
+
     it("refuses extra settings that override the platform's or look like secrets", () => {
         expect(() =>
             renderAirflowEnvironment({
