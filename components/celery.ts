@@ -8,7 +8,7 @@ import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { secretPrefixes } from "../lib/airflow";
 import { AirflowComponent, DAGS_FOLDER, renderAirflowEnvironment } from "../lib/airflow-env";
-import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
+import { assumeRolePolicy, ecrPullStatements, policyDocument, Statement } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
 import { AIRFLOW_GID, AIRFLOW_UID, AirflowSecretArns, ARTIFACT_KEYS } from "./storage";
@@ -722,15 +722,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             { Sid: "ReadTaskSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArns },
         ];
         if (this.repositoryArn) {
-            executionStatements.push(
-                { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" }, // account-level call, no resource
-                {
-                    Sid: "PullAirflowImage",
-                    Effect: "Allow",
-                    Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                    Resource: this.repositoryArn,
-                },
-            );
+            executionStatements.push(...ecrPullStatements(this.repositoryArn, "PullAirflowImage"));
         }
         new aws.iam.RolePolicy(
             `${name}-${role}-execution-policy`,

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { publishVariable } from "../lib/airflow";
-import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
+import { assumeRolePolicy, ecrPullStatements, policyDocument, Statement } from "../lib/iam";
 import { withName } from "../lib/tags";
 
 /** The Airflow Variable DAGs read the job settings from. */
@@ -145,13 +145,7 @@ export class FargateJobs extends pulumi.ComponentResource {
         const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/.exec(a.image);
         if (ecr) {
             executionStatements.push(
-                { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" }, // account-level call
-                {
-                    Sid: "PullJobImage",
-                    Effect: "Allow",
-                    Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                    Resource: `arn:aws:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`,
-                },
+                ...ecrPullStatements(`arn:aws:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`, "PullJobImage"),
             );
         }
         new aws.iam.RolePolicy(

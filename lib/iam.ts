@@ -26,3 +26,16 @@ export function assumeRolePolicy(services: string[], sourceAccount?: pulumi.Inpu
         },
     ]);
 }
+
+/** What pulling an image from one ECR repository takes (the token call has no resource: account-level). */
+export function ecrPullStatements(repositoryArn: pulumi.Input<string>, sid = "PullImage"): Statement[] {
+    return [
+        { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+        {
+            Sid: sid,
+            Effect: "Allow",
+            Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            Resource: repositoryArn,
+        },
+    ];
+}

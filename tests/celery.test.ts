@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { CeleryCluster, migrateScript, queueSteps } from "../components/celery";
-import { ConfigError, loadConfig } from "../config";
 import { renderAirflowEnvironment, SECRET_SETTING } from "../lib/airflow-env";
 import { ProgramRun, runProgram, runStack, useStack } from "./harness/program";
+import { itRejectsEach } from "./harness/config";
 
 const T = {
     service: "aws:ecs/service:Service",
@@ -779,18 +779,7 @@ describe("Celery configuration errors", () => {
             'airflow:certificateArn must be empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>), got "my-cert"',
         ],
     ];
-    for (const [what, overrides, message] of cases) {
-        it(`rejects ${what} with its exact message`, () => {
-            useStack("dev", overrides);
-            try {
-                loadConfig();
-                expect.fail("the config loaded");
-            } catch (err) {
-                expect(err).to.be.instanceOf(ConfigError);
-                expect((err as ConfigError).errors).to.deep.equal([message]);
-            }
-        });
-    }
+    itRejectsEach(cases);
 });
 
 describe("CeleryCluster arguments", () => {

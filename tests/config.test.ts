@@ -2,18 +2,7 @@ import { expect } from "chai";
 import { ConfigError, loadConfig } from "../config";
 import { SUPPORTED_AIRFLOW_VERSIONS } from "../config/versions";
 import { useStack } from "./harness/program";
-
-/** Loads the config of a committed stack with overrides; returns the errors, or [] when it loads. */
-function configErrors(stack: string, overrides: Record<string, unknown>): readonly string[] {
-    useStack(stack, overrides);
-    try {
-        loadConfig();
-        return [];
-    } catch (err) {
-        if (err instanceof ConfigError) return err.errors;
-        throw err;
-    }
-}
+import { configErrors } from "./harness/config";
 
 describe("config loader", () => {
     const badConfigs: [string, string, Record<string, unknown>, string][] = [

@@ -5,11 +5,12 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { MwaaEnvironment, MwaaEnvironmentArgs } from "../components/mwaa";
 import { AirflowStorage } from "../components/storage";
-import { ConfigError, loadConfig } from "../config";
+import { loadConfig } from "../config";
 import { SUPPORTED_AIRFLOW_VERSIONS } from "../config/versions";
 import { SECRETS_BACKEND, secretsBackendKwargs } from "../lib/airflow";
 import { CapturedResource, MOCK_ACCOUNT } from "./harness/mocks";
 import { ProgramRun, runProgram, runStack, runWith, stackFileConfig, useStack } from "./harness/program";
+import { configErrors } from "./harness/config";
 
 const T = {
     component: "airflow:mwaa:MwaaEnvironment",
@@ -495,18 +496,6 @@ describe("MWAA pinned to the uploaded requirements and plugins", () => {
         });
     });
 });
-
-/** Loads a stack's config with overrides; returns the errors, or [] when it loads. */
-function configErrors(stack: string, overrides: Record<string, unknown>): readonly string[] {
-    useStack(stack, overrides);
-    try {
-        loadConfig();
-        return [];
-    } catch (err) {
-        if (err instanceof ConfigError) return err.errors;
-        throw err;
-    }
-}
 
 describe("MWAA configuration", () => {
     it("fills unset counts with the cheapest the class allows", () => {

@@ -12,6 +12,7 @@ import { ConfigError, loadConfig } from "../config";
 import { actionsOf, expectNoWildcardActions, PolicyStatement, statementsBySid, statementsOf } from "./harness/iam";
 import { CapturedResource, MOCK_ACCOUNT } from "./harness/mocks";
 import { installMocks, ProgramRun, runStack, runWith, STACKS, StackName, useStack } from "./harness/program";
+import { itRejectsEach } from "./harness/config";
 
 const T = {
     component: "airflow:ml:SageMakerTraining",
@@ -896,18 +897,7 @@ describe("ML training configuration errors", () => {
             "airflow:mlInstanceCount must be a whole number from 1 to 20, got 21",
         ],
     ];
-    for (const [what, overrides, message] of cases) {
-        it(`rejects ${what} with its exact message`, () => {
-            useStack("dev", overrides);
-            try {
-                loadConfig();
-                expect.fail("the config loaded");
-            } catch (err) {
-                expect(err).to.be.instanceOf(ConfigError);
-                expect((err as ConfigError).errors).to.deep.equal([message]);
-            }
-        });
-    }
+    itRejectsEach(cases);
 
     it("accepts spot training whose max wait equals its max runtime, and any max wait without spot", () => {
         for (const overrides of [

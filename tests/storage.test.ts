@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { AirflowStorage } from "../components/storage";
-import { ConfigError, loadConfig } from "../config";
 import { CapturedResource } from "./harness/mocks";
 import { ProgramRun, runProgram, runStack, STACKS, useStack } from "./harness/program";
+import { itRejectsEach } from "./harness/config";
 
 const T = {
     bucket: "aws:s3/bucket:Bucket",
@@ -607,18 +607,7 @@ describe("storage configuration errors", () => {
             "airflow:brokerNodes must be a whole number from 1 to 6, got 7",
         ],
     ];
-    for (const [what, overrides, message] of cases) {
-        it(`rejects ${what} with its exact message`, () => {
-            useStack("dev", overrides);
-            try {
-                loadConfig();
-                expect.fail("the config loaded");
-            } catch (err) {
-                expect(err).to.be.instanceOf(ConfigError);
-                expect((err as ConfigError).errors).to.deep.equal([message]);
-            }
-        });
-    }
+    itRejectsEach(cases);
 });
 
 describe("AirflowStorage arguments", () => {

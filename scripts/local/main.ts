@@ -329,40 +329,15 @@ function startPostgres(state: State, s: Record<string, string>): void {
     state.processes.push({ name: "postgres", pid, log });
     state.postgres = { dataDir, user };
     writeState(state);
-    const exists = spawnSync(
-        "psql",
-        [
-            "-h",
-            "127.0.0.1",
-            "-p",
-            String(PORTS.postgres),
-            "-U",
-            "airflow",
-            "-d",
-            "postgres",
-            "-tAc",
-            "SELECT 1 FROM pg_database WHERE datname = 'airflow'",
-        ],
-        { encoding: "utf8", env: { ...process.env, PGPASSWORD: s.dbPassword } },
-    );
-    if (exists.stdout.trim() !== "1") {
-        const r = spawnSync(
+    const psql = (sql: string) =>
+        spawnSync(
             "psql",
-            [
-                "-h",
-                "127.0.0.1",
-                "-p",
-                String(PORTS.postgres),
-                "-U",
-                "airflow",
-                "-d",
-                "postgres",
-                "-c",
-                "CREATE DATABASE airflow",
-            ],
+            ["-h", "127.0.0.1", "-p", String(PORTS.postgres), "-U", "airflow", "-d", "postgres", "-tAc", sql],
             { encoding: "utf8", env: { ...process.env, PGPASSWORD: s.dbPassword } },
         );
-        if (r.status !== 0) throw new LocalError(`could not create the airflow database:\n${r.stderr}`);
+    if (psql("SELECT 1 FROM pg_database WHERE datname = 'airflow'").stdout.trim() !== "1") {
+        const created = psql("CREATE DATABASE airflow");
+        if (created.status !== 0) throw new LocalError(`could not create the airflow database:\n${created.stderr}`);
     }
 }
 
