@@ -26,7 +26,9 @@ import {
 import * as net from "net";
 import * as path from "path";
 import { migrateScript } from "../../components/celery";
+import { AirflowConfig, loadConfig } from "../../config";
 import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../lib/airflow-env";
+import { useStack } from "../../tools/harness/program";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** .local/ (git-ignored); LOCAL_STATE_DIR moves it, for the tests. */
@@ -244,18 +246,27 @@ function componentEnv(component: AirflowComponent, s: Record<string, string>, qu
     return env;
 }
 
+let mirrored: AirflowConfig | undefined;
+
+/**
+ * The configuration of the stack the local Airflow mirrors, read and checked by the program's own
+ * loader (config/) from its committed stack file, as the tests and the offline plan read it.
+ */
+function stackConfig(): AirflowConfig {
+    if (!mirrored) {
+        useStack(STACK);
+        mirrored = loadConfig();
+    }
+    return mirrored;
+}
+
 function airflowVersion(): string {
-    const file = readFileSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), "utf8");
-    const match = /airflow:airflowVersion:\s*"?([0-9.]+)"?/.exec(file);
-    if (!match) throw new LocalError(`Pulumi.${STACK}.yaml sets no airflow:airflowVersion`);
-    return match[1];
+    return stackConfig().airflowVersion;
 }
 
 /** The worker pools' queues of the mirrored stack (one local worker consumes them all). */
 function stackQueues(): string[] {
-    const file = readFileSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), "utf8");
-    const names = [...file.matchAll(/^\s+- name: ([a-z][a-z0-9-]*)$/gm)].map((m) => m[1]);
-    return names.length > 0 ? names : ["default"];
+    return stackConfig().celery.workerPools.map((p) => p.name);
 }
 
 function startProcess(state: State, name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Proc {
@@ -540,29 +551,28 @@ Run a DAG:  npm run local -- run ml_training_pipeline
 Stop:       npm run local -- down`);
 }
 
-/** The stack's ML and job settings, read from its stack file the same way the program does. */
+/** Creates in moto what the program creates for the DAGs, with the mirrored stack's ML and job settings. */
 function seed(): void {
-    const file = readFileSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), "utf8");
-    const get = (key: string, fallback: string) =>
-        new RegExp(`^\\s+airflow:${key}:\\s*(\\S+)`, "m").exec(file)?.[1] ?? fallback;
+    const { ml, jobs } = stackConfig();
     const request = {
         environment: ENVIRONMENT,
         region: REGION,
         artifactsBucket: `airflow-${ENVIRONMENT}-artifacts`,
         mlBucket: `airflow-${ENVIRONMENT}-ml`,
         ml: {
-            imageUri: `683313688378.dkr.ecr.${REGION}.amazonaws.com/sagemaker-xgboost:1.7-1`,
-            instanceType: get("mlInstanceType", "ml.m5.large"),
-            instanceCount: Number(get("mlInstanceCount", "1")),
-            volumeSizeGb: Number(get("mlVolumeSizeGb", "30")),
-            maxRuntimeSeconds: Number(get("mlMaxRuntimeSeconds", "3600")),
-            spot: get("mlSpotTraining", "false") === "true",
-            maxWaitSeconds: Number(get("mlMaxWaitSeconds", "7200")),
-            transformInstanceType: get("mlTransformInstanceType", "ml.m5.large"),
-            vpcMode: get("mlVpcMode", "false") === "true",
-            networkIsolation: get("mlNetworkIsolation", "false") === "true",
+            // The built-in XGBoost image SageMakerTraining resolves in us-east-1, unless the stack names one.
+            imageUri: ml.imageUri ?? `683313688378.dkr.ecr.${REGION}.amazonaws.com/sagemaker-xgboost:1.7-1`,
+            instanceType: ml.training.instanceType,
+            instanceCount: ml.training.instanceCount,
+            volumeSizeGb: ml.training.volumeSizeGb,
+            maxRuntimeSeconds: ml.training.maxRuntimeSeconds,
+            spot: ml.training.spot.enabled,
+            maxWaitSeconds: ml.training.spot.maxWaitSeconds,
+            transformInstanceType: ml.transformInstanceType,
+            vpcMode: ml.vpcMode,
+            networkIsolation: ml.training.networkIsolation,
         },
-        jobs: { cpu: 256, memory: 512, spot: true, image: "public.ecr.aws/docker/library/python:3.12-slim" },
+        jobs: { cpu: jobs.cpu, memory: jobs.memory, spot: jobs.spot, image: jobs.image },
     };
     const r = spawnSync(path.join(VENV_BIN, "python"), [path.join(__dirname, "seed.py")], {
         input: JSON.stringify(request),
