@@ -8,7 +8,7 @@ import { existsSync } from "fs";
 import * as path from "path";
 import { dagFiles, fileHash, folderHash, hasFiles, pathSlug } from "../lib/artifacts";
 import { createSecureBucket } from "../lib/bucket";
-import { policyDocument } from "../lib/iam";
+import { denyInsecureTransport, policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
 
@@ -463,16 +463,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
                     `${name}-celery-${role}-policy`,
                     {
                         queueUrl: q.url,
-                        policy: policyDocument([
-                            {
-                                Sid: "DenyInsecureTransport",
-                                Effect: "Deny",
-                                Principal: { AWS: "*" },
-                                Action: "sqs:*",
-                                Resource: q.arn,
-                                Condition: { Bool: { "aws:SecureTransport": "false" } },
-                            },
-                        ]),
+                        policy: policyDocument([denyInsecureTransport("sqs:*", q.arn)]),
                     },
                     parent,
                 );
@@ -538,14 +529,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
             {
                 fileSystemId: fileSystem.id,
                 policy: policyDocument([
-                    {
-                        Sid: "DenyInsecureTransport",
-                        Effect: "Deny",
-                        Principal: { AWS: "*" },
-                        Action: "*",
-                        Resource: fileSystem.arn,
-                        Condition: { Bool: { "aws:SecureTransport": "false" } },
-                    },
+                    denyInsecureTransport("*", fileSystem.arn),
                     {
                         Sid: "MountThroughAccessPointOnly",
                         Effect: "Deny",

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument } from "./iam";
+import { denyInsecureTransport, policyDocument } from "./iam";
 import { withName } from "./tags";
 
 export interface SecureBucketArgs {
@@ -99,14 +99,7 @@ export function createSecureBucket(name: string, args: SecureBucketArgs, parent:
         {
             bucket: bucket.id,
             policy: policyDocument([
-                {
-                    Sid: "DenyInsecureTransport",
-                    Effect: "Deny",
-                    Principal: { AWS: "*" },
-                    Action: "s3:*",
-                    Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                    Condition: { Bool: { "aws:SecureTransport": "false" } },
-                },
+                denyInsecureTransport("s3:*", [bucket.arn, pulumi.interpolate`${bucket.arn}/*`]),
                 {
                     Sid: "DenyOutdatedTls",
                     Effect: "Deny",

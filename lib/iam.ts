@@ -39,3 +39,15 @@ export function ecrPullStatements(repositoryArn: pulumi.Input<string>, sid = "Pu
         },
     ];
 }
+
+/** Denies every request to `resources` that does not come over TLS (a resource policy statement). */
+export function denyInsecureTransport(action: string, resources: Statement["Resource"]): Statement {
+    return {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: action,
+        Resource: resources,
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+    };
+}
