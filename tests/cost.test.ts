@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import { expect } from "chai";
+import { readFileSync } from "fs";
+import * as path from "path";
 import { costKeys } from "../config/cost";
-import { classify, CostEstimate, estimateCost, spread } from "../tools/plan/cost";
+import { classify, CostEstimate, CostResource, estimateCost, spread } from "../tools/plan/cost";
 import { Io, main } from "../tools/plan/main";
 import {
     ELASTICACHE_NODES,
@@ -12,7 +14,7 @@ import {
     SAGEMAKER_INSTANCES,
 } from "../tools/plan/prices";
 import { weekOfBounds, weeklyFirings } from "../tools/plan/schedule";
-import { ProgramRun, runProgram, runResources, runStack, STACKS, StackName } from "./harness/program";
+import { ProgramRun, ROOT, runProgram, runResources, runStack, STACKS, StackName } from "./harness/program";
 
 const H = 730;
 const DAYS = 730 / 24;
@@ -416,6 +418,75 @@ describe("cost estimate", () => {
         const line = estimate(run).lines.find((l) => l.name === "a-1")!;
         // Saturday and Sunday stopped: 0.5 ACU the other 120 of 168 hours.
         expect(line.monthlyIdle).to.be.closeTo(0.5 * H * (120 / 168) * PRICES.auroraAcuHour.usd, 0.01);
+    });
+
+    it("README's baseline table states the estimate of each committed stack", async () => {
+        const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+        for (const [stack, layout] of [
+            ["dev", "celery"],
+            ["staging", "celery"],
+            ["prod", "mwaa"],
+        ] as const) {
+            const cost = estimate(await runStack(stack));
+            const money = (n: number) =>
+                `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+            expect(readme, `README.md's cost table, row ${stack}`).to.contain(
+                `| ${stack} (${layout}) | ${money(cost.monthlyIdle)} | ${money(cost.monthlyLoaded)} |`,
+            );
+        }
+    });
+
+    it("prices what the levers would make of dev: ARM64 task definitions and an off-hours schedule cost less", async () => {
+        const run = await runStack("dev");
+        const copy = () =>
+            run.resources.map((r): CostResource => ({ ...r, inputs: JSON.parse(JSON.stringify(r.inputs)) }));
+        const base = estimateCost(run.resources, run.config);
+        const arm = copy();
+        for (const r of arm.filter((x) => x.type === "aws:ecs/taskDefinition:TaskDefinition")) {
+            r.inputs.runtimePlatform = { cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" };
+        }
+        const offHours = copy();
+        for (const s of run.resources.filter(
+            (x) => x.type === "aws:ecs/service:Service" && x.inputs.desiredCount > 0,
+        )) {
+            const dims = { resourceId: `service/c/${s.inputs.name}`, scalableDimension: "ecs:service:DesiredCount" };
+            const count = s.inputs.desiredCount;
+            offHours.push(
+                {
+                    type: "aws:appautoscaling/target:Target",
+                    name: `${s.name}-t`,
+                    custom: true,
+                    inputs: { ...dims, minCapacity: count, maxCapacity: count },
+                },
+                {
+                    type: "aws:appautoscaling/scheduledAction:ScheduledAction",
+                    name: `${s.name}-off`,
+                    custom: true,
+                    inputs: {
+                        ...dims,
+                        schedule: "cron(0 20 ? * MON-FRI *)",
+                        scalableTargetAction: { minCapacity: 0, maxCapacity: 0 },
+                    },
+                },
+                {
+                    type: "aws:appautoscaling/scheduledAction:ScheduledAction",
+                    name: `${s.name}-on`,
+                    custom: true,
+                    inputs: {
+                        ...dims,
+                        schedule: "cron(0 8 ? * MON-FRI *)",
+                        scalableTargetAction: { minCapacity: count, maxCapacity: count },
+                    },
+                },
+            );
+        }
+        const fargate = (c: CostEstimate) =>
+            c.lines.filter((l) => l.type === "aws:ecs/service:Service").reduce((n, l) => n + l.monthlyIdle, 0);
+        const withArm = estimateCost(arm, run.config);
+        const withSchedule = estimateCost(offHours, run.config);
+        expect(withArm.unpriced).to.deep.equal([]);
+        expect(fargate(withArm)).to.be.closeTo(fargate(base) * 0.8, 0.2); // ARM prices are 20% below x86
+        expect(fargate(withSchedule)).to.be.closeTo(fargate(base) * (60 / 168), 0.05); // 60 of the week's 168 hours
     });
 
     describe("npm run plan", () => {
