@@ -48,6 +48,8 @@ export const FARGATE_PRICES = {
             gbHour: price(0.0013335, "GB-hour", FARGATE, { note: SPOT_NOTE }),
         },
     },
+    // FARGATE_SPOT runs ARM64 Linux tasks on platform version 1.4.0 or later (ECS API reference,
+    // CapacityProviderStrategyItem); the China-region developer guide still says it does not.
     ARM64: {
         FARGATE: {
             vcpuHour: price(0.03238, "vCPU-hour", FARGATE, { seenAt: FARGATE_SEEN }),
