@@ -9,6 +9,8 @@ import {
     ELASTICACHE_NODES,
     FARGATE_PRICES,
     MWAA_CLASSES,
+    Price,
+    PRICE_TABLE,
     PRICES,
     RDS_POSTGRES_INSTANCES,
     SAGEMAKER_INSTANCES,
@@ -418,6 +420,28 @@ describe("cost estimate", () => {
         const line = estimate(run).lines.find((l) => l.name === "a-1")!;
         // Saturday and Sunday stopped: 0.5 ACU the other 120 of 168 hours.
         expect(line.monthlyIdle).to.be.closeTo(0.5 * H * (120 / 168) * PRICES.auroraAcuHour.usd, 0.01);
+    });
+
+    it("names for every price in the table AWS's pricing page it comes from, in one region on one date", () => {
+        const prices: Price[] = [];
+        const walk = (v: unknown) => {
+            if (v && typeof v === "object") {
+                if ("usd" in v && "source" in v) prices.push(v as Price);
+                else Object.values(v).forEach(walk);
+            }
+        };
+        walk([FARGATE_PRICES, RDS_POSTGRES_INSTANCES, ELASTICACHE_NODES, MWAA_CLASSES, SAGEMAKER_INSTANCES, PRICES]);
+        expect(prices.length).to.be.greaterThan(40);
+        for (const p of prices) {
+            expect(p.source, p.unit).to.match(/^https:\/\/aws\.amazon\.com\//);
+            expect(p.usd, p.unit).to.be.greaterThan(0);
+        }
+        expect(PRICE_TABLE).to.include({
+            region: "us-east-1",
+            currency: "USD",
+            date: "2026-12-01",
+            hoursPerMonth: 730,
+        });
     });
 
     it("README's baseline table states the estimate of each committed stack", async () => {

@@ -32,6 +32,12 @@ const CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/";
 const MWAA = "https://aws.amazon.com/managed-workflows-for-apache-airflow/pricing/";
 const SAGEMAKER = "https://aws.amazon.com/sagemaker/ai/pricing/";
 
+const CW_SEEN = {
+    seenAt: "https://www.factualminds.com/blog/amazon-cloudwatch-pricing-metrics-logs-alarms-dashboards/, https://signoz.io/guides/cloudwatch-pricing",
+};
+const NOT_STORED =
+    "no stored page carries this figure; it is the one AWS's page publishes to the best of this table's knowledge";
+
 function price(usd: number, unit: string, source: string, extra: { seenAt?: string; note?: string } = {}): Price {
     return { usd, unit, source, ...extra };
 }
@@ -113,12 +119,12 @@ export const MWAA_CLASSES: Readonly<Record<string, { environmentHour: Price; add
 };
 
 /** SageMaker AI on-demand instance-hours (training and batch transform have the same list prices for these types). */
-const SM_SEEN = "https://aws.amazon.com/sagemaker/ai/pricing/ (on-demand table, us-east-1)";
+const SM_SEEN = { note: NOT_STORED };
 export const SAGEMAKER_INSTANCES: Readonly<Record<string, Price>> = {
-    "ml.m5.large": price(0.115, "instance-hour", SAGEMAKER, { seenAt: SM_SEEN }),
-    "ml.m5.xlarge": price(0.23, "instance-hour", SAGEMAKER, { seenAt: SM_SEEN }),
-    "ml.m5.2xlarge": price(0.461, "instance-hour", SAGEMAKER, { seenAt: SM_SEEN }),
-    "ml.p3.2xlarge": price(3.825, "instance-hour", SAGEMAKER, { seenAt: SM_SEEN }),
+    "ml.m5.large": price(0.115, "instance-hour", SAGEMAKER, SM_SEEN),
+    "ml.m5.xlarge": price(0.23, "instance-hour", SAGEMAKER, SM_SEEN),
+    "ml.m5.2xlarge": price(0.461, "instance-hour", SAGEMAKER, SM_SEEN),
+    "ml.p3.2xlarge": price(3.825, "instance-hour", SAGEMAKER, SM_SEEN),
 };
 
 /** Everything else, one price each. */
@@ -159,29 +165,41 @@ export const PRICES = {
     auroraStorageGbMonth: price(0.1, "GB-month (Aurora Standard)", AURORA, {
         seenAt: "https://awsnegotiations.com/blog/aurora-serverless-v2-pricing.html",
     }),
-    efsStandardGbMonth: price(0.3, "GB-month (EFS Standard)", "https://aws.amazon.com/efs/pricing/"),
-    backupEfsWarmGbMonth: price(0.05, "GB-month of EFS backup (warm)", "https://aws.amazon.com/backup/pricing/"),
-    s3StandardGbMonth: price(0.023, "GB-month (S3 Standard, first 50 TB)", "https://aws.amazon.com/s3/pricing/"),
-    ecrGbMonth: price(0.1, "GB-month of image storage", "https://aws.amazon.com/ecr/pricing/"),
-    secretMonth: price(0.4, "secret-month", "https://aws.amazon.com/secrets-manager/pricing/"),
-    logsIngestGb: price(0.5, "GB ingested (Standard log class)", CLOUDWATCH),
-    logsStorageGbMonth: price(0.03, "GB-month archived", CLOUDWATCH),
-    customMetricMonth: price(0.3, "metric-month (first 10,000 metrics)", CLOUDWATCH),
-    alarmMonth: price(0.1, "alarm metric-month (standard resolution)", CLOUDWATCH),
-    highResolutionAlarmMonth: price(0.3, "alarm metric-month (high resolution, period under 60 s)", CLOUDWATCH),
+    efsStandardGbMonth: price(0.3, "GB-month (EFS Standard)", "https://aws.amazon.com/efs/pricing/ (stored copy)"),
+    backupEfsWarmGbMonth: price(0.05, "GB-month of EFS backup (warm)", "https://aws.amazon.com/backup/pricing/", {
+        note: NOT_STORED,
+    }),
+    s3StandardGbMonth: price(0.023, "GB-month (S3 Standard, first 50 TB)", "https://aws.amazon.com/s3/pricing/", {
+        seenAt: "https://www.factualminds.com/blog/amazon-efs-pricing-throughput-modes-storage-classes/ (EFS is 'over 13x S3 Standard')",
+    }),
+    ecrGbMonth: price(0.1, "GB-month of image storage", "https://aws.amazon.com/ecr/pricing/", { note: NOT_STORED }),
+    secretMonth: price(0.4, "secret-month", "https://aws.amazon.com/secrets-manager/pricing/", {
+        seenAt: "https://hivebook.wiki/wiki/aws-secrets-manager-rotated-secrets-dynamic-db-credentials-kms",
+    }),
+    logsIngestGb: price(0.5, "GB ingested (Standard log class)", CLOUDWATCH, CW_SEEN),
+    logsStorageGbMonth: price(0.03, "GB-month archived", CLOUDWATCH, { note: NOT_STORED }),
+    customMetricMonth: price(0.3, "metric-month (first 10,000 metrics)", CLOUDWATCH, CW_SEEN),
+    alarmMonth: price(0.1, "alarm metric-month (standard resolution)", CLOUDWATCH, { note: NOT_STORED }),
+    highResolutionAlarmMonth: price(0.3, "alarm metric-month (high resolution, period under 60 s)", CLOUDWATCH, {
+        note: NOT_STORED,
+    }),
     dashboardMonth: price(
         3,
         "dashboard-month (beyond the 3 free ones; the estimate does not count the free tier)",
         CLOUDWATCH,
+        CW_SEEN,
     ),
-    kmsKeyMonth: price(1, "customer managed key-month", "https://aws.amazon.com/kms/pricing/"),
+    kmsKeyMonth: price(1, "customer managed key-month", "https://aws.amazon.com/kms/pricing/", { note: NOT_STORED }),
     hostedZoneMonth: price(
         0.5,
         "private hosted zone-month (a Cloud Map DNS namespace is one)",
         "https://aws.amazon.com/route53/pricing/",
+        { note: NOT_STORED },
     ),
-    cloudMapInstanceMonth: price(0.1, "registered instance-month", "https://aws.amazon.com/cloud-map/pricing/"),
-    sagemakerStorageGbMonth: price(0.14, "GB-month of ML storage volume", SAGEMAKER),
+    cloudMapInstanceMonth: price(0.1, "registered instance-month", "https://aws.amazon.com/cloud-map/pricing/", {
+        note: NOT_STORED,
+    }),
+    sagemakerStorageGbMonth: price(0.14, "GB-month of ML storage volume", SAGEMAKER, { note: NOT_STORED }),
 } as const satisfies Record<string, Price>;
 
 /**
