@@ -9,6 +9,7 @@ import {
     workerPoolRules,
 } from "./celery";
 import { coreKeys, Layout } from "./core";
+import { costKeys } from "./cost";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
 import {
@@ -53,6 +54,7 @@ export const CONFIG_KEYS = {
     ...jobKeys,
     ...mwaaKeys,
     ...mlKeys,
+    ...costKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
