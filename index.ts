@@ -4,6 +4,7 @@ import * as path from "path";
 import { CeleryCluster } from "./components/celery";
 import { FargateJobs } from "./components/jobs";
 import { MwaaEnvironment } from "./components/mwaa";
+import { Observability } from "./components/observability";
 import { AirflowNetwork, PORTS } from "./components/network";
 import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
 import { AirflowStorage } from "./components/storage";
@@ -196,6 +197,41 @@ const ml = airflowRoleName
       )
     : undefined;
 
+// One dashboard and one set of alarms, the same on both layouts, notifying one topic.
+// Missing from CeleryCluster so far: the load balancer's and target group's ARN suffixes (no LB rows
+// or alarms until it exposes them).
+const observability = new Observability(name, {
+    layout: config.layout,
+    environment: config.environment,
+    environmentName: name,
+    celery: celery
+        ? {
+              clusterName: celery.clusterName,
+              clusterArn: celery.clusterArn,
+              serviceNames: celery.serviceNames,
+              workerPools: config.celery.workerPools.map((p) => p.name),
+              databaseInstanceId: storage.databaseInstanceId!,
+              broker:
+                  config.storage.broker.type === "redis"
+                      ? { type: "redis", replicationGroupId: storage.brokerReplicationGroupId! }
+                      : {
+                            type: "sqs",
+                            queueNames: Object.fromEntries(
+                                Object.entries(storage.queues ?? {}).map(([q, v]) => [
+                                    q,
+                                    v.arn.apply((arn) => arn.split(":").pop()!),
+                                ]),
+                            ),
+                        },
+          }
+        : undefined,
+    mwaa: mwaa ? { environmentArn: mwaa.environmentArn } : undefined,
+    thresholds: config.observability.thresholds,
+    notifications: config.observability.notifications,
+    logRetentionDays: config.celery.logRetentionDays,
+    tags: config.tags,
+});
+
 export const layout = config.layout;
 export const airflowVersion = config.airflowVersion;
 export const environment = config.environment;
@@ -224,3 +260,5 @@ export const mlBucket = ml?.bucketName;
 export const mlImageUri = ml?.imageUri;
 export const mlVariableNames = ml?.variableNames;
 export const mlVariableSecretNames = ml?.variableSecretNames;
+export const alarmTopicArn = observability.topicArn;
+export const dashboardName = observability.dashboardName;

@@ -134,9 +134,13 @@ export class AirflowStorage extends pulumi.ComponentResource {
     public readonly artifactsBucket: aws.s3.Bucket;
     public readonly databaseEndpoint?: pulumi.Output<string>;
     public readonly databasePort?: pulumi.Output<number>;
+    /** RDS instance identifier of the metadata database (its CloudWatch dimension). */
+    public readonly databaseInstanceId?: pulumi.Output<string>;
     public readonly brokerType?: Broker;
     /** Redis primary endpoint address (redis broker). */
     public readonly brokerEndpoint?: pulumi.Output<string>;
+    /** ElastiCache replication group id (redis broker). */
+    public readonly brokerReplicationGroupId?: pulumi.Output<string>;
     /** SQS queue URL and ARN per Celery queue name (sqs broker). */
     public readonly queues?: Record<string, { url: pulumi.Output<string>; arn: pulumi.Output<string> }>;
     public readonly fileSystemId?: pulumi.Output<string>;
@@ -175,6 +179,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
             const database = this.createDatabase(name, a, args, dbPassword.result);
             this.databaseEndpoint = database.address;
             this.databasePort = database.port;
+            this.databaseInstanceId = database.identifier;
             const dbCredentials = pulumi.interpolate`airflow:${dbPassword.result}@${database.address}:${database.port}/airflow`;
 
             this.brokerType = a.broker.type;
@@ -187,6 +192,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
                 );
                 const group = this.createRedis(name, a, args, token.result);
                 this.brokerEndpoint = group.primaryEndpointAddress;
+                this.brokerReplicationGroupId = group.replicationGroupId;
                 brokerUrl = pulumi.interpolate`rediss://:${token.result}@${group.primaryEndpointAddress}:${PORTS.redis}/0?ssl_cert_reqs=required`;
             } else {
                 this.queues = this.createQueues(name, a.queues, tags);

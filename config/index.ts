@@ -24,6 +24,7 @@ import {
     resolveCapacity,
 } from "./mwaa";
 import { mlKeys, mlRules } from "./ml";
+import { observabilityKeys } from "./observability";
 import { KeyMap, shown, ValuesOf } from "./spec";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
@@ -55,6 +56,7 @@ export const CONFIG_KEYS = {
     ...mwaaKeys,
     ...mlKeys,
     ...costKeys,
+    ...observabilityKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -154,6 +156,23 @@ export interface MwaaConfig extends MwaaCapacity {
     readonly configurationOptions: Readonly<Record<string, string>>;
 }
 
+/** Alarms (both layouts): who is notified, and each alarm's threshold. */
+export interface ObservabilityConfig {
+    readonly notifications: { readonly emails: readonly string[]; readonly httpsEndpoints: readonly string[] };
+    readonly thresholds: {
+        readonly heartbeatMissingMinutes: number;
+        readonly queuedWithoutWorkerMinutes: number;
+        readonly oldestQueuedTaskMinutes: number;
+        readonly importErrors: number;
+        readonly failedDagRunsPerHour: number;
+        readonly dbCpuPercent: number;
+        readonly dbFreeStorageGb: number;
+        readonly dbConnections: number;
+        readonly lb5xxPer5Minutes: number;
+        readonly unhealthyTargetMinutes: number;
+    };
+}
+
 /** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
 export interface AirflowConfig {
     readonly project: string;
@@ -171,6 +190,7 @@ export interface AirflowConfig {
     readonly jobs: JobsConfig;
     readonly mwaa: MwaaConfig;
     readonly ml: MlConfig;
+    readonly observability: ObservabilityConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
@@ -283,6 +303,21 @@ export function loadConfig(): AirflowConfig {
             vpcMode: values.mlVpcMode,
             checkpointExpirationDays: values.mlCheckpointExpirationDays,
             batchExpirationDays: values.mlBatchExpirationDays,
+        },
+        observability: {
+            notifications: { emails: values.alarmEmails, httpsEndpoints: values.alarmHttpsEndpoints },
+            thresholds: {
+                heartbeatMissingMinutes: values.alarmHeartbeatMissingMinutes,
+                queuedWithoutWorkerMinutes: values.alarmQueuedWithoutWorkerMinutes,
+                oldestQueuedTaskMinutes: values.alarmOldestQueuedTaskMinutes,
+                importErrors: values.alarmImportErrors,
+                failedDagRunsPerHour: values.alarmFailedDagRunsPerHour,
+                dbCpuPercent: values.alarmDbCpuPercent,
+                dbFreeStorageGb: values.alarmDbFreeStorageGb,
+                dbConnections: values.alarmDbConnections,
+                lb5xxPer5Minutes: values.alarmLb5xxPer5Minutes,
+                unhealthyTargetMinutes: values.alarmUnhealthyTargetMinutes,
+            },
         },
     });
 }
