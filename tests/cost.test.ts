@@ -272,14 +272,14 @@ describe("cost estimate", () => {
 
     it("lists a resource of a type it does not know as unpriced, never skips it", async () => {
         const run = await runResources("dev", () => {
-            new aws.sns.Topic("alerts", {});
+            new aws.iot.Thing("sensor", {});
         });
         const cost = estimate(run);
         expect(cost.unpriced).to.deep.equal([
-            { type: "aws:sns/topic:Topic", name: "alerts", reason: "its type is not classified in tools/plan/cost.ts" },
+            { type: "aws:iot/thing:Thing", name: "sensor", reason: "its type is not classified in tools/plan/cost.ts" },
         ]);
         expect(cost.warnings).to.include(
-            "unpriced: aws:sns/topic:Topic alerts (its type is not classified in tools/plan/cost.ts)",
+            "unpriced: aws:iot/thing:Thing sensor (its type is not classified in tools/plan/cost.ts)",
         );
     });
 

@@ -140,12 +140,26 @@ export const RESOURCE_CLASSES: Readonly<Record<string, Classification>> = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": { price: priceAlarm },
     "aws:cloudwatch/dashboard:Dashboard": { price: () => use(["dashboard", PRICES.dashboardMonth, 1, 1]) },
     "aws:kms/key:Key": { price: () => use(["key", PRICES.kmsKeyMonth, 1, 1]) },
+    // Each metric filter publishes one custom metric (billed as any custom metric once it has data).
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": { price: () => use(["metric", PRICES.customMetricMonth, 1, 1]) },
     "aws:mwaa/environment:Environment": { price: priceMwaa },
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": {
         price: () => use(["hosted zone", PRICES.hostedZoneMonth, 1, 1]),
     },
     "aws:servicediscovery/service:Service": { price: priceDiscoveryService },
     // Free, or billed on another resource
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": free("resource policies are free"),
+    "aws:cloudwatch/eventRule:EventRule": free(
+        "rules on events that AWS services publish are free (EventBridge bills custom and partner events)",
+    ),
+    "aws:cloudwatch/eventTarget:EventTarget": free(
+        "targets are free; delivery to CloudWatch Logs is billed as log ingestion",
+    ),
+    "aws:sns/topic:Topic": free(
+        "topics are free; the alarm notifications they carry fall inside SNS's free tier (1,000 emails, 100,000 HTTPS a month)",
+    ),
+    "aws:sns/topicPolicy:TopicPolicy": free("topic policies are free"),
+    "aws:sns/topicSubscription:TopicSubscription": free("subscriptions are free; see aws:sns/topic:Topic"),
     "aws:appautoscaling/policy:Policy": free("scaling policies are free; the service they scale is priced"),
     "aws:appautoscaling/target:Target": free("scalable targets are free; their bounds price the service"),
     "aws:appautoscaling/scheduledAction:ScheduledAction": free(
