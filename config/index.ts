@@ -110,6 +110,8 @@ export interface MlConfig {
     readonly vpcMode: boolean;
     readonly checkpointExpirationDays: number;
     readonly batchExpirationDays: number;
+    /** SageMaker's shared log groups, when this stack owns them (airflow:mlOwnsLogGroups). */
+    readonly logGroups?: { readonly retentionDays: number };
 }
 
 export interface CeleryConfig {
@@ -281,6 +283,7 @@ export function loadConfig(): AirflowConfig {
             vpcMode: values.mlVpcMode,
             checkpointExpirationDays: values.mlCheckpointExpirationDays,
             batchExpirationDays: values.mlBatchExpirationDays,
+            logGroups: values.mlOwnsLogGroups ? { retentionDays: values.logRetentionDays } : undefined,
         },
     });
 }

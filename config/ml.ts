@@ -134,6 +134,10 @@ export const mlKeys = {
         false,
         "Run training and transform jobs in the VPC's private subnets, behind a security group that allows only outbound HTTPS (S3 through the gateway endpoint, the rest through NAT).",
     ),
+    mlOwnsLogGroups: boolKey(
+        false,
+        "This stack owns SageMaker's log groups /aws/sagemaker/TrainingJobs and /aws/sagemaker/TransformJobs, which every stack (and every other SageMaker user) of its AWS account and region shares: it creates them with airflow:logRetentionDays before Airflow may start jobs, and keeps them when the stack is destroyed. Set it on exactly one stack per account and region (a second one fails: the group exists); where no stack owns them, SageMaker creates them on the first job, kept forever.",
+    ),
     mlNetworkIsolation: boolKey(
         false,
         "Network isolation: the training container makes no network calls at all (SageMaker still reads input from and writes output to S3).",
