@@ -1,13 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AirflowConfig } from "../config";
-import {
-    ECR_IMAGE_URI,
-    MAX_TRAINING_SECONDS,
-    MAX_VOLUME_SIZE_GB,
-    ML_INSTANCE_TYPE,
-    ML_INSTANCE_TYPE_ALLOWED,
-} from "../config/ml";
+import { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES, suggestion } from "../config/aws-data";
+import { ECR_IMAGE_URI, MAX_TRAINING_SECONDS, MAX_VOLUME_SIZE_GB } from "../config/ml";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { publishVariable } from "../lib/airflow";
 import { createSecureBucket } from "../lib/bucket";
@@ -679,8 +674,12 @@ function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulum
     if (args.airflowRoleName === undefined || args.airflowRoleName === "") {
         fail("airflowRoleName", "the name of the IAM role Airflow's tasks run as", args.airflowRoleName ?? null);
     }
-    if (!ML_INSTANCE_TYPE.test(a.training.instanceType)) {
-        fail("training.instanceType", ML_INSTANCE_TYPE_ALLOWED, a.training.instanceType);
+    if (!SAGEMAKER_TRAINING_INSTANCE_TYPES.includes(a.training.instanceType)) {
+        fail(
+            "training.instanceType",
+            `an instance type SageMaker offers for training jobs (${suggestion(a.training.instanceType, SAGEMAKER_TRAINING_INSTANCE_TYPES)})`,
+            a.training.instanceType,
+        );
     }
     wholeNumber("training.instanceCount", a.training.instanceCount, 1, 20);
     wholeNumber("training.volumeSizeGb", a.training.volumeSizeGb, 1, MAX_VOLUME_SIZE_GB);
@@ -696,8 +695,12 @@ function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulum
             maxWait,
         );
     }
-    if (!ML_INSTANCE_TYPE.test(a.transformInstanceType)) {
-        fail("transformInstanceType", ML_INSTANCE_TYPE_ALLOWED, a.transformInstanceType);
+    if (!SAGEMAKER_TRANSFORM_INSTANCE_TYPES.includes(a.transformInstanceType)) {
+        fail(
+            "transformInstanceType",
+            `an instance type SageMaker offers for batch transform jobs (${suggestion(a.transformInstanceType, SAGEMAKER_TRANSFORM_INSTANCE_TYPES)})`,
+            a.transformInstanceType,
+        );
     }
     if (a.imageUri !== undefined && !ECR_IMAGE_URI.test(a.imageUri)) {
         fail(

@@ -15,7 +15,6 @@ import { expect } from "chai";
 import { CapturedResource } from "./harness/mocks";
 import { runStack, STACKS } from "./harness/program";
 
-
 /** One policy document of a resource, and where it came from. */
 export interface PolicyDocument {
     readonly where: string;
