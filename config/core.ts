@@ -33,6 +33,13 @@ export function coreRules(v: { environment: string; tags: Readonly<Record<string
             `airflow:tags must not set ${reserved.map((t) => JSON.stringify(t)).join(", ")} (the program sets ${RESERVED_TAGS.join(", ")} itself and would overwrite them), got ${JSON.stringify(v.tags)}`,
         );
     }
+    // AWS takes at most 50 tags per resource (Tagging best practices, "Tag naming limits and requirements").
+    const room = 50 - RESERVED_TAGS.length;
+    if (Object.keys(v.tags).length > room) {
+        errors.push(
+            `airflow:tags must have at most ${room} tags (AWS allows 50 per resource and the program adds ${RESERVED_TAGS.length}), got ${Object.keys(v.tags).length}`,
+        );
+    }
     const bad = Object.entries(v.tags).filter(([k, value]) => !TAG_CHARACTERS.test(k) || !TAG_CHARACTERS.test(value));
     if (bad.length > 0) {
         errors.push(

@@ -269,6 +269,12 @@ describe("config loader", () => {
         ],
         [
             "dev",
+            "more tags than AWS allows on a resource with the program's own",
+            { "airflow:tags": Object.fromEntries([...Array(46).keys()].map((i) => [`t${i}`, "x"])) },
+            "airflow:tags must have at most 45 tags (AWS allows 50 per resource and the program adds 5), got 46",
+        ],
+        [
+            "dev",
             "an environment name RDS cannot put in an identifier (two hyphens)",
             { "airflow:environment": "dev--1" },
             'airflow:environment must not have two hyphens in a row (it is part of the RDS instance identifier airflow-<environment>-db, which cannot), got "dev--1"',
