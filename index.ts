@@ -57,6 +57,7 @@ const storage = new AirflowStorage(name, {
     queues: config.celery.workerPools.map((p) => p.name),
     flower,
     sharedFileSystem: config.storage.sharedFileSystem,
+    logRetentionDays: config.celery.logRetentionDays,
     deploy: {
         dagsDir: path.join(__dirname, "dags"),
         requirementsFile: path.join(__dirname, "dags", "requirements.txt"),
@@ -141,6 +142,7 @@ if (config.layout === "mwaa") {
         webserverAccessMode: config.mwaa.webserverAccessMode,
         weeklyMaintenanceWindowStart: config.mwaa.weeklyMaintenanceWindowStart,
         logging: { level: config.mwaa.logLevel, modules: config.mwaa.moduleLogLevels },
+        logRetentionDays: config.celery.logRetentionDays,
         airflowConfigurationOptions: config.mwaa.configurationOptions,
         network: {
             vpcId: network.vpcId,
@@ -154,6 +156,7 @@ if (config.layout === "mwaa") {
             requirementsVersion: storage.artifacts.requirementsVersion,
             pluginsVersion: storage.artifacts.pluginsVersion,
             uploads: storage.artifacts.objects,
+            versioning: storage.artifactsBucketVersioning,
             kmsKeyArn: config.storage.artifacts.kmsKeyArn,
         },
         protect: config.storage.protectData,

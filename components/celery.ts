@@ -139,6 +139,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
     private readonly a: ResolvedArgs;
     private readonly args: CeleryClusterArgs;
     private readonly cluster: aws.ecs.Cluster;
+    /** Services with capacity provider strategies are created after these are associated. */
+    private readonly capacityProviders: aws.ecs.ClusterCapacityProviders;
     private readonly region: pulumi.Output<string>;
     private readonly account: pulumi.Output<string>;
 
@@ -214,7 +216,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             },
             parent,
         );
-        new aws.ecs.ClusterCapacityProviders(
+        this.capacityProviders = new aws.ecs.ClusterCapacityProviders(
             `${name}-capacity-providers`,
             {
                 clusterName: this.cluster.name,
@@ -223,7 +225,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
             },
             parent,
         );
-        this.clusterName = this.cluster.name;
+        // From the association, so that what runs tasks on the cluster (the fargate_jobs Variable) waits for it.
+        this.clusterName = this.capacityProviders.clusterName;
         this.clusterArn = this.cluster.arn;
 
         // Service discovery: workers reach the api-server's execution API at a private DNS name.
@@ -806,7 +809,12 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 // Autoscaling owns the workers' desired count after creation.
                 tags: withName(tags, `${name}-${role}`),
             },
-            { parent: this, ignoreChanges: spec.component === "worker" ? ["desiredCount"] : [] },
+            {
+                parent: this,
+                // CreateService fails if a strategy's provider is not associated with the cluster yet.
+                dependsOn: [this.capacityProviders],
+                ignoreChanges: spec.component === "worker" ? ["desiredCount"] : [],
+            },
         );
         this.serviceNames[role] = service.name;
         return service;

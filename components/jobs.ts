@@ -81,7 +81,7 @@ export class FargateJobs extends pulumi.ComponentResource {
                 },
                 parent,
             );
-            new aws.ecs.ClusterCapacityProviders(
+            const providers = new aws.ecs.ClusterCapacityProviders(
                 `${name}-jobs-capacity-providers`,
                 {
                     clusterName: cluster.name,
@@ -90,7 +90,9 @@ export class FargateJobs extends pulumi.ComponentResource {
                 },
                 parent,
             );
-            clusterName = cluster.name;
+            // From the association: what runs tasks with a FARGATE_SPOT strategy on this cluster (the
+            // Variable the DAG reads) waits for the providers, or RunTask fails.
+            clusterName = providers.clusterName;
             clusterArn = cluster.arn;
         }
 

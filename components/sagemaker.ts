@@ -1,13 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AirflowConfig } from "../config";
-import {
-    ECR_IMAGE_URI,
-    MAX_TRAINING_SECONDS,
-    MAX_VOLUME_SIZE_GB,
-    ML_INSTANCE_TYPE,
-    ML_INSTANCE_TYPE_ALLOWED,
-} from "../config/ml";
+import { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES, suggestion } from "../config/aws-data";
+import { ECR_IMAGE_URI, MAX_TRAINING_SECONDS, MAX_VOLUME_SIZE_GB } from "../config/ml";
+import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { publishVariable } from "../lib/airflow";
 import { createSecureBucket } from "../lib/bucket";
 import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
@@ -121,6 +117,13 @@ export interface SageMakerTrainingArgs {
     checkpointExpirationDays?: number;
     /** Days objects under batch/ are kept (1 to 3650). Default: 30. */
     batchExpirationDays?: number;
+    /**
+     * Create SageMaker's log groups (SAGEMAKER_LOG_GROUPS) with this retention in days, before Airflow's
+     * policy lets it start jobs, and keep them on delete. They are shared by every SageMaker job of the
+     * account and region, so exactly one stack there may create them. Default: not created (SageMaker
+     * creates them on the first job, kept forever, unless another stack owns them).
+     */
+    logGroups?: { retentionDays: number };
     /** Days replaced object versions are kept (1 to 3650). Default: 30. */
     noncurrentVersionExpirationDays?: number;
     /** Protect the ML bucket and keep it on delete (never force-emptied). Default: false. */
@@ -215,6 +218,20 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             ec2: (resource: pulumi.Input<string>) =>
                 pulumi.interpolate`arn:${partition}:ec2:${region}:${account}:${resource}`,
         };
+
+        // SageMaker's shared log groups, when this stack owns them; retained, other stacks write there too.
+        const logGroups = (args.logGroups ? SAGEMAKER_LOG_GROUPS : []).map(
+            (group) =>
+                new aws.cloudwatch.LogGroup(
+                    `${name}-sagemaker-${group.split("/").pop()!.toLowerCase()}-logs`,
+                    {
+                        name: group,
+                        retentionInDays: args.logGroups!.retentionDays,
+                        tags: withName(tags, `${name}-sagemaker-${group.split("/").pop()!.toLowerCase()}-logs`),
+                    },
+                    { parent: this, retainOnDelete: true },
+                ),
+        );
 
         const role = new aws.iam.Role(
             `${name}-training-role`,
@@ -314,7 +331,7 @@ export class SageMakerTraining extends pulumi.ComponentResource {
         new aws.iam.RolePolicy(
             `${name}-training-policy`,
             { role: role.id, policy: policyDocument(trainingStatements) },
-            parent,
+            { parent: this, dependsOn: logGroups },
         );
 
         const airflowStatements: Statement[] = [
@@ -398,10 +415,11 @@ export class SageMakerTraining extends pulumi.ComponentResource {
                 Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
             },
         ];
+        // Airflow can start jobs (which write the log groups) only once the groups exist.
         new aws.iam.RolePolicy(
             `${name}-airflow-sagemaker`,
             { role: args.airflowRoleName, policy: policyDocument(airflowStatements) },
-            parent,
+            { parent: this, dependsOn: logGroups },
         );
         if (args.triggererRoleName) {
             // The triggers of deferred SageMaker waits describe the job until it ends and read its logs.
@@ -589,6 +607,7 @@ export function sageMakerTrainingArgs(
         vpc: ml.vpcMode ? { vpcId: network.vpcId, subnetIds: network.privateSubnetIds } : undefined,
         checkpointExpirationDays: ml.checkpointExpirationDays,
         batchExpirationDays: ml.batchExpirationDays,
+        logGroups: ml.logGroups,
         protectData: config.storage.protectData,
         secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
         tags: config.tags,
@@ -655,8 +674,12 @@ function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulum
     if (args.airflowRoleName === undefined || args.airflowRoleName === "") {
         fail("airflowRoleName", "the name of the IAM role Airflow's tasks run as", args.airflowRoleName ?? null);
     }
-    if (!ML_INSTANCE_TYPE.test(a.training.instanceType)) {
-        fail("training.instanceType", ML_INSTANCE_TYPE_ALLOWED, a.training.instanceType);
+    if (!SAGEMAKER_TRAINING_INSTANCE_TYPES.includes(a.training.instanceType)) {
+        fail(
+            "training.instanceType",
+            `an instance type SageMaker offers for training jobs (${suggestion(a.training.instanceType, SAGEMAKER_TRAINING_INSTANCE_TYPES)})`,
+            a.training.instanceType,
+        );
     }
     wholeNumber("training.instanceCount", a.training.instanceCount, 1, 20);
     wholeNumber("training.volumeSizeGb", a.training.volumeSizeGb, 1, MAX_VOLUME_SIZE_GB);
@@ -672,8 +695,12 @@ function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulum
             maxWait,
         );
     }
-    if (!ML_INSTANCE_TYPE.test(a.transformInstanceType)) {
-        fail("transformInstanceType", ML_INSTANCE_TYPE_ALLOWED, a.transformInstanceType);
+    if (!SAGEMAKER_TRANSFORM_INSTANCE_TYPES.includes(a.transformInstanceType)) {
+        fail(
+            "transformInstanceType",
+            `an instance type SageMaker offers for batch transform jobs (${suggestion(a.transformInstanceType, SAGEMAKER_TRANSFORM_INSTANCE_TYPES)})`,
+            a.transformInstanceType,
+        );
     }
     if (a.imageUri !== undefined && !ECR_IMAGE_URI.test(a.imageUri)) {
         fail(
@@ -687,6 +714,9 @@ function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulum
     }
     wholeNumber("checkpointExpirationDays", a.checkpointExpirationDays, 1, 3650);
     wholeNumber("batchExpirationDays", a.batchExpirationDays, 1, 3650);
+    if (args.logGroups && !(LOG_RETENTION_DAYS as readonly number[]).includes(args.logGroups.retentionDays)) {
+        fail("logGroups.retentionDays", choiceText(LOG_RETENTION_DAYS), args.logGroups.retentionDays);
+    }
     wholeNumber("noncurrentVersionExpirationDays", a.noncurrentVersionExpirationDays, 1, 3650);
     if (a.secretRecoveryWindowDays !== 0 && (a.secretRecoveryWindowDays < 7 || a.secretRecoveryWindowDays > 30)) {
         fail("secretRecoveryWindowDays", "0 or from 7 to 30", a.secretRecoveryWindowDays);

@@ -8,7 +8,8 @@ import {
     WorkerPool,
     workerPoolRules,
 } from "./celery";
-import { coreKeys, Layout } from "./core";
+import { arnRules, AwsTarget, instanceTypeRules } from "./aws";
+import { coreKeys, coreRules, Layout } from "./core";
 import { costKeys } from "./cost";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
@@ -39,7 +40,7 @@ export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSE
 export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, MwaaWebserverAccessMode } from "./mwaa";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
-export { ML_INSTANCE_FAMILIES } from "./ml";
+export { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES } from "./aws-data";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
 export type { AirflowVersion } from "./versions";
 
@@ -114,6 +115,8 @@ export interface MlConfig {
     readonly vpcMode: boolean;
     readonly checkpointExpirationDays: number;
     readonly batchExpirationDays: number;
+    /** SageMaker's shared log groups, when this stack owns them (airflow:mlOwnsLogGroups). */
+    readonly logGroups?: { readonly retentionDays: number };
 }
 
 export interface CeleryConfig {
@@ -210,7 +213,7 @@ export class ConfigError extends pulumi.RunError {
  * what is allowed.
  */
 export function loadConfig(): AirflowConfig {
-    const values = validate(readRaw());
+    const values = validate(readRaw(), readAwsTarget());
     const stack = pulumi.getStack();
     const environment = values.environment;
     return deepFreeze({
@@ -303,6 +306,7 @@ export function loadConfig(): AirflowConfig {
             vpcMode: values.mlVpcMode,
             checkpointExpirationDays: values.mlCheckpointExpirationDays,
             batchExpirationDays: values.mlBatchExpirationDays,
+            logGroups: values.mlOwnsLogGroups ? { retentionDays: values.logRetentionDays } : undefined,
         },
         observability: {
             notifications: { emails: values.alarmEmails, httpsEndpoints: values.alarmHttpsEndpoints },
@@ -338,6 +342,18 @@ function readRaw(): { values: Record<string, unknown>; unknownKeys: string[] } {
     return { values, unknownKeys };
 }
 
+/** The AWS provider's own keys the checks need: the region, and the accounts when the stack names them. */
+function readAwsTarget(): AwsTarget {
+    const aws = new pulumi.Config("aws");
+    const accounts = aws.get("allowedAccountIds");
+    let allowedAccountIds: string[] | undefined;
+    if (accounts !== undefined) {
+        const parsed = parseJson(accounts);
+        allowedAccountIds = (Array.isArray(parsed) ? parsed : [parsed]).map(String);
+    }
+    return { region: aws.get("region"), allowedAccountIds };
+}
+
 function parseJson(raw: string): unknown {
     try {
         return JSON.parse(raw);
@@ -346,7 +362,7 @@ function parseJson(raw: string): unknown {
     }
 }
 
-function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] }): ConfigValues {
+function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] }, target: AwsTarget): ConfigValues {
     const errors: string[] = raw.unknownKeys.map(
         (k) => `${k} is not a configuration key of this project (known keys are listed in README.md and Pulumi.yaml)`,
     );
@@ -364,7 +380,27 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
     }
     const v = values as ConfigValues;
     const rules: { reads: (keyof ConfigValues)[]; check: () => string[] }[] = [
-        { reads: ["layout", "natStrategy", "interfaceEndpoints"], check: () => networkRules(v) },
+        { reads: ["environment", "tags"], check: () => coreRules(v) },
+        {
+            reads: ["layout", "natStrategy", "interfaceEndpoints", "broker", "ecsExec", "image", "jobImage"],
+            check: () => networkRules(v, target.region),
+        },
+        {
+            reads: [
+                "layout",
+                "dbInstanceClass",
+                "dbEngineVersion",
+                "brokerNodeType",
+                "broker",
+                "mlInstanceType",
+                "mlTransformInstanceType",
+            ],
+            check: () => instanceTypeRules(v, target),
+        },
+        {
+            reads: ["certificateArn", "artifactsKmsKeyArn", "mlImageUri"],
+            check: () => arnRules(v, target),
+        },
         {
             reads: ["broker", "flower", "dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"],
             check: () => storageRules(v),

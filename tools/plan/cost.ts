@@ -10,7 +10,7 @@
 // Every resource type is classified: priced, or free (with the reason). A type the classification does
 // not know is listed as unpriced, never skipped; so is a priced type whose size the table lacks.
 import { costLoadFrom, CostLoad } from "../../config/cost";
-import { ENDPOINTS_REQUIRED_WITHOUT_NAT } from "../../config/network";
+import { endpointsRequiredWithoutNat } from "../../config/network";
 import {
     CONTAINER_INSIGHTS_METRICS,
     CpuArchitecture,
@@ -812,9 +812,13 @@ function networkLever(ctx: Context): CostEstimate["network"] {
     const endpoints = ctx.interfaceEndpoints;
     const azCount = Number(ctx.config["airflow:azCount"] ?? 2);
     const azs = endpoints.length > 0 ? Math.max(...endpoints.map((e) => (e.inputs.subnetIds ?? []).length)) : azCount;
-    const layout = (ctx.config["airflow:layout"] ?? "celery") as keyof typeof ENDPOINTS_REQUIRED_WITHOUT_NAT;
     const services = new Set(endpoints.map((e) => String(e.inputs.serviceName).split(".").slice(3).join(".")));
-    for (const e of ENDPOINTS_REQUIRED_WITHOUT_NAT[layout] ?? []) services.add(e);
+    const required = endpointsRequiredWithoutNat({
+        layout: ctx.config["airflow:layout"] === "mwaa" ? "mwaa" : "celery",
+        broker: ctx.config["airflow:broker"] === "sqs" ? "sqs" : "redis",
+        ecsExec: ctx.config["airflow:ecsExec"] === true || ctx.config["airflow:ecsExec"] === "true",
+    });
+    for (const e of required) services.add(e.endpoint);
     return {
         configured: networkChoice(nat, endpoints.length, azs, ctx.load),
         natGatewaysOnly: networkChoice(

@@ -122,12 +122,24 @@ export async function main(
     }
 }
 
+/**
+ * Exits with `code` once standard output and standard error have drained. `process.exit` right after
+ * a large write to a pipe loses what the pipe has not taken yet (writes to pipes are asynchronous):
+ * `--json=- | wc -c` saw exactly 65,536 bytes, one pipe buffer. A write's callback runs after it and
+ * every earlier write have been handed to the operating system.
+ */
+export function exitWhenFlushed(code: number): void {
+    let pending = 2;
+    const done = () => {
+        if (--pending === 0) process.exit(code);
+    };
+    process.stdout.write("", done);
+    process.stderr.write("", done);
+}
+
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err) => {
-            console.error(err);
-            process.exit(1);
-        },
-    );
+    main(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
+        console.error(err);
+        exitWhenFlushed(1);
+    });
 }
