@@ -264,9 +264,10 @@ describe("cost estimate", () => {
             expect(cost.network.configured.monthlyIdle).to.be.closeTo(H * natHour + 2 * H * 0.01, 0.01);
             expect(cost.network.natGatewaysOnly).to.include({ natGateways: 1, interfaceEndpoints: 0 });
             expect(cost.network.natGatewaysOnly.monthlyLoaded).to.be.closeTo(H * natHour + 150 * 0.045, 0.01);
-            // celery without NAT needs ecr.api, ecr.dkr, logs and secretsmanager: 4 endpoints in 2 AZs.
-            expect(cost.network.endpointsOnly).to.include({ natGateways: 0, interfaceEndpoints: 4, endpointAzs: 2 });
-            expect(cost.network.endpointsOnly.monthlyLoaded).to.be.closeTo(4 * 2 * H * 0.01 + 150 * 0.01, 0.01);
+            // celery without NAT needs ecr.api, ecr.dkr, logs, secretsmanager, monitoring (the queue-depth
+            // metric), ecs and sagemaker.api (the DAGs): 7 endpoints in 2 AZs.
+            expect(cost.network.endpointsOnly).to.include({ natGateways: 0, interfaceEndpoints: 7, endpointAzs: 2 });
+            expect(cost.network.endpointsOnly.monthlyLoaded).to.be.closeTo(7 * 2 * H * 0.01 + 150 * 0.01, 0.01);
         });
     });
 
