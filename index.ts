@@ -67,7 +67,10 @@ const storage = new AirflowStorage(name, {
 let celery: CeleryCluster | undefined;
 if (celeryLayout) {
     if (!storage.secretArns) throw new Error("AirflowStorage created no secrets for the celery layout");
+    const { image: givenImage, ...celerySettings } = config.celery;
     celery = new CeleryCluster(name, {
+        ...celerySettings,
+        flower,
         environment: config.environment,
         airflowVersion: config.airflowVersion,
         network: {
@@ -85,18 +88,10 @@ if (celeryLayout) {
             secretArns: storage.secretArns,
             brokerType: config.storage.broker.type,
             queues: storage.queues,
-            fileSystem:
-                storage.fileSystemId && storage.fileSystemArn && storage.accessPointId && storage.accessPointArn
-                    ? {
-                          id: storage.fileSystemId,
-                          arn: storage.fileSystemArn,
-                          accessPointId: storage.accessPointId,
-                          accessPointArn: storage.accessPointArn,
-                      }
-                    : undefined,
+            fileSystem: storage.fileSystem,
         },
-        image: config.celery.image
-            ? { uri: config.celery.image }
+        image: givenImage
+            ? { uri: givenImage }
             : {
                   build: {
                       context: __dirname,
@@ -109,17 +104,6 @@ if (celeryLayout) {
                       ),
                   },
               },
-        ecrKeepImages: config.celery.ecrKeepImages,
-        logRetentionDays: config.celery.logRetentionDays,
-        webAccess: config.celery.webAccess,
-        certificateArn: config.celery.certificateArn,
-        flower,
-        dagSyncIntervalSeconds: config.celery.dagSyncIntervalSeconds,
-        ecsExec: config.celery.ecsExec,
-        apiServerCount: config.celery.apiServerCount,
-        schedulerCount: config.celery.schedulerCount,
-        sizes: config.celery.sizes,
-        workerPools: config.celery.workerPools,
         protectData: config.storage.protectData,
         tags: config.tags,
     });
@@ -155,7 +139,7 @@ if (config.layout === "mwaa") {
             uploads: storage.artifacts.objects,
             kmsKeyArn: config.storage.artifacts.kmsKeyArn,
         },
-        protect: config.storage.protectData,
+        protectData: config.storage.protectData,
         tags: config.tags,
     });
 }
@@ -176,7 +160,7 @@ const jobs = airflowRoleName
           memory: config.jobs.memory,
           spot: config.jobs.spot,
           logRetentionDays: config.celery.logRetentionDays,
-          variableRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
+          secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
           airflowRoleName,
           triggererRoleName,
           tags: config.tags,

@@ -3,8 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { publishVariable } from "../lib/airflow";
-import { assumeRolePolicy, ecrPullStatements, policyDocument, Statement } from "../lib/iam";
+import { ENVIRONMENT_PATTERN } from "../config/core";
+import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
+import { ecrRepositoryArn, parseEcrImageUri } from "../lib/ecr";
+import { assumeRolePolicy, ecrPullStatements, policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
+import { executionRole as createExecutionRole, fargateCluster, writeLogStatement } from "./ecs";
 
 /** The Airflow Variable DAGs read the job settings from. */
 export const FARGATE_JOBS_VARIABLE = "fargate_jobs";
@@ -31,7 +35,7 @@ export interface FargateJobsArgs {
     /** Log retention in days. Default: 30. */
     logRetentionDays?: number;
     /** Days a deleted variable can be restored (0 or 7-30). Default: 7. */
-    variableRecoveryWindowDays?: number;
+    secretRecoveryWindowDays?: number;
     /** The role Airflow runs tasks with: it gets permission to run, watch and stop these jobs. Required. */
     airflowRoleName: pulumi.Input<string>;
     /**
@@ -67,32 +71,11 @@ export class FargateJobs extends pulumi.ComponentResource {
         const region = aws.getRegionOutput({}, parent).region;
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
 
-        let clusterName: pulumi.Output<string>;
-        let clusterArn: pulumi.Output<string>;
-        if (args.cluster) {
-            clusterName = pulumi.output(args.cluster.name);
-            clusterArn = pulumi.output(args.cluster.arn);
-        } else {
-            const cluster = new aws.ecs.Cluster(
-                `${name}-jobs-cluster`,
-                {
-                    settings: [{ name: "containerInsights", value: "enabled" }],
-                    tags: withName(tags, `${name}-jobs-cluster`),
-                },
-                parent,
-            );
-            new aws.ecs.ClusterCapacityProviders(
-                `${name}-jobs-capacity-providers`,
-                {
-                    clusterName: cluster.name,
-                    capacityProviders: ["FARGATE", "FARGATE_SPOT"],
-                    defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1 }],
-                },
-                parent,
-            );
-            clusterName = cluster.name;
-            clusterArn = cluster.arn;
-        }
+        const partition = aws.getPartitionOutput({}, parent).partition;
+        // The layout's cluster, or one of the jobs' own.
+        const cluster = args.cluster ?? fargateCluster(`${name}-jobs`, tags, this).cluster;
+        const clusterName = pulumi.output(cluster.name);
+        const clusterArn = pulumi.output(cluster.arn);
 
         const securityGroup = new aws.ec2.SecurityGroup(
             `${name}-jobs-sg`,
@@ -125,33 +108,24 @@ export class FargateJobs extends pulumi.ComponentResource {
             parent,
         );
 
-        const executionRole = new aws.iam.Role(
-            `${name}-jobs-execution-role`,
+        const repository = parseEcrImageUri(a.image);
+        const executionRole = createExecutionRole(
+            `${name}-jobs`,
             {
                 description: `Starts Airflow ${a.environment} Fargate jobs`,
-                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
-                tags: withName(tags, `${name}-jobs-execution-role`),
+                account,
+                statements: [
+                    writeLogStatement(logGroup.arn),
+                    ...(repository
+                        ? ecrPullStatements(
+                              partition.apply((p) => ecrRepositoryArn(repository, p)),
+                              "PullJobImage",
+                          )
+                        : []),
+                ],
+                tags,
             },
-            parent,
-        );
-        const executionStatements: Statement[] = [
-            {
-                Sid: "WriteLogs",
-                Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: pulumi.interpolate`${logGroup.arn}:log-stream:*`,
-            },
-        ];
-        const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/.exec(a.image);
-        if (ecr) {
-            executionStatements.push(
-                ...ecrPullStatements(`arn:aws:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`, "PullJobImage"),
-            );
-        }
-        new aws.iam.RolePolicy(
-            `${name}-jobs-execution-policy`,
-            { role: executionRole.id, policy: policyDocument(executionStatements) },
-            parent,
+            this,
         );
         // The job itself gets no AWS permissions; give its task role some if your jobs need them.
         const taskRole = new aws.iam.Role(
@@ -216,7 +190,7 @@ export class FargateJobs extends pulumi.ComponentResource {
             },
             {
                 environment: a.environment,
-                recoveryWindowDays: a.variableRecoveryWindowDays,
+                secretRecoveryWindowDays: a.secretRecoveryWindowDays,
                 description: `Fargate job settings for Airflow ${a.environment} DAGs (Airflow Variable ${FARGATE_JOBS_VARIABLE})`,
                 tags,
             },
@@ -233,14 +207,14 @@ export class FargateJobs extends pulumi.ComponentResource {
                         Sid: "RunJobs",
                         Effect: "Allow",
                         Action: "ecs:RunTask",
-                        Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task-definition/${this.taskDefinitionFamily}:*`,
+                        Resource: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task-definition/${this.taskDefinitionFamily}:*`,
                         Condition: { ArnEquals: { "ecs:cluster": clusterArn } },
                     },
                     {
                         Sid: "WatchAndStopJobs",
                         Effect: "Allow",
                         Action: ["ecs:DescribeTasks", "ecs:StopTask"],
-                        Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task/${clusterName}/*`,
+                        Resource: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task/${clusterName}/*`,
                     },
                     {
                         Sid: "ReadJobDefinition",
@@ -277,7 +251,7 @@ export class FargateJobs extends pulumi.ComponentResource {
                             Sid: "WatchJobs",
                             Effect: "Allow",
                             Action: "ecs:DescribeTasks",
-                            Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task/${clusterName}/*`,
+                            Resource: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task/${clusterName}/*`,
                         },
                         {
                             Sid: "ReadJobLogs",
@@ -313,7 +287,7 @@ interface ResolvedArgs {
     memory: number;
     spot: boolean;
     logRetentionDays: number;
-    variableRecoveryWindowDays: number;
+    secretRecoveryWindowDays: number;
 }
 
 function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Resource): ResolvedArgs {
@@ -324,7 +298,7 @@ function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Reso
         memory: args.memory ?? 512,
         spot: args.spot ?? true,
         logRetentionDays: args.logRetentionDays ?? 30,
-        variableRecoveryWindowDays: args.variableRecoveryWindowDays ?? 7,
+        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? 7,
     };
     const fail = (field: string, allowed: string, got: unknown) => {
         throw new pulumi.ResourceError(
@@ -332,14 +306,13 @@ function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Reso
             resource,
         );
     };
-    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(a.environment ?? ""))
+    if (!ENVIRONMENT_PATTERN.test(a.environment ?? ""))
         fail("environment", "2 to 16 lowercase letters, digits or hyphens", a.environment);
     if (!FARGATE_CPUS.includes(a.cpu)) fail("cpu", choiceText(FARGATE_CPUS), a.cpu);
     if (!isFargateSize(a.cpu, a.memory)) fail("memory", `${memoryChoices(a.cpu)} with cpu ${a.cpu}`, a.memory);
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(a.logRetentionDays))
         fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), a.logRetentionDays);
-    if (a.variableRecoveryWindowDays !== 0 && (a.variableRecoveryWindowDays < 7 || a.variableRecoveryWindowDays > 30)) {
-        fail("variableRecoveryWindowDays", "0 or from 7 to 30", a.variableRecoveryWindowDays);
-    }
+    if (!isRecoveryWindow(a.secretRecoveryWindowDays))
+        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, a.secretRecoveryWindowDays);
     return a;
 }

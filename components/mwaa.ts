@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENT_PATTERN } from "../config/core";
 import {
     CONFIGURATION_OPTION_PATTERN,
     capacityViolations,
@@ -115,7 +116,7 @@ export interface MwaaEnvironmentArgs {
      * and from replacement. It is not retained on delete: an orphaned environment keeps costing.
      * Default: false.
      */
-    protect?: boolean;
+    protectData?: boolean;
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -283,7 +284,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                protect: args.protect ?? false,
+                protect: args.protectData ?? false,
                 // MWAA checks the role's permissions and the bucket's objects when it creates or updates.
                 dependsOn: [policy, ...(source.uploads ?? [])],
                 customTimeouts: MWAA_TIMEOUTS,
@@ -467,7 +468,7 @@ function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.
     if (!MWAA_NAME.test(name)) {
         fail("name", "a letter followed by up to 79 letters, digits, hyphens or underscores (MWAA's names)", name);
     }
-    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(args.environment ?? "")) {
+    if (!ENVIRONMENT_PATTERN.test(args.environment ?? "")) {
         fail("environment", "2 to 16 lowercase letters, digits or hyphens", args.environment);
     }
     const airflowVersion = args.airflowVersion ?? DEFAULT_AIRFLOW_VERSION;

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AirflowConfig } from "../config";
+import { ENVIRONMENT_PATTERN } from "../config/core";
+import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import {
     ECR_IMAGE_URI,
     MAX_TRAINING_SECONDS,
@@ -10,60 +11,24 @@ import {
 } from "../config/ml";
 import { publishVariable } from "../lib/airflow";
 import { createSecureBucket } from "../lib/bucket";
-import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
+import { assumeRolePolicy, policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
+import {
+    airflowSageMakerStatements,
+    BUILT_IN_IMAGE,
+    ecrRepositoryArn,
+    ML_PREFIXES,
+    ML_VARIABLE_KEY,
+    mlArns,
+    mlTrainingVariable,
+    trainingRoleStatements,
+    triggererSageMakerStatements,
+} from "./sagemaker-policy";
 
-/** Where things live in the ML bucket. The DAGs get these from the Airflow Variable, never hard-coded. */
-export const ML_PREFIXES = {
-    /** Training (and scoring) data the DAG uploads. Read by jobs. */
-    input: "input/",
-    /** Model artifacts (<job>/output/model.tar.gz) and the DAG's manifests. */
-    models: "models/",
-    /** Spot training checkpoints, expired after checkpointExpirationDays. */
-    checkpoints: "checkpoints/",
-    /** Batch transform data: what the DAG stages for scoring and the predictions; expired after batchExpirationDays. */
-    batch: "batch/",
-} as const;
-
-/** The one Airflow Variable this component publishes. */
-export const ML_VARIABLE_KEY = "ml_training";
-
-/** SageMaker's built-in XGBoost, pinned: its registry account differs per region, so it is resolved per stack. */
-export const BUILT_IN_IMAGE = { repositoryName: "sagemaker-xgboost", imageTag: "1.7-1" } as const;
-
-/** Log groups SageMaker writes training and transform job logs to (one per account and region, shared). */
-export const SAGEMAKER_LOG_GROUPS = ["/aws/sagemaker/TrainingJobs", "/aws/sagemaker/TransformJobs"] as const;
-
-/**
- * The JSON value of the Airflow Variable `ml_training`: the contract the DAGs are written against.
- * Read it with `Variable.get("ml_training", deserialize_json=True)`.
- */
-export interface MlTrainingVariable {
-    environment: string;
-    region: string;
-    /** The SageMaker execution role: RoleArn of training jobs, ExecutionRoleArn of models. */
-    role_arn: string;
-    image_uri: string;
-    /** ML bucket name. */
-    bucket: string;
-    input_prefix: string;
-    output_prefix: string;
-    checkpoint_prefix: string;
-    batch_prefix: string;
-    /** Training job, model and transform job names must start with it: Airflow's IAM policy is scoped to it. */
-    job_name_prefix: string;
-    instance_type: string;
-    instance_count: number;
-    volume_size_gb: number;
-    max_runtime_seconds: number;
-    use_spot: boolean;
-    /** >= max_runtime_seconds with spot; equal to it without. */
-    max_wait_seconds: number;
-    transform_instance_type: string;
-    vpc_config: { subnet_ids: string[]; security_group_ids: string[] } | null;
-    enable_network_isolation: boolean;
-}
+export { BUILT_IN_IMAGE, ML_PREFIXES, ML_VARIABLE_KEY, SAGEMAKER_LOG_GROUPS } from "./sagemaker-policy";
+export type { MlTrainingVariable } from "./sagemaker-policy";
+export { ecrRepositoryArn, sageMakerTrainingArgs } from "./sagemaker-policy";
 
 export interface SageMakerTrainingArgs {
     /**
@@ -181,7 +146,7 @@ export class SageMakerTraining extends pulumi.ComponentResource {
                     },
                     { id: "expire-batch-data", prefix: ML_PREFIXES.batch, days: a.batchExpirationDays },
                 ],
-                protect: a.protectData,
+                protectData: a.protectData,
                 tags,
             },
             this,
@@ -203,19 +168,7 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             ? this.createSecurityGroup(name, args.vpc.vpcId, a.training.instanceCount, tags)
             : undefined;
 
-        const arns = {
-            bucket: bucket.arn,
-            objects: (prefixes: string[]) => prefixes.map((p) => pulumi.interpolate`${bucket.arn}/${p}*`),
-            logGroups: SAGEMAKER_LOG_GROUPS.flatMap((group) => [
-                pulumi.interpolate`arn:${partition}:logs:${region}:${account}:log-group:${group}`,
-                pulumi.interpolate`arn:${partition}:logs:${region}:${account}:log-group:${group}:*`,
-            ]),
-            sagemaker: (type: string) =>
-                pulumi.interpolate`arn:${partition}:sagemaker:${region}:${account}:${type}/${this.jobNamePrefix}*`,
-            ec2: (resource: pulumi.Input<string>) =>
-                pulumi.interpolate`arn:${partition}:ec2:${region}:${account}:${resource}`,
-        };
-
+        const arns = mlArns({ partition, region, account, bucketArn: bucket.arn, jobNamePrefix: this.jobNamePrefix });
         const role = new aws.iam.Role(
             `${name}-training-role`,
             {
@@ -225,242 +178,59 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             },
             parent,
         );
-        const { input, models, checkpoints, batch } = ML_PREFIXES;
-        const trainingStatements: Statement[] = [
-            {
-                Sid: "ListMlBucketPrefixes",
-                Effect: "Allow",
-                Action: "s3:ListBucket",
-                Resource: arns.bucket,
-                Condition: { StringLike: { "s3:prefix": [input, models, checkpoints, batch].map((p) => `${p}*`) } },
-            },
-            {
-                Sid: "ReadMlData",
-                Effect: "Allow",
-                Action: "s3:GetObject",
-                Resource: arns.objects([input, models, checkpoints, batch]),
-            },
-            {
-                Sid: "WriteMlData",
-                Effect: "Allow",
-                Action: "s3:PutObject",
-                Resource: arns.objects([models, checkpoints, batch]),
-            },
-            {
-                Sid: "WriteJobLogs",
-                Effect: "Allow",
-                Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                Resource: arns.logGroups,
-            },
-            {
-                Sid: "PublishJobMetrics",
-                Effect: "Allow",
-                Action: "cloudwatch:PutMetricData",
-                Resource: "*", // PutMetricData has no resource type; the namespace condition scopes it
-                Condition: { StringLike: { "cloudwatch:namespace": "/aws/sagemaker/*" } },
-            },
-            {
-                Sid: "GetEcrAuthorizationToken",
-                Effect: "Allow",
-                Action: "ecr:GetAuthorizationToken",
-                Resource: "*", // GetAuthorizationToken has no resource type: it only returns a registry login
-            },
-            {
-                Sid: "PullTrainingImage",
-                Effect: "Allow",
-                Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-                Resource: repositoryArn,
-            },
-        ];
-        if (args.vpc && securityGroup) {
-            const subnetArns = args.vpc.subnetIds.map((id) => arns.ec2(pulumi.interpolate`subnet/${id}`));
-            trainingStatements.push(
-                {
-                    Sid: "DescribeVpcForJobs",
-                    Effect: "Allow",
-                    Action: [
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                    ],
-                    Resource: "*", // EC2 Describe actions have no resource types; the region condition scopes them
-                    Condition: { StringEquals: { "aws:RequestedRegion": region } },
-                },
-                {
-                    Sid: "CreateJobNetworkInterfaces",
-                    Effect: "Allow",
-                    Action: "ec2:CreateNetworkInterface",
-                    Resource: [
-                        arns.ec2("network-interface/*"),
-                        ...subnetArns,
-                        arns.ec2(pulumi.interpolate`security-group/${securityGroup.id}`),
-                    ],
-                },
-                {
-                    Sid: "ManageJobNetworkInterfaces",
-                    Effect: "Allow",
-                    Action: [
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                    ],
-                    Resource: arns.ec2("network-interface/*"),
-                    Condition: { ArnEquals: { "ec2:Subnet": subnetArns } },
-                },
-            );
-        }
+        const vpc =
+            args.vpc && securityGroup
+                ? { region, subnetIds: args.vpc.subnetIds, securityGroupId: securityGroup.id }
+                : undefined;
         new aws.iam.RolePolicy(
             `${name}-training-policy`,
-            { role: role.id, policy: policyDocument(trainingStatements) },
+            { role: role.id, policy: policyDocument(trainingRoleStatements(arns, repositoryArn, vpc)) },
             parent,
         );
-
-        const airflowStatements: Statement[] = [
-            {
-                Sid: "StartTrainingJobs",
-                Effect: "Allow",
-                Action: "sagemaker:CreateTrainingJob",
-                Resource: arns.sagemaker("training-job"),
-                // Only the configured instance type, for at most the configured time: a DAG cannot start
-                // a bigger or longer job than the stack allows.
-                Condition: {
-                    "ForAllValues:StringEquals": { "sagemaker:InstanceTypes": [a.training.instanceType] },
-                    NumericLessThanEquals: { "sagemaker:MaxRuntimeInSeconds": String(a.training.maxRuntimeSeconds) },
-                },
-            },
-            {
-                Sid: "WatchAndStopTrainingJobs",
-                Effect: "Allow",
-                Action: ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-                Resource: arns.sagemaker("training-job"),
-            },
-            {
-                Sid: "ManageModels",
-                Effect: "Allow",
-                Action: ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel"],
-                Resource: arns.sagemaker("model"),
-            },
-            {
-                Sid: "StartTransformJobs",
-                Effect: "Allow",
-                Action: "sagemaker:CreateTransformJob",
-                Resource: arns.sagemaker("transform-job"),
-                Condition: {
-                    "ForAllValues:StringEquals": { "sagemaker:InstanceTypes": [a.transformInstanceType] },
-                },
-            },
-            {
-                Sid: "WatchAndStopTransformJobs",
-                Effect: "Allow",
-                Action: ["sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"],
-                Resource: arns.sagemaker("transform-job"),
-            },
-            {
-                // Creating a job or model with Tags needs AddTags on it.
-                Sid: "TagJobsAndModelsOnCreate",
-                Effect: "Allow",
-                Action: "sagemaker:AddTags",
-                Resource: [arns.sagemaker("training-job"), arns.sagemaker("model"), arns.sagemaker("transform-job")],
-            },
-            {
-                Sid: "ReadJobLogs",
-                Effect: "Allow",
-                Action: ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
-                Resource: arns.logGroups,
-            },
-            {
-                // Unconditioned: the provider checks an input with HeadBucket (authorized as ListBucket
-                // without a prefix) and lists the parent "folder" of S3 URIs.
-                Sid: "ListMlBucket",
-                Effect: "Allow",
-                Action: "s3:ListBucket",
-                Resource: arns.bucket,
-            },
-            {
-                Sid: "ReadMlData",
-                Effect: "Allow",
-                Action: "s3:GetObject",
-                Resource: arns.objects([input, models, batch]),
-            },
-            {
-                Sid: "WriteMlData",
-                Effect: "Allow",
-                Action: "s3:PutObject",
-                Resource: arns.objects([input, models, batch]),
-            },
-            {
-                Sid: "PassTrainingRoleToSageMaker",
-                Effect: "Allow",
-                Action: "iam:PassRole",
-                Resource: role.arn,
-                Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
-            },
-        ];
         new aws.iam.RolePolicy(
             `${name}-airflow-sagemaker`,
-            { role: args.airflowRoleName, policy: policyDocument(airflowStatements) },
+            {
+                role: args.airflowRoleName,
+                policy: policyDocument(
+                    airflowSageMakerStatements(arns, {
+                        trainingInstanceType: a.training.instanceType,
+                        maxRuntimeSeconds: a.training.maxRuntimeSeconds,
+                        transformInstanceType: a.transformInstanceType,
+                        trainingRoleArn: role.arn,
+                    }),
+                ),
+            },
             parent,
         );
         if (args.triggererRoleName) {
             // The triggers of deferred SageMaker waits describe the job until it ends and read its logs.
             new aws.iam.RolePolicy(
                 `${name}-triggerer-sagemaker`,
-                {
-                    role: args.triggererRoleName,
-                    policy: policyDocument([
-                        {
-                            Sid: "WatchJobs",
-                            Effect: "Allow",
-                            Action: ["sagemaker:DescribeTrainingJob", "sagemaker:DescribeTransformJob"],
-                            Resource: [arns.sagemaker("training-job"), arns.sagemaker("transform-job")],
-                        },
-                        {
-                            Sid: "ReadJobLogs",
-                            Effect: "Allow",
-                            Action: ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
-                            Resource: arns.logGroups,
-                        },
-                    ]),
-                },
+                { role: args.triggererRoleName, policy: policyDocument(triggererSageMakerStatements(arns)) },
                 parent,
             );
         }
 
-        const variable: { [K in keyof MlTrainingVariable]: pulumi.Input<MlTrainingVariable[K]> } = {
-            environment: a.environment,
+        const variable = mlTrainingVariable(a, {
             region,
-            role_arn: role.arn,
-            image_uri: this.imageUri,
+            roleArn: role.arn,
+            imageUri: this.imageUri,
             bucket: bucket.bucket,
-            input_prefix: input,
-            output_prefix: models,
-            checkpoint_prefix: checkpoints,
-            batch_prefix: batch,
-            job_name_prefix: this.jobNamePrefix,
-            instance_type: a.training.instanceType,
-            instance_count: a.training.instanceCount,
-            volume_size_gb: a.training.volumeSizeGb,
-            max_runtime_seconds: a.training.maxRuntimeSeconds,
-            use_spot: a.training.spot.enabled,
-            max_wait_seconds: a.training.spot.enabled ? a.training.spot.maxWaitSeconds : a.training.maxRuntimeSeconds,
-            transform_instance_type: a.transformInstanceType,
-            vpc_config:
+            jobNamePrefix: this.jobNamePrefix,
+            vpcConfig:
                 args.vpc && securityGroup
                     ? pulumi
                           .all([pulumi.all(args.vpc.subnetIds), securityGroup.id])
                           .apply(([subnetIds, groupId]) => ({ subnet_ids: subnetIds, security_group_ids: [groupId] }))
                     : null,
-            enable_network_isolation: a.training.networkIsolation,
-        };
+        });
         const published = publishVariable(
             `${name}-ml-training-variable`,
             ML_VARIABLE_KEY,
             variable,
             {
                 environment: a.environment,
-                recoveryWindowDays: a.secretRecoveryWindowDays,
+                secretRecoveryWindowDays: a.secretRecoveryWindowDays,
                 description: `SageMaker training settings of the ${a.environment} Airflow (Airflow Variable ${ML_VARIABLE_KEY})`,
                 tags,
             },
@@ -548,53 +318,6 @@ export class SageMakerTraining extends pulumi.ComponentResource {
     }
 }
 
-/** arn:<partition>:ecr:<region>:<account>:repository/<name> of an ECR image URI. */
-export function ecrRepositoryArn(imageUri: string, partition: string, resource?: pulumi.Resource): string {
-    const match = ECR_IMAGE_URI.exec(imageUri);
-    if (!match) {
-        throw new pulumi.ResourceError(
-            `the training image ${JSON.stringify(imageUri)} is not an ECR image URI`,
-            resource,
-        );
-    }
-    const [, registry, region, , repository] = match;
-    return `arn:${partition}:ecr:${region}:${registry}:repository/${repository}`;
-}
-
-/**
- * SageMakerTraining's arguments from the validated stack configuration: what index.ts passes on
- * every layout (only `airflowRoleName` differs), and what the tests build the component from.
- */
-export function sageMakerTrainingArgs(
-    config: Pick<AirflowConfig, "environment" | "ml" | "storage" | "tags">,
-    network: { vpcId: pulumi.Input<string>; privateSubnetIds: pulumi.Input<string>[] },
-    airflowRoleName: pulumi.Input<string>,
-    triggererRoleName?: pulumi.Input<string>,
-): SageMakerTrainingArgs {
-    const ml = config.ml;
-    return {
-        environment: config.environment,
-        airflowRoleName,
-        triggererRoleName,
-        training: {
-            instanceType: ml.training.instanceType,
-            instanceCount: ml.training.instanceCount,
-            volumeSizeGb: ml.training.volumeSizeGb,
-            maxRuntimeSeconds: ml.training.maxRuntimeSeconds,
-            spot: { enabled: ml.training.spot.enabled, maxWaitSeconds: ml.training.spot.maxWaitSeconds },
-            networkIsolation: ml.training.networkIsolation,
-        },
-        transformInstanceType: ml.transformInstanceType,
-        imageUri: ml.imageUri,
-        vpc: ml.vpcMode ? { vpcId: network.vpcId, subnetIds: network.privateSubnetIds } : undefined,
-        checkpointExpirationDays: ml.checkpointExpirationDays,
-        batchExpirationDays: ml.batchExpirationDays,
-        protectData: config.storage.protectData,
-        secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
-        tags: config.tags,
-    };
-}
-
 interface ResolvedArgs {
     environment: string;
     training: {
@@ -649,7 +372,7 @@ function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulum
             fail(field, `a whole number from ${min} to ${max}`, value);
         }
     };
-    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(a.environment ?? "")) {
+    if (!ENVIRONMENT_PATTERN.test(a.environment ?? "")) {
         fail("environment", "2 to 16 lowercase letters, digits or hyphens", a.environment);
     }
     if (args.airflowRoleName === undefined || args.airflowRoleName === "") {
@@ -688,8 +411,7 @@ function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulum
     wholeNumber("checkpointExpirationDays", a.checkpointExpirationDays, 1, 3650);
     wholeNumber("batchExpirationDays", a.batchExpirationDays, 1, 3650);
     wholeNumber("noncurrentVersionExpirationDays", a.noncurrentVersionExpirationDays, 1, 3650);
-    if (a.secretRecoveryWindowDays !== 0 && (a.secretRecoveryWindowDays < 7 || a.secretRecoveryWindowDays > 30)) {
-        fail("secretRecoveryWindowDays", "0 or from 7 to 30", a.secretRecoveryWindowDays);
-    }
+    if (!isRecoveryWindow(a.secretRecoveryWindowDays))
+        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, a.secretRecoveryWindowDays);
     return a;
 }

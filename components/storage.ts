@@ -1,5 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENT_PATTERN } from "../config/core";
+import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import * as random from "@pulumi/random";
 import { BROKERS, Broker, Layout, LAYOUTS } from "../config";
 import { POSTGRES_VERSIONS } from "../config/storage";
@@ -8,6 +10,7 @@ import { existsSync } from "fs";
 import * as path from "path";
 import { dagFiles, fileHash, folderHash, hasFiles, pathSlug } from "../lib/artifacts";
 import { createSecureBucket } from "../lib/bucket";
+import { redisBrokerUri, resultBackendUri, SQS_BROKER_URI, sqlAlchemyConnUri } from "../lib/airflow-uris";
 import { denyInsecureTransport, policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
@@ -120,6 +123,14 @@ export interface AirflowSecretArns {
     flowerBasicAuth?: pulumi.Output<string>;
 }
 
+/** The shared EFS file system and the access point every Airflow container mounts it through. */
+export interface SharedFileSystem {
+    id: pulumi.Output<string>;
+    arn: pulumi.Output<string>;
+    accessPointId: pulumi.Output<string>;
+    accessPointArn: pulumi.Output<string>;
+}
+
 /**
  * Every stateful piece of an Airflow environment. Both layouts get the artifacts bucket, the one
  * place DAGs, requirements, plugins (and, on the celery layout, task logs) are deployed to. The
@@ -143,6 +154,8 @@ export class AirflowStorage extends pulumi.ComponentResource {
     public readonly fileSystemArn?: pulumi.Output<string>;
     public readonly accessPointId?: pulumi.Output<string>;
     public readonly accessPointArn?: pulumi.Output<string>;
+    /** The shared file system and its access point together, when there is one. */
+    public readonly fileSystem?: SharedFileSystem;
     /** Present on the celery layout. */
     public readonly secretArns?: AirflowSecretArns;
     /** What `deploy` uploaded. */
@@ -160,7 +173,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
                 kmsKeyArn: args.artifacts?.kmsKeyArn,
                 noncurrentVersionExpirationDays: a.noncurrentVersionExpirationDays,
                 expirations: [{ id: "expire-task-logs", prefix: ARTIFACT_KEYS.logs, days: a.taskLogExpirationDays }],
-                protect: a.protectData,
+                protectData: a.protectData,
                 tags,
             },
             this,
@@ -187,10 +200,12 @@ export class AirflowStorage extends pulumi.ComponentResource {
                 );
                 const group = this.createRedis(name, a, args, token.result);
                 this.brokerEndpoint = group.primaryEndpointAddress;
-                brokerUrl = pulumi.interpolate`rediss://:${token.result}@${group.primaryEndpointAddress}:${PORTS.redis}/0?ssl_cert_reqs=required`;
+                brokerUrl = pulumi
+                    .all([token.result, group.primaryEndpointAddress])
+                    .apply(([password, host]) => redisBrokerUri({ password, host, port: PORTS.redis, tls: true }));
             } else {
                 this.queues = this.createQueues(name, a.queues, tags);
-                brokerUrl = pulumi.output("sqs://");
+                brokerUrl = pulumi.output(SQS_BROKER_URI);
             }
 
             if (a.sharedFileSystem.enabled) {
@@ -199,6 +214,12 @@ export class AirflowStorage extends pulumi.ComponentResource {
                 this.fileSystemArn = fs.fileSystem.arn;
                 this.accessPointId = fs.accessPoint.id;
                 this.accessPointArn = fs.accessPoint.arn;
+                this.fileSystem = {
+                    id: fs.fileSystem.id,
+                    arn: fs.fileSystem.arn,
+                    accessPointId: fs.accessPoint.id,
+                    accessPointArn: fs.accessPoint.arn,
+                };
             }
 
             // Fernet key: URL-safe base64 of 32 random bytes, as cryptography.fernet.Fernet expects.
@@ -221,12 +242,12 @@ export class AirflowStorage extends pulumi.ComponentResource {
                 sqlAlchemyConn: secret(
                     "sql-alchemy-conn",
                     "Airflow metadata database URI",
-                    pulumi.interpolate`postgresql+psycopg2://${dbCredentials}?sslmode=require`,
+                    dbCredentials.apply((c) => sqlAlchemyConnUri(c, true)),
                 ),
                 resultBackend: secret(
                     "result-backend",
                     "Celery result backend URI",
-                    pulumi.interpolate`db+postgresql://${dbCredentials}?sslmode=require`,
+                    dbCredentials.apply((c) => resultBackendUri(c, true)),
                 ),
                 brokerUrl: secret("broker-url", "Celery broker URL", brokerUrl),
                 fernetKey: secret("fernet-key", "Airflow Fernet key", fernetKey),
@@ -621,7 +642,7 @@ function validateArgs(name: string, args: AirflowStorageArgs, resource: pulumi.R
             resource,
         );
     };
-    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(a.environment ?? "")) {
+    if (!ENVIRONMENT_PATTERN.test(a.environment ?? "")) {
         fail("environment", "2 to 16 lowercase letters, digits or hyphens", a.environment);
     }
     if (!LAYOUTS.includes(a.layout)) fail("layout", choiceText(LAYOUTS), a.layout);
@@ -646,9 +667,8 @@ function validateArgs(name: string, args: AirflowStorageArgs, resource: pulumi.R
     if (a.database.backupRetentionDays < 1 || a.database.backupRetentionDays > 35) {
         fail("database.backupRetentionDays", "from 1 to 35", a.database.backupRetentionDays);
     }
-    if (a.secretRecoveryWindowDays !== 0 && (a.secretRecoveryWindowDays < 7 || a.secretRecoveryWindowDays > 30)) {
-        fail("secretRecoveryWindowDays", "0 or from 7 to 30", a.secretRecoveryWindowDays);
-    }
+    if (!isRecoveryWindow(a.secretRecoveryWindowDays))
+        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, a.secretRecoveryWindowDays);
     if (a.flower && a.broker.type === "sqs") {
         fail("flower", "false with the sqs broker (Celery cannot inspect SQS)", a.flower);
     }

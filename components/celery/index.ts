@@ -1,0 +1,319 @@
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import { AirflowSecretRefs } from "../../lib/airflow-env";
+import { policyDocument } from "../../lib/iam";
+import { assumeRolePolicy } from "../../lib/iam";
+import { withName } from "../../lib/tags";
+import { fargateCluster } from "../ecs";
+import { PORTS } from "../network";
+import { AirflowSecretArns } from "../storage";
+import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
+import { grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "./iam";
+import { createLoadBalancer } from "./load-balancer";
+import { createScaling } from "./scaling";
+import { createService, SharedSettings } from "./service";
+import { airflowServices, apiRole, TaskRoleKey } from "./services";
+
+export { celeryArgViolations, resolveCeleryArgs } from "./args";
+export type { CeleryClusterArgs, CeleryQueue, ResolvedCeleryArgs } from "./args";
+export { migrateScript, QUEUE_METRIC, SHARED_MOUNT, taskContainers } from "./containers";
+export { grantStatements, taskRoleGrants } from "./iam";
+export { listenerSpecs } from "./load-balancer";
+export { queueSteps } from "./scaling";
+export { airflowServices, componentCommand } from "./services";
+export type { ServiceSpec } from "./services";
+
+/**
+ * Airflow with the CeleryExecutor on ECS Fargate: one ECS service per component, all in private
+ * subnets without public IPs, a load balancer in front of the UI (and Flower), migrations run once
+ * per deployment by a control service that every other component waits for, DAGs synced from the
+ * artifacts bucket by a sidecar, and worker pools that scale on their queue depth.
+ *
+ * The class only wires: the services (services.ts), their containers (containers.ts), the task
+ * roles' statements (iam.ts), the listeners (load-balancer.ts) and the scaling steps (scaling.ts)
+ * are exported functions of their own.
+ */
+export class CeleryCluster extends pulumi.ComponentResource {
+    public readonly clusterName: pulumi.Output<string>;
+    public readonly clusterArn: pulumi.Output<string>;
+    public readonly imageUri: pulumi.Output<string>;
+    public readonly repositoryUrl?: pulumi.Output<string>;
+    public readonly loadBalancerDnsName: pulumi.Output<string>;
+    /** The Airflow UI's URL. */
+    public readonly airflowUrl: pulumi.Output<string>;
+    /** Flower's URL, when Flower runs. */
+    public readonly flowerUrl?: pulumi.Output<string>;
+    /** The task role of every worker pool: DAG tasks run with it. */
+    public readonly workerTaskRole: aws.iam.Role;
+    /** The triggerer's task role: deferred waits (operators' triggers) run with it. */
+    public readonly triggererTaskRole: aws.iam.Role;
+    /** ECS service names by role. */
+    public readonly serviceNames: Record<string, pulumi.Output<string>> = {};
+    /** Log group names by role. */
+    public readonly logGroupNames: Record<string, pulumi.Output<string>> = {};
+
+    constructor(name: string, args: CeleryClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("airflow:celery:CeleryCluster", name, {}, opts);
+        const resolved = resolveCeleryArgs(name, args, this);
+        const { tags } = args;
+        const parent = { parent: this };
+        const region = aws.getRegionOutput({}, parent).region;
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        const partition = aws.getPartitionOutput({}, parent).partition;
+
+        const image = this.image(name, args, resolved);
+        this.imageUri = image.uri;
+        this.repositoryUrl = image.repositoryUrl;
+
+        const { cluster } = fargateCluster(name, tags, this);
+        this.clusterName = cluster.name;
+        this.clusterArn = cluster.arn;
+
+        // Service discovery: workers reach the api-server's execution API at a private DNS name.
+        const api = apiRole(resolved.airflowMajor);
+        const namespace = new aws.servicediscovery.PrivateDnsNamespace(
+            `${name}-namespace`,
+            {
+                name: `${name}.local`,
+                vpc: args.network.vpcId,
+                description: `Airflow ${resolved.environment} services`,
+                tags: withName(tags, `${name}-namespace`),
+            },
+            parent,
+        );
+        const apiRegistry = new aws.servicediscovery.Service(
+            `${name}-${api}-discovery`,
+            {
+                name: api,
+                dnsConfig: {
+                    namespaceId: namespace.id,
+                    routingPolicy: "MULTIVALUE",
+                    dnsRecords: [{ type: "A", ttl: 10 }],
+                },
+                healthCheckCustomConfig: { failureThreshold: 1 },
+                tags: withName(tags, `${name}-${api}-discovery`),
+            },
+            parent,
+        );
+        const executionApiUrl = pulumi.interpolate`http://${api}.${namespace.name}:${PORTS.airflowWeb}/execution/`;
+
+        const lb = createLoadBalancer(
+            name,
+            {
+                ...resolved,
+                vpcId: args.network.vpcId,
+                publicSubnetIds: args.network.publicSubnetIds,
+                privateSubnetIds: args.network.privateSubnetIds,
+                securityGroupId: args.network.loadBalancerSecurityGroupId,
+                tags,
+            },
+            this,
+        );
+        this.loadBalancerDnsName = lb.alb.dnsName;
+        const scheme = resolved.certificateArn ? "https" : "http";
+        this.airflowUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}`;
+        if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}:${PORTS.flower}`;
+
+        const queues = args.storage.queues ?? {};
+        const grants = taskRoleGrants(resolved.airflowMajor);
+        const grantContext = {
+            partition,
+            region,
+            account,
+            environment: resolved.environment,
+            bucketArn: args.storage.artifactsBucketArn,
+            kmsKeyArn: args.storage.artifactsKmsKeyArn,
+            queueArns: Object.values(queues).map((q) => q.arn),
+            fileSystem: args.storage.fileSystem,
+            ecsExec: resolved.ecsExec,
+        };
+        const roles = Object.fromEntries(
+            (Object.keys(TASK_ROLE_NAMES) as TaskRoleKey[]).map((key) => [
+                key,
+                this.taskRole(
+                    name,
+                    TASK_ROLE_NAMES[key],
+                    resolved.environment,
+                    account,
+                    grantStatements(grants[key], grantContext),
+                    tags,
+                ),
+            ]),
+        ) as Record<TaskRoleKey, aws.iam.Role>;
+        this.workerTaskRole = roles.worker;
+        this.triggererTaskRole = roles.triggerer;
+
+        const queueUrls = pulumi.all(
+            Object.fromEntries(Object.entries(queues).map(([q, v]) => [q, v.url])),
+        ) as pulumi.Output<Record<string, string>>;
+        const settings: pulumi.Output<SharedSettings> = pulumi
+            .all([
+                region,
+                args.storage.artifactsBucketName,
+                this.airflowUrl,
+                executionApiUrl,
+                queueUrls,
+                secretRefs(args.storage.secretArns),
+            ])
+            .apply(([r, bucket, baseUrl, executionUrl, urls, secrets]) => ({
+                airflowVersion: resolved.airflowVersion,
+                environment: resolved.environment,
+                region: r,
+                artifactsBucket: bucket,
+                baseUrl,
+                executionApiUrl: executionUrl,
+                broker:
+                    resolved.brokerType === "sqs"
+                        ? { type: "sqs" as const, queueUrls: urls }
+                        : { type: "redis" as const },
+                secrets,
+            }));
+
+        const services: Record<string, aws.ecs.Service> = {};
+        for (const spec of airflowServices({ ...resolved, broker: resolved.brokerType })) {
+            const { service, logGroup } = createService(
+                name,
+                {
+                    environment: resolved.environment,
+                    spec,
+                    settings,
+                    cluster,
+                    image: this.imageUri,
+                    repositoryArn: image.repositoryArn,
+                    region,
+                    account,
+                    bucketName: args.storage.artifactsBucketName,
+                    taskRole: roles[spec.taskRole],
+                    targetGroup: spec.targetGroup ? lb.targetGroups[spec.targetGroup] : undefined,
+                    serviceRegistry: spec.discovery ? apiRegistry : undefined,
+                    queues: resolved.workerPools.map((p) => p.name),
+                    logRetentionDays: resolved.logRetentionDays,
+                    dagSyncIntervalSeconds: resolved.dagSyncIntervalSeconds,
+                    ecsExec: resolved.ecsExec,
+                    subnetIds: args.network.privateSubnetIds,
+                    securityGroupId: args.network.servicesSecurityGroupId,
+                    fileSystem: args.storage.fileSystem,
+                    tags,
+                },
+                this,
+            );
+            services[spec.role] = service;
+            this.serviceNames[spec.role] = service.name;
+            this.logGroupNames[spec.role] = logGroup.name;
+        }
+        for (const pool of resolved.workerPools) {
+            const serviceName = services[`worker-${pool.name}`].name;
+            createScaling(
+                name,
+                { environment: resolved.environment, pool, clusterName: cluster.name, serviceName, tags },
+                this,
+            );
+        }
+
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            clusterArn: this.clusterArn,
+            imageUri: this.imageUri,
+            airflowUrl: this.airflowUrl,
+            flowerUrl: this.flowerUrl,
+            loadBalancerDnsName: this.loadBalancerDnsName,
+            workerTaskRoleArn: this.workerTaskRole.arn,
+            serviceNames: this.serviceNames,
+        });
+    }
+
+    /** The image: built from the repository into an ECR repository of the cluster, or the one given. */
+    private image(
+        name: string,
+        args: CeleryClusterArgs,
+        resolved: ResolvedCeleryArgs,
+    ): { uri: pulumi.Output<string>; repositoryUrl?: pulumi.Output<string>; repositoryArn?: pulumi.Output<string> } {
+        if (!("build" in args.image)) return { uri: pulumi.output(args.image.uri) };
+        const parent = { parent: this };
+        const repository = new aws.ecr.Repository(
+            `${name}-repo`,
+            {
+                imageTagMutability: "IMMUTABLE",
+                imageScanningConfiguration: { scanOnPush: true },
+                encryptionConfigurations: [{ encryptionType: "AES256" }],
+                forceDelete: !resolved.protectData,
+                tags: withName(args.tags, `${name}-repo`),
+            },
+            parent,
+        );
+        new aws.ecr.LifecyclePolicy(
+            `${name}-repo-lifecycle`,
+            { repository: repository.name, policy: JSON.stringify(lifecyclePolicy(resolved.ecrKeepImages)) },
+            parent,
+        );
+        const image = new awsx.ecr.Image(
+            `${name}-image`,
+            {
+                repositoryUrl: repository.repositoryUrl,
+                context: args.image.build.context,
+                dockerfile: args.image.build.dockerfile,
+                platform: "linux/amd64",
+                imageTag: args.image.build.tag,
+                args: { AIRFLOW_VERSION: resolved.airflowVersion },
+            },
+            parent,
+        );
+        return { uri: image.imageUri, repositoryUrl: repository.repositoryUrl, repositoryArn: repository.arn };
+    }
+
+    /** A task role (`<name>-<role>-task-role`) with its statements as one inline policy, if any. */
+    private taskRole(
+        name: string,
+        role: string,
+        environment: string,
+        account: pulumi.Output<string>,
+        statements: ReturnType<typeof grantStatements>,
+        tags: CeleryClusterArgs["tags"],
+    ): aws.iam.Role {
+        const taskRole = new aws.iam.Role(
+            `${name}-${role}-task-role`,
+            {
+                description: `Airflow ${environment} ${role} tasks`,
+                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                tags: withName(tags, `${name}-${role}-task-role`),
+            },
+            { parent: this },
+        );
+        if (statements.length > 0) {
+            new aws.iam.RolePolicy(
+                `${name}-${role}-task-policy`,
+                { role: taskRole.id, policy: policyDocument(statements) },
+                { parent: this },
+            );
+        }
+        return taskRole;
+    }
+}
+
+/** The ECR lifecycle policy that keeps the last `keep` images. */
+export function lifecyclePolicy(keep: number): object {
+    return {
+        rules: [
+            {
+                rulePriority: 1,
+                description: `Keep the last ${keep} images`,
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep },
+                action: { type: "expire" },
+            },
+        ],
+    };
+}
+
+function secretRefs(arns: AirflowSecretArns): pulumi.Output<AirflowSecretRefs> {
+    return pulumi.all({
+        sqlAlchemyConn: arns.sqlAlchemyConn,
+        resultBackend: arns.resultBackend,
+        brokerUrl: arns.brokerUrl,
+        fernetKey: arns.fernetKey,
+        apiSecretKey: arns.apiSecretKey,
+        jwtSecret: arns.jwtSecret ?? pulumi.output(undefined),
+        adminPassword: arns.adminPassword,
+        flowerBasicAuth: arns.flowerBasicAuth ?? pulumi.output(undefined),
+    }) as unknown as pulumi.Output<AirflowSecretRefs>;
+}
