@@ -6,7 +6,7 @@ import { publishVariable } from "../lib/airflow";
 import { ENVIRONMENT_PATTERN } from "../config/core";
 import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import { ecrRepositoryArn, parseEcrImageUri } from "../lib/ecr";
-import { assumeRolePolicy, ecrPullStatements, policyDocument } from "../lib/iam";
+import { assumeRolePolicy, ecrPullStatements, policyDocument, Statement } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { executionRole as createExecutionRole, fargateCluster, writeLogStatement } from "./ecs";
 
@@ -77,26 +77,7 @@ export class FargateJobs extends pulumi.ComponentResource {
         const clusterName = pulumi.output(cluster.name);
         const clusterArn = pulumi.output(cluster.arn);
 
-        const securityGroup = new aws.ec2.SecurityGroup(
-            `${name}-jobs-sg`,
-            {
-                vpcId: args.network.vpcId,
-                description: "Airflow Fargate jobs: outbound only",
-                tags: withName(tags, `${name}-jobs-sg`),
-            },
-            parent,
-        );
-        new aws.vpc.SecurityGroupEgressRule(
-            `${name}-jobs-out-all`,
-            {
-                securityGroupId: securityGroup.id,
-                ipProtocol: "-1",
-                cidrIpv4: "0.0.0.0/0",
-                description: "Outbound from Fargate jobs",
-                tags: withName(tags, `${name}-jobs-out-all`),
-            },
-            parent,
-        );
+        const securityGroup = this.outboundOnlyGroup(name, args.network.vpcId, tags);
 
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-jobs-logs`,
@@ -108,34 +89,11 @@ export class FargateJobs extends pulumi.ComponentResource {
             parent,
         );
 
-        const repository = parseEcrImageUri(a.image);
-        const executionRole = createExecutionRole(
-            `${name}-jobs`,
-            {
-                description: `Starts Airflow ${a.environment} Fargate jobs`,
-                account,
-                statements: [
-                    writeLogStatement(logGroup.arn),
-                    ...(repository
-                        ? ecrPullStatements(
-                              partition.apply((p) => ecrRepositoryArn(repository, p)),
-                              "PullJobImage",
-                          )
-                        : []),
-                ],
-                tags,
-            },
-            this,
-        );
-        // The job itself gets no AWS permissions; give its task role some if your jobs need them.
-        const taskRole = new aws.iam.Role(
-            `${name}-jobs-task-role`,
-            {
-                description: `Airflow ${a.environment} Fargate jobs`,
-                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
-                tags: withName(tags, `${name}-jobs-task-role`),
-            },
-            parent,
+        const { executionRole, taskRole } = this.roles(
+            name,
+            a,
+            { account, partition, logGroupArn: logGroup.arn },
+            tags,
         );
 
         this.taskDefinitionFamily = `${name}-job`;
@@ -150,24 +108,9 @@ export class FargateJobs extends pulumi.ComponentResource {
                 runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
                 executionRoleArn: executionRole.arn,
                 taskRoleArn: taskRole.arn,
-                containerDefinitions: pulumi.all([logGroup.name, region]).apply(([group, r]) =>
-                    JSON.stringify([
-                        {
-                            name: JOB_CONTAINER,
-                            image: a.image,
-                            essential: true,
-                            command: ["python", "-c", "print('override this command')"],
-                            logConfiguration: {
-                                logDriver: "awslogs",
-                                options: {
-                                    "awslogs-group": group,
-                                    "awslogs-region": r,
-                                    "awslogs-stream-prefix": JOB_CONTAINER,
-                                },
-                            },
-                        },
-                    ]),
-                ),
+                containerDefinitions: pulumi
+                    .all([logGroup.name, region])
+                    .apply(([group, r]) => JSON.stringify(jobContainers(a.image, group, r))),
                 tags: withName(tags, `${name}-job-task`),
             },
             parent,
@@ -198,44 +141,18 @@ export class FargateJobs extends pulumi.ComponentResource {
         );
         this.variableSecretName = variable.secretName;
 
+        const jobArns: JobArns = {
+            taskDefinitions: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task-definition/${this.taskDefinitionFamily}:*`,
+            tasks: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task/${clusterName}/*`,
+            cluster: clusterArn,
+            roles: [executionRole.arn, taskRole.arn],
+            logGroup: logGroup.arn,
+        };
         new aws.iam.RolePolicy(
             `${name}-jobs-airflow-policy`,
             {
                 role: args.airflowRoleName,
-                policy: policyDocument([
-                    {
-                        Sid: "RunJobs",
-                        Effect: "Allow",
-                        Action: "ecs:RunTask",
-                        Resource: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task-definition/${this.taskDefinitionFamily}:*`,
-                        Condition: { ArnEquals: { "ecs:cluster": clusterArn } },
-                    },
-                    {
-                        Sid: "WatchAndStopJobs",
-                        Effect: "Allow",
-                        Action: ["ecs:DescribeTasks", "ecs:StopTask"],
-                        Resource: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task/${clusterName}/*`,
-                    },
-                    {
-                        Sid: "ReadJobDefinition",
-                        Effect: "Allow",
-                        Action: "ecs:DescribeTaskDefinition",
-                        Resource: "*", // DescribeTaskDefinition supports no resource-level permissions
-                    },
-                    {
-                        Sid: "PassJobRoles",
-                        Effect: "Allow",
-                        Action: "iam:PassRole",
-                        Resource: [executionRole.arn, taskRole.arn],
-                        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
-                    },
-                    {
-                        Sid: "ReadJobLogs",
-                        Effect: "Allow",
-                        Action: ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"],
-                        Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:log-stream:*`],
-                    },
-                ]),
+                policy: policyDocument(airflowJobStatements(jobArns)),
             },
             parent,
         );
@@ -246,20 +163,7 @@ export class FargateJobs extends pulumi.ComponentResource {
                 `${name}-jobs-triggerer-policy`,
                 {
                     role: args.triggererRoleName,
-                    policy: policyDocument([
-                        {
-                            Sid: "WatchJobs",
-                            Effect: "Allow",
-                            Action: "ecs:DescribeTasks",
-                            Resource: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task/${clusterName}/*`,
-                        },
-                        {
-                            Sid: "ReadJobLogs",
-                            Effect: "Allow",
-                            Action: ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"],
-                            Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:log-stream:*`],
-                        },
-                    ]),
+                    policy: policyDocument(triggererJobStatements(jobArns)),
                 },
                 parent,
             );
@@ -278,6 +182,159 @@ export class FargateJobs extends pulumi.ComponentResource {
             variableSecretName: this.variableSecretName,
         });
     }
+
+    /** The execution role (logs, and pulling the image from ECR when it is there) and the job's own task role. */
+    private roles(
+        name: string,
+        a: ResolvedArgs,
+        ctx: { account: pulumi.Output<string>; partition: pulumi.Output<string>; logGroupArn: pulumi.Output<string> },
+        tags: FargateJobsArgs["tags"],
+    ): { executionRole: aws.iam.Role; taskRole: aws.iam.Role } {
+        const { account, partition } = ctx;
+        const parent = { parent: this };
+        const repository = parseEcrImageUri(a.image);
+        const executionRole = createExecutionRole(
+            `${name}-jobs`,
+            {
+                description: `Starts Airflow ${a.environment} Fargate jobs`,
+                account,
+                statements: [
+                    writeLogStatement(ctx.logGroupArn),
+                    ...(repository
+                        ? ecrPullStatements(
+                              partition.apply((p) => ecrRepositoryArn(repository, p)),
+                              "PullJobImage",
+                          )
+                        : []),
+                ],
+                tags,
+            },
+            this,
+        );
+        // The job itself gets no AWS permissions; give its task role some if your jobs need them.
+        const taskRole = new aws.iam.Role(
+            `${name}-jobs-task-role`,
+            {
+                description: `Airflow ${a.environment} Fargate jobs`,
+                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                tags: withName(tags, `${name}-jobs-task-role`),
+            },
+            parent,
+        );
+        return { executionRole, taskRole };
+    }
+
+    /** The jobs' security group: outbound only. */
+    private outboundOnlyGroup(
+        name: string,
+        vpcId: pulumi.Input<string>,
+        tags: FargateJobsArgs["tags"],
+    ): aws.ec2.SecurityGroup {
+        const parent = { parent: this };
+        const securityGroup = new aws.ec2.SecurityGroup(
+            `${name}-jobs-sg`,
+            {
+                vpcId: vpcId,
+                description: "Airflow Fargate jobs: outbound only",
+                tags: withName(tags, `${name}-jobs-sg`),
+            },
+            parent,
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-jobs-out-all`,
+            {
+                securityGroupId: securityGroup.id,
+                ipProtocol: "-1",
+                cidrIpv4: "0.0.0.0/0",
+                description: "Outbound from Fargate jobs",
+                tags: withName(tags, `${name}-jobs-out-all`),
+            },
+            parent,
+        );
+        return securityGroup;
+    }
+}
+
+/** The one job container DAGs override: the image and its logs; the command is the DAG's. */
+export function jobContainers(image: string, logGroup: string, region: string): aws.ecs.ContainerDefinition[] {
+    return [
+        {
+            name: JOB_CONTAINER,
+            image,
+            essential: true,
+            command: ["python", "-c", "print('override this command')"],
+            logConfiguration: {
+                logDriver: "awslogs",
+                options: {
+                    "awslogs-group": logGroup,
+                    "awslogs-region": region,
+                    "awslogs-stream-prefix": JOB_CONTAINER,
+                },
+            },
+        },
+    ];
+}
+
+/** What the jobs' statements name. */
+export interface JobArns {
+    /** Every revision of the job task definition family. */
+    taskDefinitions: pulumi.Input<string>;
+    /** The tasks of the cluster. */
+    tasks: pulumi.Input<string>;
+    cluster: pulumi.Input<string>;
+    /** The execution and task roles RunTask passes. */
+    roles: pulumi.Input<string>[];
+    logGroup: pulumi.Input<string>;
+}
+
+function readJobLogs(arns: JobArns): Statement {
+    return {
+        Sid: "ReadJobLogs",
+        Effect: "Allow",
+        Action: ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"],
+        Resource: [arns.logGroup, pulumi.interpolate`${arns.logGroup}:log-stream:*`],
+    };
+}
+
+/** Airflow's role: run the job family in the cluster only, watch and stop its tasks, pass its two roles to ECS. */
+export function airflowJobStatements(arns: JobArns): Statement[] {
+    return [
+        {
+            Sid: "RunJobs",
+            Effect: "Allow",
+            Action: "ecs:RunTask",
+            Resource: arns.taskDefinitions,
+            Condition: { ArnEquals: { "ecs:cluster": arns.cluster } },
+        },
+        {
+            Sid: "WatchAndStopJobs",
+            Effect: "Allow",
+            Action: ["ecs:DescribeTasks", "ecs:StopTask"],
+            Resource: arns.tasks,
+        },
+        {
+            Sid: "ReadJobDefinition",
+            Effect: "Allow",
+            Action: "ecs:DescribeTaskDefinition",
+            Resource: "*", // DescribeTaskDefinition supports no resource-level permissions
+        },
+        {
+            Sid: "PassJobRoles",
+            Effect: "Allow",
+            Action: "iam:PassRole",
+            Resource: arns.roles,
+            Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+        },
+        readJobLogs(arns),
+    ];
+}
+
+/** The triggerer's role: the trigger of a deferred RunTask wait describes the task until it stops and reads its logs. */
+export function triggererJobStatements(arns: JobArns): Statement[] {
+    return [
+        { Sid: "WatchJobs", Effect: "Allow", Action: "ecs:DescribeTasks", Resource: arns.tasks },
+        readJobLogs(arns),
+    ];
 }
 
 interface ResolvedArgs {

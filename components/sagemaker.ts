@@ -182,34 +182,7 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             args.vpc && securityGroup
                 ? { region, subnetIds: args.vpc.subnetIds, securityGroupId: securityGroup.id }
                 : undefined;
-        new aws.iam.RolePolicy(
-            `${name}-training-policy`,
-            { role: role.id, policy: policyDocument(trainingRoleStatements(arns, repositoryArn, vpc)) },
-            parent,
-        );
-        new aws.iam.RolePolicy(
-            `${name}-airflow-sagemaker`,
-            {
-                role: args.airflowRoleName,
-                policy: policyDocument(
-                    airflowSageMakerStatements(arns, {
-                        trainingInstanceType: a.training.instanceType,
-                        maxRuntimeSeconds: a.training.maxRuntimeSeconds,
-                        transformInstanceType: a.transformInstanceType,
-                        trainingRoleArn: role.arn,
-                    }),
-                ),
-            },
-            parent,
-        );
-        if (args.triggererRoleName) {
-            // The triggers of deferred SageMaker waits describe the job until it ends and read its logs.
-            new aws.iam.RolePolicy(
-                `${name}-triggerer-sagemaker`,
-                { role: args.triggererRoleName, policy: policyDocument(triggererSageMakerStatements(arns)) },
-                parent,
-            );
-        }
+        this.attachPolicies(name, args, a, { arns, repositoryArn, role, vpc });
 
         const variable = mlTrainingVariable(a, {
             region,
@@ -257,6 +230,50 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             variableSecretNames: this.variableSecretNames,
             variableSecretArn: this.variableSecretArn,
         });
+    }
+
+    /** The training role's policy, and the policies on Airflow's (and the triggerer's) roles. */
+    private attachPolicies(
+        name: string,
+        args: SageMakerTrainingArgs,
+        a: ResolvedArgs,
+        made: {
+            arns: ReturnType<typeof mlArns>;
+            repositoryArn: pulumi.Output<string>;
+            role: aws.iam.Role;
+            vpc: Parameters<typeof trainingRoleStatements>[2];
+        },
+    ): void {
+        const parent = { parent: this };
+        const { arns, repositoryArn, role, vpc } = made;
+        new aws.iam.RolePolicy(
+            `${name}-training-policy`,
+            { role: role.id, policy: policyDocument(trainingRoleStatements(arns, repositoryArn, vpc)) },
+            parent,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-airflow-sagemaker`,
+            {
+                role: args.airflowRoleName,
+                policy: policyDocument(
+                    airflowSageMakerStatements(arns, {
+                        trainingInstanceType: a.training.instanceType,
+                        maxRuntimeSeconds: a.training.maxRuntimeSeconds,
+                        transformInstanceType: a.transformInstanceType,
+                        trainingRoleArn: role.arn,
+                    }),
+                ),
+            },
+            parent,
+        );
+        if (args.triggererRoleName) {
+            // The triggers of deferred SageMaker waits describe the job until it ends and read its logs.
+            new aws.iam.RolePolicy(
+                `${name}-triggerer-sagemaker`,
+                { role: args.triggererRoleName, policy: policyDocument(triggererSageMakerStatements(arns)) },
+                parent,
+            );
+        }
     }
 
     /** The jobs' security group: outbound HTTPS, and all traffic between a distributed job's instances. */

@@ -9,7 +9,7 @@ import { fargateCluster } from "../ecs";
 import { PORTS } from "../network";
 import { AirflowSecretArns } from "../storage";
 import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
-import { grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "./iam";
+import { GrantContext, grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "./iam";
 import { createLoadBalancer } from "./load-balancer";
 import { createScaling } from "./scaling";
 import { createService, SharedSettings } from "./service";
@@ -72,31 +72,13 @@ export class CeleryCluster extends pulumi.ComponentResource {
 
         // Service discovery: workers reach the api-server's execution API at a private DNS name.
         const api = apiRole(resolved.airflowMajor);
-        const namespace = new aws.servicediscovery.PrivateDnsNamespace(
-            `${name}-namespace`,
-            {
-                name: `${name}.local`,
-                vpc: args.network.vpcId,
-                description: `Airflow ${resolved.environment} services`,
-                tags: withName(tags, `${name}-namespace`),
-            },
-            parent,
+        const { apiRegistry, executionApiUrl } = this.discovery(
+            name,
+            api,
+            resolved.environment,
+            args.network.vpcId,
+            tags,
         );
-        const apiRegistry = new aws.servicediscovery.Service(
-            `${name}-${api}-discovery`,
-            {
-                name: api,
-                dnsConfig: {
-                    namespaceId: namespace.id,
-                    routingPolicy: "MULTIVALUE",
-                    dnsRecords: [{ type: "A", ttl: 10 }],
-                },
-                healthCheckCustomConfig: { failureThreshold: 1 },
-                tags: withName(tags, `${name}-${api}-discovery`),
-            },
-            parent,
-        );
-        const executionApiUrl = pulumi.interpolate`http://${api}.${namespace.name}:${PORTS.airflowWeb}/execution/`;
 
         const lb = createLoadBalancer(
             name,
@@ -116,61 +98,34 @@ export class CeleryCluster extends pulumi.ComponentResource {
         if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}:${PORTS.flower}`;
 
         const queues = args.storage.queues ?? {};
-        const grants = taskRoleGrants(resolved.airflowMajor);
-        const grantContext = {
-            partition,
-            region,
-            account,
-            environment: resolved.environment,
-            bucketArn: args.storage.artifactsBucketArn,
-            kmsKeyArn: args.storage.artifactsKmsKeyArn,
-            queueArns: Object.values(queues).map((q) => q.arn),
-            fileSystem: args.storage.fileSystem,
-            ecsExec: resolved.ecsExec,
-        };
-        const roles = Object.fromEntries(
-            (Object.keys(TASK_ROLE_NAMES) as TaskRoleKey[]).map((key) => [
-                key,
-                this.taskRole(
-                    name,
-                    TASK_ROLE_NAMES[key],
-                    resolved.environment,
-                    account,
-                    grantStatements(grants[key], grantContext),
-                    tags,
-                ),
-            ]),
-        ) as Record<TaskRoleKey, aws.iam.Role>;
+        const roles = this.taskRoles(
+            name,
+            resolved,
+            {
+                partition,
+                region,
+                account,
+                environment: resolved.environment,
+                bucketArn: args.storage.artifactsBucketArn,
+                kmsKeyArn: args.storage.artifactsKmsKeyArn,
+                queueArns: Object.values(queues).map((q) => q.arn),
+                fileSystem: args.storage.fileSystem,
+                ecsExec: resolved.ecsExec,
+            },
+            tags,
+        );
         this.workerTaskRole = roles.worker;
         this.triggererTaskRole = roles.triggerer;
 
-        const queueUrls = pulumi.all(
-            Object.fromEntries(Object.entries(queues).map(([q, v]) => [q, v.url])),
-        ) as pulumi.Output<Record<string, string>>;
-        const settings: pulumi.Output<SharedSettings> = pulumi
-            .all([
-                region,
-                args.storage.artifactsBucketName,
-                this.airflowUrl,
-                executionApiUrl,
-                queueUrls,
-                secretRefs(args.storage.secretArns),
-            ])
-            .apply(([r, bucket, baseUrl, executionUrl, urls, secrets]) => ({
-                airflowVersion: resolved.airflowVersion,
-                environment: resolved.environment,
-                region: r,
-                artifactsBucket: bucket,
-                baseUrl,
-                executionApiUrl: executionUrl,
-                broker:
-                    resolved.brokerType === "sqs"
-                        ? { type: "sqs" as const, queueUrls: urls }
-                        : { type: "redis" as const },
-                secrets,
-            }));
+        const settings = sharedSettings(resolved, {
+            region,
+            bucketName: args.storage.artifactsBucketName,
+            baseUrl: this.airflowUrl,
+            executionApiUrl,
+            queues,
+            secretArns: args.storage.secretArns,
+        });
 
-        const services: Record<string, aws.ecs.Service> = {};
         for (const spec of airflowServices({ ...resolved, broker: resolved.brokerType })) {
             const { service, logGroup } = createService(
                 name,
@@ -198,19 +153,14 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 },
                 this,
             );
-            services[spec.role] = service;
             this.serviceNames[spec.role] = service.name;
             this.logGroupNames[spec.role] = logGroup.name;
+            const pool = resolved.workerPools.find((p) => spec.role === `worker-${p.name}`);
+            if (pool) {
+                const scaling = { environment: resolved.environment, pool, clusterName: cluster.name, tags };
+                createScaling(name, { ...scaling, serviceName: service.name }, this);
+            }
         }
-        for (const pool of resolved.workerPools) {
-            const serviceName = services[`worker-${pool.name}`].name;
-            createScaling(
-                name,
-                { environment: resolved.environment, pool, clusterName: cluster.name, serviceName, tags },
-                this,
-            );
-        }
-
         this.registerOutputs({
             clusterName: this.clusterName,
             clusterArn: this.clusterArn,
@@ -221,6 +171,43 @@ export class CeleryCluster extends pulumi.ComponentResource {
             workerTaskRoleArn: this.workerTaskRole.arn,
             serviceNames: this.serviceNames,
         });
+    }
+
+    /** The private DNS namespace and the UI/API service's registration in it. */
+    private discovery(
+        name: string,
+        api: string,
+        environment: string,
+        vpcId: pulumi.Input<string>,
+        tags: CeleryClusterArgs["tags"],
+    ): { apiRegistry: aws.servicediscovery.Service; executionApiUrl: pulumi.Output<string> } {
+        const parent = { parent: this };
+        const namespace = new aws.servicediscovery.PrivateDnsNamespace(
+            `${name}-namespace`,
+            {
+                name: `${name}.local`,
+                vpc: vpcId,
+                description: `Airflow ${environment} services`,
+                tags: withName(tags, `${name}-namespace`),
+            },
+            parent,
+        );
+        const apiRegistry = new aws.servicediscovery.Service(
+            `${name}-${api}-discovery`,
+            {
+                name: api,
+                dnsConfig: {
+                    namespaceId: namespace.id,
+                    routingPolicy: "MULTIVALUE",
+                    dnsRecords: [{ type: "A", ttl: 10 }],
+                },
+                healthCheckCustomConfig: { failureThreshold: 1 },
+                tags: withName(tags, `${name}-${api}-discovery`),
+            },
+            parent,
+        );
+        const executionApiUrl = pulumi.interpolate`http://${api}.${namespace.name}:${PORTS.airflowWeb}/execution/`;
+        return { apiRegistry, executionApiUrl };
     }
 
     /** The image: built from the repository into an ECR repository of the cluster, or the one given. */
@@ -262,12 +249,35 @@ export class CeleryCluster extends pulumi.ComponentResource {
         return { uri: image.imageUri, repositoryUrl: repository.repositoryUrl, repositoryArn: repository.arn };
     }
 
+    /** One task role per class of service, each with its grants' statements. */
+    private taskRoles(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        context: GrantContext,
+        tags: CeleryClusterArgs["tags"],
+    ): Record<TaskRoleKey, aws.iam.Role> {
+        const grants = taskRoleGrants(resolved.airflowMajor);
+        return Object.fromEntries(
+            (Object.keys(TASK_ROLE_NAMES) as TaskRoleKey[]).map((key) => [
+                key,
+                this.taskRole(
+                    name,
+                    TASK_ROLE_NAMES[key],
+                    resolved.environment,
+                    context.account,
+                    grantStatements(grants[key], context),
+                    tags,
+                ),
+            ]),
+        ) as Record<TaskRoleKey, aws.iam.Role>;
+    }
+
     /** A task role (`<name>-<role>-task-role`) with its statements as one inline policy, if any. */
     private taskRole(
         name: string,
         role: string,
         environment: string,
-        account: pulumi.Output<string>,
+        account: pulumi.Input<string>,
         statements: ReturnType<typeof grantStatements>,
         tags: CeleryClusterArgs["tags"],
     ): aws.iam.Role {
@@ -303,6 +313,43 @@ export function lifecyclePolicy(keep: number): object {
             },
         ],
     };
+}
+
+/** The Airflow settings every component of the cluster shares (the component is set per service). */
+export function sharedSettings(
+    resolved: Pick<ResolvedCeleryArgs, "airflowVersion" | "environment" | "brokerType">,
+    inputs: {
+        region: pulumi.Input<string>;
+        bucketName: pulumi.Input<string>;
+        baseUrl: pulumi.Input<string>;
+        executionApiUrl: pulumi.Input<string>;
+        queues: Record<string, { url: pulumi.Input<string> }>;
+        secretArns: AirflowSecretArns;
+    },
+): pulumi.Output<SharedSettings> {
+    const queueUrls = pulumi.all(
+        Object.fromEntries(Object.entries(inputs.queues).map(([q, v]) => [q, v.url])),
+    ) as pulumi.Output<Record<string, string>>;
+    return pulumi
+        .all([
+            inputs.region,
+            inputs.bucketName,
+            inputs.baseUrl,
+            inputs.executionApiUrl,
+            queueUrls,
+            secretRefs(inputs.secretArns),
+        ])
+        .apply(([region, bucket, baseUrl, executionUrl, urls, secrets]) => ({
+            airflowVersion: resolved.airflowVersion,
+            environment: resolved.environment,
+            region,
+            artifactsBucket: bucket,
+            baseUrl,
+            executionApiUrl: executionUrl,
+            broker:
+                resolved.brokerType === "sqs" ? { type: "sqs" as const, queueUrls: urls } : { type: "redis" as const },
+            secrets,
+        }));
 }
 
 function secretRefs(arns: AirflowSecretArns): pulumi.Output<AirflowSecretRefs> {
