@@ -145,8 +145,11 @@ describe("taskContainers", () => {
         ["api-server", ["wait-for-migrations", "api-server"], { "api-server": "wait-for-migrations:SUCCESS" }],
         [
             "worker-default",
-            ["wait-for-migrations", "dag-sync", "worker"],
-            { worker: "wait-for-migrations:SUCCESS,dag-sync:HEALTHY" },
+            ["wait-for-migrations", "prepare-dags", "dag-sync", "worker"],
+            {
+                "dag-sync": "prepare-dags:SUCCESS",
+                worker: "wait-for-migrations:SUCCESS,prepare-dags:SUCCESS,dag-sync:HEALTHY",
+            },
         ],
         ["flower", ["flower"], { flower: "" }],
     ];
@@ -163,10 +166,10 @@ describe("taskContainers", () => {
         });
     }
 
-    it("runs every container as the airflow user and logs to the service's group under its own prefix", () => {
+    it("runs every container but prepare-dags as the airflow user, and logs to the service's group under its own prefix", () => {
         for (const spec of services()) {
             for (const c of input(spec)) {
-                expect(c.user, String(c.name)).to.equal("50000:0");
+                expect(c.user, String(c.name)).to.equal(c.name === "prepare-dags" ? "0" : "50000:0");
                 expect(c.logConfiguration?.options, String(c.name)).to.include({
                     "awslogs-group": "/airflow/dev/x",
                     "awslogs-stream-prefix": c.name === spec.component ? spec.component : c.name,
@@ -186,8 +189,8 @@ describe("taskContainers", () => {
             input(specs[role], { sharedFileSystem: shared })
                 .flatMap((c) => c.mountPoints ?? [])
                 .map((m) => m.sourceVolume);
-        expect(mounts("worker-default", true)).to.deep.equal(["dags", "dags", "shared"]);
-        expect(mounts("worker-default", false)).to.deep.equal(["dags", "dags"]);
+        expect(mounts("worker-default", true)).to.deep.equal(["dags", "dags", "dags", "shared"]);
+        expect(mounts("worker-default", false)).to.deep.equal(["dags", "dags", "dags"]);
         expect(mounts("flower", true)).to.deep.equal([]);
     });
 

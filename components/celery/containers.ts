@@ -106,6 +106,27 @@ export function controlContainers(input: ContainersInput): aws.ecs.ContainerDefi
     ];
 }
 
+/**
+ * Prepares the dags volume for dag-sync. On Fargate a bind-mount volume starts empty, owned by
+ * root with mode 0755, unless the image declares a VOLUME at its path (our Dockerfile does not, and
+ * a user's own image may not): this container, the only one running as root, gives the directory to
+ * the airflow user and exits; dag-sync and the component wait for it with condition SUCCESS. It runs
+ * the task's own image (no other image to pull), whose entrypoint runs `bash` commands as given.
+ * Source: Amazon ECS Developer Guide, "Bind mounts" (Fargate tasks).
+ */
+export function prepareDagsContainer(input: ContainersInput): aws.ecs.ContainerDefinition {
+    return {
+        name: "prepare-dags",
+        image: input.image,
+        essential: false,
+        user: "0",
+        command: ["bash", "-c", `chown ${AIRFLOW_USER} ${DAGS_FOLDER} && chmod 0775 ${DAGS_FOLDER}`],
+        environment: [{ name: "CONNECTION_CHECK_MAX_COUNT", value: "0" }],
+        mountPoints: [{ sourceVolume: "dags", containerPath: DAGS_FOLDER, readOnly: false }],
+        logConfiguration: logConfiguration(input, "prepare-dags"),
+    };
+}
+
 /** The dag-sync sidecar: copies dags/ from the bucket into the dags volume, healthy while syncs finish. */
 export function dagSyncContainer(input: ContainersInput): aws.ecs.ContainerDefinition {
     return {
@@ -122,6 +143,7 @@ export function dagSyncContainer(input: ContainersInput): aws.ecs.ContainerDefin
             DAG_SYNC_READY_FILE: "/tmp/dags-synced",
         }),
         mountPoints: [{ sourceVolume: "dags", containerPath: DAGS_FOLDER, readOnly: false }],
+        dependsOn: [{ containerName: "prepare-dags", condition: "SUCCESS" }],
         healthCheck: {
             // Healthy once the first sync finished, and as long as syncs keep finishing.
             command: [
@@ -156,8 +178,11 @@ export function serviceContainers(input: ContainersInput): aws.ecs.ContainerDefi
         dependsOn.push({ containerName: "wait-for-migrations", condition: "SUCCESS" });
     }
     if (spec.needsDags) {
-        containers.push(dagSyncContainer(input));
-        dependsOn.push({ containerName: "dag-sync", condition: "HEALTHY" });
+        containers.push(prepareDagsContainer(input), dagSyncContainer(input));
+        dependsOn.push(
+            { containerName: "prepare-dags", condition: "SUCCESS" },
+            { containerName: "dag-sync", condition: "HEALTHY" },
+        );
     }
     const dagsMount: aws.ecs.MountPoint = { sourceVolume: "dags", containerPath: DAGS_FOLDER, readOnly: true };
     const sharedMount: aws.ecs.MountPoint[] =

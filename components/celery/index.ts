@@ -66,7 +66,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
         this.imageUri = image.uri;
         this.repositoryUrl = image.repositoryUrl;
 
-        const { cluster } = fargateCluster(name, tags, this);
+        const { cluster, capacityProviders } = fargateCluster(name, tags, this);
         this.clusterName = cluster.name;
         this.clusterArn = cluster.arn;
 
@@ -134,6 +134,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     spec,
                     settings,
                     cluster,
+                    capacityProviders,
                     image: this.imageUri,
                     repositoryArn: image.repositoryArn,
                     region,

@@ -16,6 +16,11 @@ export interface ServiceArgs {
     spec: ServiceSpec;
     settings: pulumi.Output<SharedSettings>;
     cluster: aws.ecs.Cluster;
+    /**
+     * The cluster's capacity providers: a service with a capacity-provider strategy waits for them,
+     * as CreateService fails while the provider is not associated with the cluster.
+     */
+    capacityProviders: aws.ecs.ClusterCapacityProviders;
     image: pulumi.Input<string>;
     /** The cluster's ECR repository, when the program built the image. */
     repositoryArn?: pulumi.Input<string>;
@@ -158,7 +163,11 @@ export function createService(
             tags: withName(tags, `${name}-${role}`),
         },
         // Autoscaling owns the workers' desired count after creation.
-        { parent, ignoreChanges: spec.component === "worker" ? ["desiredCount"] : [] },
+        {
+            parent,
+            dependsOn: spec.capacityProviders.length > 0 ? [args.capacityProviders] : [],
+            ignoreChanges: spec.component === "worker" ? ["desiredCount"] : [],
+        },
     );
     return { service, logGroup };
 }
