@@ -65,7 +65,7 @@ export class FargateJobs extends pulumi.ComponentResource {
 
     constructor(name: string, args: FargateJobsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:jobs:FargateJobs", name, {}, opts);
-        const a = validateArgs(name, args, this);
+        const resolved = validateArgs(name, args, this);
         const tags = args.tags;
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
@@ -82,8 +82,8 @@ export class FargateJobs extends pulumi.ComponentResource {
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-jobs-logs`,
             {
-                name: `/airflow/${a.environment}/jobs`,
-                retentionInDays: a.logRetentionDays,
+                name: `/airflow/${resolved.environment}/jobs`,
+                retentionInDays: resolved.logRetentionDays,
                 tags: withName(tags, `${name}-jobs-logs`),
             },
             parent,
@@ -91,7 +91,7 @@ export class FargateJobs extends pulumi.ComponentResource {
 
         const { executionRole, taskRole } = this.roles(
             name,
-            a,
+            resolved,
             { account, partition, logGroupArn: logGroup.arn },
             tags,
         );
@@ -103,14 +103,14 @@ export class FargateJobs extends pulumi.ComponentResource {
                 family: this.taskDefinitionFamily,
                 requiresCompatibilities: ["FARGATE"],
                 networkMode: "awsvpc",
-                cpu: String(a.cpu),
-                memory: String(a.memory),
+                cpu: String(resolved.cpu),
+                memory: String(resolved.memory),
                 runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
                 executionRoleArn: executionRole.arn,
                 taskRoleArn: taskRole.arn,
                 containerDefinitions: pulumi
                     .all([logGroup.name, region])
-                    .apply(([group, r]) => JSON.stringify(jobContainers(a.image, group, r))),
+                    .apply(([group, r]) => JSON.stringify(jobContainers(resolved.image, group, r))),
                 tags: withName(tags, `${name}-job-task`),
             },
             parent,
@@ -120,21 +120,21 @@ export class FargateJobs extends pulumi.ComponentResource {
             `${name}-fargate-jobs-variable`,
             FARGATE_JOBS_VARIABLE,
             {
-                environment: a.environment,
+                environment: resolved.environment,
                 region,
                 cluster: clusterName,
                 task_definition: this.taskDefinitionFamily,
                 container_name: JOB_CONTAINER,
                 subnet_ids: args.network.privateSubnetIds,
                 security_group_ids: [securityGroup.id],
-                capacity_provider: a.spot ? "FARGATE_SPOT" : "FARGATE",
+                capacity_provider: resolved.spot ? "FARGATE_SPOT" : "FARGATE",
                 log_group: logGroup.name,
                 log_stream_prefix: JOB_CONTAINER,
             },
             {
-                environment: a.environment,
-                secretRecoveryWindowDays: a.secretRecoveryWindowDays,
-                description: `Fargate job settings for Airflow ${a.environment} DAGs (Airflow Variable ${FARGATE_JOBS_VARIABLE})`,
+                environment: resolved.environment,
+                secretRecoveryWindowDays: resolved.secretRecoveryWindowDays,
+                description: `Fargate job settings for Airflow ${resolved.environment} DAGs (Airflow Variable ${FARGATE_JOBS_VARIABLE})`,
                 tags,
             },
             this,
@@ -186,17 +186,17 @@ export class FargateJobs extends pulumi.ComponentResource {
     /** The execution role (logs, and pulling the image from ECR when it is there) and the job's own task role. */
     private roles(
         name: string,
-        a: ResolvedArgs,
+        resolved: ResolvedArgs,
         ctx: { account: pulumi.Output<string>; partition: pulumi.Output<string>; logGroupArn: pulumi.Output<string> },
         tags: FargateJobsArgs["tags"],
     ): { executionRole: aws.iam.Role; taskRole: aws.iam.Role } {
         const { account, partition } = ctx;
         const parent = { parent: this };
-        const repository = parseEcrImageUri(a.image);
+        const repository = parseEcrImageUri(resolved.image);
         const executionRole = createExecutionRole(
             `${name}-jobs`,
             {
-                description: `Starts Airflow ${a.environment} Fargate jobs`,
+                description: `Starts Airflow ${resolved.environment} Fargate jobs`,
                 account,
                 statements: [
                     writeLogStatement(ctx.logGroupArn),
@@ -215,7 +215,7 @@ export class FargateJobs extends pulumi.ComponentResource {
         const taskRole = new aws.iam.Role(
             `${name}-jobs-task-role`,
             {
-                description: `Airflow ${a.environment} Fargate jobs`,
+                description: `Airflow ${resolved.environment} Fargate jobs`,
                 assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
                 tags: withName(tags, `${name}-jobs-task-role`),
             },
@@ -348,7 +348,7 @@ interface ResolvedArgs {
 }
 
 function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Resource): ResolvedArgs {
-    const a: ResolvedArgs = {
+    const resolved: ResolvedArgs = {
         environment: args.environment,
         image: args.image ?? "public.ecr.aws/docker/library/python:3.12-slim",
         cpu: args.cpu ?? 256,
@@ -363,13 +363,14 @@ function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Reso
             resource,
         );
     };
-    if (!ENVIRONMENT_PATTERN.test(a.environment ?? ""))
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", a.environment);
-    if (!FARGATE_CPUS.includes(a.cpu)) fail("cpu", choiceText(FARGATE_CPUS), a.cpu);
-    if (!isFargateSize(a.cpu, a.memory)) fail("memory", `${memoryChoices(a.cpu)} with cpu ${a.cpu}`, a.memory);
-    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(a.logRetentionDays))
-        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), a.logRetentionDays);
-    if (!isRecoveryWindow(a.secretRecoveryWindowDays))
-        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, a.secretRecoveryWindowDays);
-    return a;
+    if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? ""))
+        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
+    if (!FARGATE_CPUS.includes(resolved.cpu)) fail("cpu", choiceText(FARGATE_CPUS), resolved.cpu);
+    if (!isFargateSize(resolved.cpu, resolved.memory))
+        fail("memory", `${memoryChoices(resolved.cpu)} with cpu ${resolved.cpu}`, resolved.memory);
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays))
+        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), resolved.logRetentionDays);
+    if (!isRecoveryWindow(resolved.secretRecoveryWindowDays))
+        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, resolved.secretRecoveryWindowDays);
+    return resolved;
 }

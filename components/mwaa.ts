@@ -146,7 +146,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
 
     constructor(name: string, args: MwaaEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:mwaa:MwaaEnvironment", name, {}, opts);
-        const a = validateArgs(name, args, this);
+        const resolved = validateArgs(name, args, this);
         const parent = { parent: this };
         const tags = args.tags;
         const envName = name;
@@ -192,7 +192,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             },
             parent,
         );
-        a.webserverIngressCidrs.forEach(
+        resolved.webserverIngressCidrs.forEach(
             (cidr, i) =>
                 new aws.vpc.SecurityGroupIngressRule(
                     `${name}-sg-in-https-${i}`,
@@ -239,7 +239,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                         region,
                         account,
                         envName,
-                        environment: a.environment,
+                        environment: resolved.environment,
                         bucketArn: args.source.bucketArn,
                         bucketKmsKeyArn: args.source.kmsKeyArn,
                     }),
@@ -253,15 +253,15 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             `${name}-environment`,
             {
                 name: envName,
-                airflowVersion: a.airflowVersion,
-                environmentClass: a.environmentClass,
-                minWorkers: a.capacity.minWorkers,
-                maxWorkers: a.capacity.maxWorkers,
-                schedulers: a.capacity.schedulers,
-                minWebservers: a.capacity.minWebservers,
-                maxWebservers: a.capacity.maxWebservers,
-                webserverAccessMode: a.webserverAccessMode,
-                weeklyMaintenanceWindowStart: a.weeklyMaintenanceWindowStart,
+                airflowVersion: resolved.airflowVersion,
+                environmentClass: resolved.environmentClass,
+                minWorkers: resolved.capacity.minWorkers,
+                maxWorkers: resolved.capacity.maxWorkers,
+                schedulers: resolved.capacity.schedulers,
+                minWebservers: resolved.capacity.minWebservers,
+                maxWebservers: resolved.capacity.maxWebservers,
+                webserverAccessMode: resolved.webserverAccessMode,
+                weeklyMaintenanceWindowStart: resolved.weeklyMaintenanceWindowStart,
                 executionRoleArn: role.arn,
                 sourceBucketArn: source.bucketArn,
                 dagS3Path: MWAA_S3_PATHS.dags,
@@ -275,10 +275,10 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                     ? { pluginsS3Path: MWAA_S3_PATHS.plugins, pluginsS3ObjectVersion: source.pluginsVersion }
                     : {}),
                 networkConfiguration: { subnetIds: this.subnetIds, securityGroupIds: [securityGroup.id] },
-                loggingConfiguration: loggingConfiguration(a.logLevels),
+                loggingConfiguration: loggingConfiguration(resolved.logLevels),
                 airflowConfigurationOptions: {
-                    ...a.airflowConfigurationOptions,
-                    ...sharedAirflowOptions(a.environment),
+                    ...resolved.airflowConfigurationOptions,
+                    ...sharedAirflowOptions(resolved.environment),
                 },
                 tags: withName(tags, `${name}-environment`),
             },

@@ -126,27 +126,27 @@ export class SageMakerTraining extends pulumi.ComponentResource {
 
     constructor(name: string, args: SageMakerTrainingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:ml:SageMakerTraining", name, {}, opts);
-        const a = validateArgs(name, args, this);
+        const resolved = validateArgs(name, args, this);
         const parent = { parent: this };
         const tags = args.tags;
         const region = aws.getRegionOutput({}, parent).region;
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const partition = aws.getPartitionOutput({}, parent).partition;
-        this.jobNamePrefix = `airflow-${a.environment}`;
+        this.jobNamePrefix = `airflow-${resolved.environment}`;
 
         const ml = createSecureBucket(
             `${name}-ml`,
             {
-                noncurrentVersionExpirationDays: a.noncurrentVersionExpirationDays,
+                noncurrentVersionExpirationDays: resolved.noncurrentVersionExpirationDays,
                 expirations: [
                     {
                         id: "expire-checkpoints",
                         prefix: ML_PREFIXES.checkpoints,
-                        days: a.checkpointExpirationDays,
+                        days: resolved.checkpointExpirationDays,
                     },
-                    { id: "expire-batch-data", prefix: ML_PREFIXES.batch, days: a.batchExpirationDays },
+                    { id: "expire-batch-data", prefix: ML_PREFIXES.batch, days: resolved.batchExpirationDays },
                 ],
-                protectData: a.protectData,
+                protectData: resolved.protectData,
                 tags,
             },
             this,
@@ -154,8 +154,8 @@ export class SageMakerTraining extends pulumi.ComponentResource {
         const bucket = ml.bucket;
 
         this.imageUri =
-            a.imageUri !== undefined
-                ? pulumi.output(a.imageUri)
+            resolved.imageUri !== undefined
+                ? pulumi.output(resolved.imageUri)
                 : aws.sagemaker.getPrebuiltEcrImageOutput(
                       { repositoryName: BUILT_IN_IMAGE.repositoryName, imageTag: BUILT_IN_IMAGE.imageTag },
                       parent,
@@ -165,14 +165,14 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             .apply(([uri, p]) => ecrRepositoryArn(uri, p, this));
 
         const securityGroup = args.vpc
-            ? this.createSecurityGroup(name, args.vpc.vpcId, a.training.instanceCount, tags)
+            ? this.createSecurityGroup(name, args.vpc.vpcId, resolved.training.instanceCount, tags)
             : undefined;
 
         const arns = mlArns({ partition, region, account, bucketArn: bucket.arn, jobNamePrefix: this.jobNamePrefix });
         const role = new aws.iam.Role(
             `${name}-training-role`,
             {
-                description: `SageMaker execution role of the ${a.environment} Airflow's training and transform jobs`,
+                description: `SageMaker execution role of the ${resolved.environment} Airflow's training and transform jobs`,
                 assumeRolePolicy: assumeRolePolicy(["sagemaker.amazonaws.com"], account),
                 tags: withName(tags, `${name}-training-role`),
             },
@@ -182,9 +182,9 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             args.vpc && securityGroup
                 ? { region, subnetIds: args.vpc.subnetIds, securityGroupId: securityGroup.id }
                 : undefined;
-        this.attachPolicies(name, args, a, { arns, repositoryArn, role, vpc });
+        this.attachPolicies(name, args, resolved, { arns, repositoryArn, role, vpc });
 
-        const variable = mlTrainingVariable(a, {
+        const variable = mlTrainingVariable(resolved, {
             region,
             roleArn: role.arn,
             imageUri: this.imageUri,
@@ -202,9 +202,9 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             ML_VARIABLE_KEY,
             variable,
             {
-                environment: a.environment,
-                secretRecoveryWindowDays: a.secretRecoveryWindowDays,
-                description: `SageMaker training settings of the ${a.environment} Airflow (Airflow Variable ${ML_VARIABLE_KEY})`,
+                environment: resolved.environment,
+                secretRecoveryWindowDays: resolved.secretRecoveryWindowDays,
+                description: `SageMaker training settings of the ${resolved.environment} Airflow (Airflow Variable ${ML_VARIABLE_KEY})`,
                 tags,
             },
             this,
@@ -236,7 +236,7 @@ export class SageMakerTraining extends pulumi.ComponentResource {
     private attachPolicies(
         name: string,
         args: SageMakerTrainingArgs,
-        a: ResolvedArgs,
+        resolved: ResolvedArgs,
         made: {
             arns: ReturnType<typeof mlArns>;
             repositoryArn: pulumi.Output<string>;
@@ -257,9 +257,9 @@ export class SageMakerTraining extends pulumi.ComponentResource {
                 role: args.airflowRoleName,
                 policy: policyDocument(
                     airflowSageMakerStatements(arns, {
-                        trainingInstanceType: a.training.instanceType,
-                        maxRuntimeSeconds: a.training.maxRuntimeSeconds,
-                        transformInstanceType: a.transformInstanceType,
+                        trainingInstanceType: resolved.training.instanceType,
+                        maxRuntimeSeconds: resolved.training.maxRuntimeSeconds,
+                        transformInstanceType: resolved.transformInstanceType,
                         trainingRoleArn: role.arn,
                     }),
                 ),
@@ -357,7 +357,7 @@ interface ResolvedArgs {
 function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulumi.Resource): ResolvedArgs {
     const t = args.training ?? {};
     const maxRuntimeSeconds = t.maxRuntimeSeconds ?? 3600;
-    const a: ResolvedArgs = {
+    const resolved: ResolvedArgs = {
         environment: args.environment,
         training: {
             instanceType: t.instanceType ?? "ml.m5.large",
@@ -389,46 +389,46 @@ function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulum
             fail(field, `a whole number from ${min} to ${max}`, value);
         }
     };
-    if (!ENVIRONMENT_PATTERN.test(a.environment ?? "")) {
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", a.environment);
+    if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? "")) {
+        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
     }
     if (args.airflowRoleName === undefined || args.airflowRoleName === "") {
         fail("airflowRoleName", "the name of the IAM role Airflow's tasks run as", args.airflowRoleName ?? null);
     }
-    if (!ML_INSTANCE_TYPE.test(a.training.instanceType)) {
-        fail("training.instanceType", ML_INSTANCE_TYPE_ALLOWED, a.training.instanceType);
+    if (!ML_INSTANCE_TYPE.test(resolved.training.instanceType)) {
+        fail("training.instanceType", ML_INSTANCE_TYPE_ALLOWED, resolved.training.instanceType);
     }
-    wholeNumber("training.instanceCount", a.training.instanceCount, 1, 20);
-    wholeNumber("training.volumeSizeGb", a.training.volumeSizeGb, 1, MAX_VOLUME_SIZE_GB);
-    wholeNumber("training.maxRuntimeSeconds", a.training.maxRuntimeSeconds, 1, MAX_TRAINING_SECONDS);
-    const maxWait = a.training.spot.maxWaitSeconds;
+    wholeNumber("training.instanceCount", resolved.training.instanceCount, 1, 20);
+    wholeNumber("training.volumeSizeGb", resolved.training.volumeSizeGb, 1, MAX_VOLUME_SIZE_GB);
+    wholeNumber("training.maxRuntimeSeconds", resolved.training.maxRuntimeSeconds, 1, MAX_TRAINING_SECONDS);
+    const maxWait = resolved.training.spot.maxWaitSeconds;
     if (
-        a.training.spot.enabled &&
-        (!Number.isInteger(maxWait) || maxWait < a.training.maxRuntimeSeconds || maxWait > MAX_TRAINING_SECONDS)
+        resolved.training.spot.enabled &&
+        (!Number.isInteger(maxWait) || maxWait < resolved.training.maxRuntimeSeconds || maxWait > MAX_TRAINING_SECONDS)
     ) {
         fail(
             "training.spot.maxWaitSeconds",
-            `a whole number from training.maxRuntimeSeconds (${a.training.maxRuntimeSeconds}) to ${MAX_TRAINING_SECONDS} with spot training`,
+            `a whole number from training.maxRuntimeSeconds (${resolved.training.maxRuntimeSeconds}) to ${MAX_TRAINING_SECONDS} with spot training`,
             maxWait,
         );
     }
-    if (!ML_INSTANCE_TYPE.test(a.transformInstanceType)) {
-        fail("transformInstanceType", ML_INSTANCE_TYPE_ALLOWED, a.transformInstanceType);
+    if (!ML_INSTANCE_TYPE.test(resolved.transformInstanceType)) {
+        fail("transformInstanceType", ML_INSTANCE_TYPE_ALLOWED, resolved.transformInstanceType);
     }
-    if (a.imageUri !== undefined && !ECR_IMAGE_URI.test(a.imageUri)) {
+    if (resolved.imageUri !== undefined && !ECR_IMAGE_URI.test(resolved.imageUri)) {
         fail(
             "imageUri",
             "an ECR image URI <account>.dkr.ecr.<region>.amazonaws.com/<repository> pinned with :<tag> (not latest) or @sha256:<digest>",
-            a.imageUri,
+            resolved.imageUri,
         );
     }
     if (args.vpc && (args.vpc.subnetIds.length < 1 || args.vpc.subnetIds.length > 16)) {
         fail("vpc.subnetIds", "a list of 1 to 16 subnet ids", args.vpc.subnetIds);
     }
-    wholeNumber("checkpointExpirationDays", a.checkpointExpirationDays, 1, 3650);
-    wholeNumber("batchExpirationDays", a.batchExpirationDays, 1, 3650);
-    wholeNumber("noncurrentVersionExpirationDays", a.noncurrentVersionExpirationDays, 1, 3650);
-    if (!isRecoveryWindow(a.secretRecoveryWindowDays))
-        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, a.secretRecoveryWindowDays);
-    return a;
+    wholeNumber("checkpointExpirationDays", resolved.checkpointExpirationDays, 1, 3650);
+    wholeNumber("batchExpirationDays", resolved.batchExpirationDays, 1, 3650);
+    wholeNumber("noncurrentVersionExpirationDays", resolved.noncurrentVersionExpirationDays, 1, 3650);
+    if (!isRecoveryWindow(resolved.secretRecoveryWindowDays))
+        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, resolved.secretRecoveryWindowDays);
+    return resolved;
 }
