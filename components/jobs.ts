@@ -73,9 +73,10 @@ export class FargateJobs extends pulumi.ComponentResource {
 
         const partition = aws.getPartitionOutput({}, parent).partition;
         // The layout's cluster, or one of the jobs' own.
-        const cluster = args.cluster ?? fargateCluster(`${name}-jobs`, tags, this).cluster;
-        const clusterName = pulumi.output(cluster.name);
-        const clusterArn = pulumi.output(cluster.arn);
+        const own = args.cluster ? undefined : fargateCluster(`${name}-jobs`, tags, this);
+        // Own cluster: the name from the association, so the Variable (RunTask on FARGATE_SPOT) waits for it.
+        const clusterName = own ? own.capacityProviders.clusterName : pulumi.output(args.cluster!.name);
+        const clusterArn = pulumi.output(own ? own.cluster.arn : args.cluster!.arn);
 
         const securityGroup = this.outboundOnlyGroup(name, args.network.vpcId, tags);
 

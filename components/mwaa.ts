@@ -18,7 +18,7 @@ import {
     rangeText,
     RESERVED_CONFIGURATION_OPTIONS,
 } from "../config/mwaa";
-import { choiceText, isCidr } from "../config/spec";
+import { choiceText, isCidr, LOG_RETENTION_DAYS } from "../config/spec";
 import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "../config/versions";
 import { secretPrefixes, sharedAirflowOptions } from "../lib/airflow";
 import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
@@ -28,6 +28,25 @@ import { ARTIFACT_KEYS } from "./storage";
 
 /** MWAA creates, updates (a new requirements.txt, a class change) and deletes in 20 to 40 minutes. */
 export const MWAA_TIMEOUTS = { create: "2h", update: "2h", delete: "1h" } as const;
+
+/**
+ * The log group MWAA writes each module's logs to: `airflow-<environment name>-<suffix>`. The suffixes
+ * are MWAA's own spelling ("DAGProcessing", as in the CloudWatchLogGroupArn example of
+ * https://docs.aws.amazon.com/mwaa/latest/API/API_ModuleLoggingConfiguration.html, and "WebServer"),
+ * not the module names of the LoggingConfiguration.
+ */
+export const MWAA_LOG_GROUP_SUFFIXES: Readonly<Record<MwaaLogModule, string>> = {
+    DagProcessing: "DAGProcessing",
+    Scheduler: "Scheduler",
+    Task: "Task",
+    Webserver: "WebServer",
+    Worker: "Worker",
+};
+
+/** The name of the log group MWAA writes a module's logs to. */
+export function mwaaLogGroupName(environmentName: string, module: MwaaLogModule): string {
+    return `airflow-${environmentName}-${MWAA_LOG_GROUP_SUFFIXES[module]}`;
+}
 
 /** MWAA's environment names: a letter, then letters, digits, hyphens or underscores; 80 at most. */
 const MWAA_NAME = /^[a-zA-Z][0-9a-zA-Z_-]{0,79}$/;
@@ -70,6 +89,12 @@ export interface MwaaEnvironmentArgs {
      */
     logging?: { level?: MwaaLogLevel; modules?: Partial<Record<MwaaLogModule, MwaaLogLevel>> };
     /**
+     * Retention in days (a value CloudWatch Logs accepts) of the five module log groups
+     * `airflow-<name>-<Module>`, which the component creates before the environment: MWAA would
+     * otherwise create them itself, kept forever. Default: 30.
+     */
+    logRetentionDays?: number;
+    /**
      * Airflow configuration options, `section.key` (lowercase letters, digits, underscores) to string.
      * `secrets.backend` and `secrets.backend_kwargs` are set by the component and cannot be given.
      * Default: none.
@@ -105,6 +130,11 @@ export interface MwaaEnvironmentArgs {
         pluginsVersion?: pulumi.Input<string>;
         /** The uploads, so that the environment is created (and updated) after them. Default: none. */
         uploads?: pulumi.Resource[];
+        /**
+         * The bucket's versioning resource: MWAA refuses a bucket without versioning and pins object
+         * versions, so the environment is created after it. Default: none (the bucket is versioned already).
+         */
+        versioning?: pulumi.Resource;
         /**
          * KMS key that encrypts the bucket (SSE-KMS); the execution role may decrypt with it through
          * S3 only. Default: none (SSE-S3).
@@ -248,6 +278,20 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             parent,
         );
 
+        // MWAA's module log groups, created here with a retention (MWAA creates missing ones without).
+        const logGroups = MWAA_LOG_MODULES.map(
+            (module) =>
+                new aws.cloudwatch.LogGroup(
+                    `${name}-logs-${module.toLowerCase()}`,
+                    {
+                        name: mwaaLogGroupName(envName, module),
+                        retentionInDays: resolved.logRetentionDays,
+                        tags: withName(tags, `${name}-logs-${module.toLowerCase()}`),
+                    },
+                    parent,
+                ),
+        );
+
         const source = args.source;
         const environment = new aws.mwaa.Environment(
             `${name}-environment`,
@@ -286,7 +330,12 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                 parent: this,
                 protect: args.protectData ?? false,
                 // MWAA checks the role's permissions and the bucket's objects when it creates or updates.
-                dependsOn: [policy, ...(source.uploads ?? [])],
+                dependsOn: [
+                    policy,
+                    ...logGroups,
+                    ...(source.versioning ? [source.versioning] : []),
+                    ...(source.uploads ?? []),
+                ],
                 customTimeouts: MWAA_TIMEOUTS,
             },
         );
@@ -387,6 +436,16 @@ function executionRoleStatements(p: {
             Resource: pulumi.interpolate`arn:${partition}:logs:${region}:${account}:log-group:airflow-${envName}-*`,
         },
         {
+            // Listed in every sample policy of "Amazon MWAA execution role"
+            // (https://docs.aws.amazon.com/mwaa/latest/userguide/mwaa-create-role.html): MWAA looks its
+            // log groups up before it writes. DescribeLogGroups takes no resource ARN (the Service
+            // Authorization Reference lists no resource type for it), so "*".
+            Sid: "ListLogGroups",
+            Effect: "Allow",
+            Action: "logs:DescribeLogGroups",
+            Resource: "*",
+        },
+        {
             // PutMetricData takes no resource ARN.
             Sid: "PutMetrics",
             Effect: "Allow",
@@ -456,6 +515,7 @@ interface ResolvedArgs {
     logLevels: Record<MwaaLogModule, MwaaLogLevel>;
     airflowConfigurationOptions: Record<string, string>;
     webserverIngressCidrs: readonly string[];
+    logRetentionDays: number;
 }
 
 function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.Resource): ResolvedArgs {
@@ -545,6 +605,10 @@ function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.
             subnets.length,
         );
     }
+    const logRetentionDays = args.logRetentionDays ?? 30;
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), logRetentionDays);
+    }
     const webserverIngressCidrs = args.network.webserverIngressCidrs ?? [];
     if (!webserverIngressCidrs.every((c) => isCidr(c))) {
         fail("network.webserverIngressCidrs", "a list of CIDR blocks", webserverIngressCidrs);
@@ -559,5 +623,6 @@ function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.
         logLevels,
         airflowConfigurationOptions: { ...options },
         webserverIngressCidrs,
+        logRetentionDays,
     };
 }

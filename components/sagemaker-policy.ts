@@ -392,6 +392,7 @@ export function sageMakerTrainingArgs(
         vpc: ml.vpcMode ? { vpcId: network.vpcId, subnetIds: network.privateSubnetIds } : undefined,
         checkpointExpirationDays: ml.checkpointExpirationDays,
         batchExpirationDays: ml.batchExpirationDays,
+        logGroups: ml.logGroups,
         protectData: config.storage.protectData,
         secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
         tags: config.tags,

@@ -1,19 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ENVIRONMENT_PATTERN } from "../config/core";
-import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
-import {
-    ECR_IMAGE_URI,
-    MAX_TRAINING_SECONDS,
-    MAX_VOLUME_SIZE_GB,
-    ML_INSTANCE_TYPE,
-    ML_INSTANCE_TYPE_ALLOWED,
-} from "../config/ml";
 import { publishVariable } from "../lib/airflow";
 import { createSecureBucket } from "../lib/bucket";
 import { assumeRolePolicy, policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
+import { ResolvedArgs, validateArgs } from "./sagemaker-args";
 import {
     airflowSageMakerStatements,
     BUILT_IN_IMAGE,
@@ -21,6 +13,7 @@ import {
     ML_PREFIXES,
     ML_VARIABLE_KEY,
     mlArns,
+    SAGEMAKER_LOG_GROUPS,
     mlTrainingVariable,
     trainingRoleStatements,
     triggererSageMakerStatements,
@@ -86,6 +79,13 @@ export interface SageMakerTrainingArgs {
     checkpointExpirationDays?: number;
     /** Days objects under batch/ are kept (1 to 3650). Default: 30. */
     batchExpirationDays?: number;
+    /**
+     * Create SageMaker's log groups (SAGEMAKER_LOG_GROUPS) with this retention in days, before Airflow's
+     * policy lets it start jobs, and keep them on delete. They are shared by every SageMaker job of the
+     * account and region, so exactly one stack there may create them. Default: not created (SageMaker
+     * creates them on the first job, kept forever, unless another stack owns them).
+     */
+    logGroups?: { retentionDays: number };
     /** Days replaced object versions are kept (1 to 3650). Default: 30. */
     noncurrentVersionExpirationDays?: number;
     /** Protect the ML bucket and keep it on delete (never force-emptied). Default: false. */
@@ -246,10 +246,23 @@ export class SageMakerTraining extends pulumi.ComponentResource {
     ): void {
         const parent = { parent: this };
         const { arns, repositoryArn, role, vpc } = made;
+        // SageMaker's shared log groups, when this stack owns them; retained, other stacks write there too.
+        const logGroups = (args.logGroups ? SAGEMAKER_LOG_GROUPS : []).map(
+            (group) =>
+                new aws.cloudwatch.LogGroup(
+                    `${name}-sagemaker-${group.split("/").pop()!.toLowerCase()}-logs`,
+                    {
+                        name: group,
+                        retentionInDays: args.logGroups!.retentionDays,
+                        tags: withName(args.tags, `${name}-sagemaker-${group.split("/").pop()!.toLowerCase()}-logs`),
+                    },
+                    { parent: this, retainOnDelete: true },
+                ),
+        );
         new aws.iam.RolePolicy(
             `${name}-training-policy`,
             { role: role.id, policy: policyDocument(trainingRoleStatements(arns, repositoryArn, vpc)) },
-            parent,
+            { parent: this, dependsOn: logGroups },
         );
         new aws.iam.RolePolicy(
             `${name}-airflow-sagemaker`,
@@ -264,7 +277,8 @@ export class SageMakerTraining extends pulumi.ComponentResource {
                     }),
                 ),
             },
-            parent,
+            // Airflow can start jobs (which write the log groups) only once the groups exist.
+            { parent: this, dependsOn: logGroups },
         );
         if (args.triggererRoleName) {
             // The triggers of deferred SageMaker waits describe the job until it ends and read its logs.
@@ -333,102 +347,4 @@ export class SageMakerTraining extends pulumi.ComponentResource {
         }
         return group;
     }
-}
-
-interface ResolvedArgs {
-    environment: string;
-    training: {
-        instanceType: string;
-        instanceCount: number;
-        volumeSizeGb: number;
-        maxRuntimeSeconds: number;
-        spot: { enabled: boolean; maxWaitSeconds: number };
-        networkIsolation: boolean;
-    };
-    transformInstanceType: string;
-    imageUri?: string;
-    checkpointExpirationDays: number;
-    batchExpirationDays: number;
-    noncurrentVersionExpirationDays: number;
-    protectData: boolean;
-    secretRecoveryWindowDays: number;
-}
-
-function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulumi.Resource): ResolvedArgs {
-    const t = args.training ?? {};
-    const maxRuntimeSeconds = t.maxRuntimeSeconds ?? 3600;
-    const resolved: ResolvedArgs = {
-        environment: args.environment,
-        training: {
-            instanceType: t.instanceType ?? "ml.m5.large",
-            instanceCount: t.instanceCount ?? 1,
-            volumeSizeGb: t.volumeSizeGb ?? 30,
-            maxRuntimeSeconds,
-            spot: {
-                enabled: t.spot?.enabled ?? false,
-                maxWaitSeconds: t.spot?.maxWaitSeconds ?? Math.min(2 * maxRuntimeSeconds, MAX_TRAINING_SECONDS),
-            },
-            networkIsolation: t.networkIsolation ?? false,
-        },
-        transformInstanceType: args.transformInstanceType ?? "ml.m5.large",
-        imageUri: args.imageUri,
-        checkpointExpirationDays: args.checkpointExpirationDays ?? 7,
-        batchExpirationDays: args.batchExpirationDays ?? 30,
-        noncurrentVersionExpirationDays: args.noncurrentVersionExpirationDays ?? 30,
-        protectData: args.protectData ?? false,
-        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? 7,
-    };
-    const fail = (field: string, allowed: string, got: unknown) => {
-        throw new pulumi.ResourceError(
-            `SageMakerTraining ${name}: ${field} must be ${allowed}, got ${JSON.stringify(got)}`,
-            resource,
-        );
-    };
-    const wholeNumber = (field: string, value: number, min: number, max: number) => {
-        if (!Number.isInteger(value) || value < min || value > max) {
-            fail(field, `a whole number from ${min} to ${max}`, value);
-        }
-    };
-    if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? "")) {
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
-    }
-    if (args.airflowRoleName === undefined || args.airflowRoleName === "") {
-        fail("airflowRoleName", "the name of the IAM role Airflow's tasks run as", args.airflowRoleName ?? null);
-    }
-    if (!ML_INSTANCE_TYPE.test(resolved.training.instanceType)) {
-        fail("training.instanceType", ML_INSTANCE_TYPE_ALLOWED, resolved.training.instanceType);
-    }
-    wholeNumber("training.instanceCount", resolved.training.instanceCount, 1, 20);
-    wholeNumber("training.volumeSizeGb", resolved.training.volumeSizeGb, 1, MAX_VOLUME_SIZE_GB);
-    wholeNumber("training.maxRuntimeSeconds", resolved.training.maxRuntimeSeconds, 1, MAX_TRAINING_SECONDS);
-    const maxWait = resolved.training.spot.maxWaitSeconds;
-    if (
-        resolved.training.spot.enabled &&
-        (!Number.isInteger(maxWait) || maxWait < resolved.training.maxRuntimeSeconds || maxWait > MAX_TRAINING_SECONDS)
-    ) {
-        fail(
-            "training.spot.maxWaitSeconds",
-            `a whole number from training.maxRuntimeSeconds (${resolved.training.maxRuntimeSeconds}) to ${MAX_TRAINING_SECONDS} with spot training`,
-            maxWait,
-        );
-    }
-    if (!ML_INSTANCE_TYPE.test(resolved.transformInstanceType)) {
-        fail("transformInstanceType", ML_INSTANCE_TYPE_ALLOWED, resolved.transformInstanceType);
-    }
-    if (resolved.imageUri !== undefined && !ECR_IMAGE_URI.test(resolved.imageUri)) {
-        fail(
-            "imageUri",
-            "an ECR image URI <account>.dkr.ecr.<region>.amazonaws.com/<repository> pinned with :<tag> (not latest) or @sha256:<digest>",
-            resolved.imageUri,
-        );
-    }
-    if (args.vpc && (args.vpc.subnetIds.length < 1 || args.vpc.subnetIds.length > 16)) {
-        fail("vpc.subnetIds", "a list of 1 to 16 subnet ids", args.vpc.subnetIds);
-    }
-    wholeNumber("checkpointExpirationDays", resolved.checkpointExpirationDays, 1, 3650);
-    wholeNumber("batchExpirationDays", resolved.batchExpirationDays, 1, 3650);
-    wholeNumber("noncurrentVersionExpirationDays", resolved.noncurrentVersionExpirationDays, 1, 3650);
-    if (!isRecoveryWindow(resolved.secretRecoveryWindowDays))
-        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, resolved.secretRecoveryWindowDays);
-    return resolved;
 }

@@ -5,7 +5,7 @@ import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import * as random from "@pulumi/random";
 import { BROKERS, Broker, Layout, LAYOUTS } from "../config";
 import { POSTGRES_VERSIONS } from "../config/storage";
-import { choiceText } from "../config/spec";
+import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { existsSync } from "fs";
 import * as path from "path";
 import { dagFiles, fileHash, folderHash, hasFiles, pathSlug } from "../lib/artifacts";
@@ -87,8 +87,22 @@ export interface AirflowStorageArgs {
      * has files. Paths are read when the program runs. Default: nothing is uploaded.
      */
     deploy?: { dagsDir: string; requirementsFile?: string; pluginsDir?: string };
+    /**
+     * Retention in days of the database's exported log groups (`/aws/rds/instance/<id>/postgresql` and
+     * `.../upgrade`), which the component creates before the database: RDS would otherwise create
+     * them, kept forever. Default: 30.
+     */
+    logRetentionDays?: number;
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The logs the metadata database exports to CloudWatch Logs, each to `/aws/rds/instance/<id>/<log>`. */
+export const RDS_EXPORTED_LOGS = ["postgresql", "upgrade"] as const;
+
+/** The log group RDS exports one of an instance's logs to. */
+export function rdsLogGroupName(instanceIdentifier: string, log: string): string {
+    return `/aws/rds/instance/${instanceIdentifier}/${log}`;
 }
 
 /** The deployed artifacts: S3 keys and, for MWAA's pinning, object versions. */
@@ -143,11 +157,20 @@ export class AirflowStorage extends pulumi.ComponentResource {
     public readonly artifactsBucketArn: pulumi.Output<string>;
     /** The bucket resource, for uploads that other components make (DAGs, requirements). */
     public readonly artifactsBucket: aws.s3.Bucket;
+    /**
+     * The bucket's versioning: whatever writes objects into the bucket, or pins their versions (MWAA),
+     * waits for it.
+     */
+    public readonly artifactsBucketVersioning: aws.s3.BucketVersioning;
     public readonly databaseEndpoint?: pulumi.Output<string>;
     public readonly databasePort?: pulumi.Output<number>;
+    /** RDS instance identifier of the metadata database (its CloudWatch dimension). */
+    public readonly databaseInstanceId?: pulumi.Output<string>;
     public readonly brokerType?: Broker;
     /** Redis primary endpoint address (redis broker). */
     public readonly brokerEndpoint?: pulumi.Output<string>;
+    /** ElastiCache replication group id (redis broker). */
+    public readonly brokerReplicationGroupId?: pulumi.Output<string>;
     /** SQS queue URL and ARN per Celery queue name (sqs broker). */
     public readonly queues?: Record<string, { url: pulumi.Output<string>; arn: pulumi.Output<string> }>;
     public readonly fileSystemId?: pulumi.Output<string>;
@@ -183,13 +206,19 @@ export class AirflowStorage extends pulumi.ComponentResource {
         this.artifactsBucket = artifacts.bucket;
         this.artifactsBucketName = artifacts.bucket.bucket;
         this.artifactsBucketArn = artifacts.bucket.arn;
-        this.artifacts = this.deployArtifacts(name, args.deploy, artifacts.bucket, [artifacts.policy]);
+        this.artifactsBucketVersioning = artifacts.versioning;
+        // After versioning is on: an object put before has no version id, and MWAA pins versions.
+        this.artifacts = this.deployArtifacts(name, args.deploy, artifacts.bucket, [
+            artifacts.policy,
+            artifacts.versioning,
+        ]);
 
         if (resolved.layout === "celery") {
             const dbPassword = new random.RandomPassword(`${name}-db-password`, { length: 32, special: false }, parent);
             const database = this.createDatabase(name, resolved, args, dbPassword.result);
             this.databaseEndpoint = database.address;
             this.databasePort = database.port;
+            this.databaseInstanceId = database.identifier;
             const dbCredentials = pulumi.interpolate`airflow:${dbPassword.result}@${database.address}:${database.port}/airflow`;
 
             this.brokerType = resolved.broker.type;
@@ -202,6 +231,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
                 );
                 const group = this.createRedis(name, resolved, args, token.result);
                 this.brokerEndpoint = group.primaryEndpointAddress;
+                this.brokerReplicationGroupId = group.replicationGroupId;
                 brokerUrl = pulumi
                     .all([token.result, group.primaryEndpointAddress])
                     .apply(([password, host]) => redisBrokerUri({ password, host, port: PORTS.redis, tls: true }));
@@ -373,9 +403,24 @@ export class AirflowStorage extends pulumi.ComponentResource {
         );
         const finalSnapshotSuffix = new random.RandomId(`${name}-db-final-snapshot-suffix`, { byteLength: 4 }, parent);
         const db = args.database ?? {};
+        // A fixed identifier, so that the log groups RDS exports to can be created first, with a retention.
+        const identifier = `${name}-db`;
+        const logGroups = RDS_EXPORTED_LOGS.map(
+            (log) =>
+                new aws.cloudwatch.LogGroup(
+                    `${name}-db-logs-${log}`,
+                    {
+                        name: rdsLogGroupName(identifier, log),
+                        retentionInDays: resolved.logRetentionDays,
+                        tags: withName(tags, `${name}-db-logs-${log}`),
+                    },
+                    parent,
+                ),
+        );
         return new aws.rds.Instance(
             `${name}-db`,
             {
+                identifier,
                 engine: "postgres",
                 engineVersion: resolved.database.engineVersion,
                 autoMinorVersionUpgrade: true,
@@ -401,12 +446,12 @@ export class AirflowStorage extends pulumi.ComponentResource {
                     ? pulumi.interpolate`${name}-db-final-${finalSnapshotSuffix.hex}`
                     : undefined,
                 performanceInsightsEnabled: db.performanceInsights ?? false,
-                enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+                enabledCloudwatchLogsExports: [...RDS_EXPORTED_LOGS],
                 caCertIdentifier: "rds-ca-rsa2048-g1",
                 applyImmediately: !resolved.protectData,
                 tags: withName(tags, `${name}-db`),
             },
-            { parent: this, protect: resolved.protectData, retainOnDelete: resolved.protectData },
+            { parent: this, protect: resolved.protectData, retainOnDelete: resolved.protectData, dependsOn: logGroups },
         );
     }
 
@@ -613,6 +658,7 @@ interface ResolvedArgs {
     queues: readonly string[];
     flower: boolean;
     sharedFileSystem: { enabled: boolean; backups: boolean };
+    logRetentionDays: number;
 }
 
 function validateArgs(name: string, args: AirflowStorageArgs, resource: pulumi.Resource): ResolvedArgs {
@@ -637,6 +683,7 @@ function validateArgs(name: string, args: AirflowStorageArgs, resource: pulumi.R
             enabled: args.sharedFileSystem?.enabled ?? true,
             backups: args.sharedFileSystem?.backups ?? false,
         },
+        logRetentionDays: args.logRetentionDays ?? 30,
     };
     const fail = (field: string, allowed: string, got: unknown) => {
         throw new pulumi.ResourceError(
@@ -674,6 +721,9 @@ function validateArgs(name: string, args: AirflowStorageArgs, resource: pulumi.R
         fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, resolved.secretRecoveryWindowDays);
     if (resolved.flower && resolved.broker.type === "sqs") {
         fail("flower", "false with the sqs broker (Celery cannot inspect SQS)", resolved.flower);
+    }
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays)) {
+        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), resolved.logRetentionDays);
     }
     if (resolved.queues.length === 0 || !resolved.queues.every((q) => /^[a-z][a-z0-9-]{0,30}$/.test(q))) {
         fail("queues", "a non-empty list of lowercase queue names", resolved.queues);

@@ -95,7 +95,7 @@ export const celeryKeys = {
     logRetentionDays: intChoiceKey(
         LOG_RETENTION_DAYS,
         30,
-        "Retention of the Airflow services' CloudWatch log groups, in days.",
+        "Retention in days of the stack's CloudWatch log groups: the Airflow services' and Fargate jobs', and those the program creates for AWS services before they write (MWAA's five module groups, the metadata database's exported logs, and SageMaker's when airflow:mlOwnsLogGroups is set).",
     ),
     webAccess: enumKey(
         WEB_ACCESS,

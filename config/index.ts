@@ -8,7 +8,9 @@ import {
     WorkerPool,
     workerPoolRules,
 } from "./celery";
-import { coreKeys, Layout } from "./core";
+import { arnRules, AwsTarget, instanceTypeRules } from "./aws";
+import { coreKeys, coreRules, Layout } from "./core";
+import { costKeys } from "./cost";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
 import {
@@ -23,6 +25,7 @@ import {
     resolveCapacity,
 } from "./mwaa";
 import { mlKeys, mlRules } from "./ml";
+import { observabilityKeys } from "./observability";
 import { KeyMap, shown, ValuesOf } from "./spec";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
@@ -38,7 +41,7 @@ export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSE
 export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, MwaaWebserverAccessMode } from "./mwaa";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
-export { ML_INSTANCE_FAMILIES } from "./ml";
+export { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES } from "./aws-data";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
 export type { AirflowVersion } from "./versions";
 
@@ -54,6 +57,8 @@ export const CONFIG_KEYS = {
     ...jobKeys,
     ...mwaaKeys,
     ...mlKeys,
+    ...costKeys,
+    ...observabilityKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -111,6 +116,8 @@ export interface MlConfig {
     readonly vpcMode: boolean;
     readonly checkpointExpirationDays: number;
     readonly batchExpirationDays: number;
+    /** SageMaker's shared log groups, when this stack owns them (airflow:mlOwnsLogGroups). */
+    readonly logGroups?: { readonly retentionDays: number };
 }
 
 export interface CeleryConfig {
@@ -153,6 +160,23 @@ export interface MwaaConfig extends MwaaCapacity {
     readonly configurationOptions: Readonly<Record<string, string>>;
 }
 
+/** Alarms (both layouts): who is notified, and each alarm's threshold. */
+export interface ObservabilityConfig {
+    readonly notifications: { readonly emails: readonly string[]; readonly httpsEndpoints: readonly string[] };
+    readonly thresholds: {
+        readonly heartbeatMissingMinutes: number;
+        readonly queuedWithoutWorkerMinutes: number;
+        readonly oldestQueuedTaskMinutes: number;
+        readonly importErrors: number;
+        readonly failedDagRunsPerHour: number;
+        readonly dbCpuPercent: number;
+        readonly dbFreeStorageGb: number;
+        readonly dbConnections: number;
+        readonly lb5xxPer5Minutes: number;
+        readonly unhealthyTargetMinutes: number;
+    };
+}
+
 /** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
 export interface AirflowConfig {
     readonly project: string;
@@ -170,6 +194,7 @@ export interface AirflowConfig {
     readonly jobs: JobsConfig;
     readonly mwaa: MwaaConfig;
     readonly ml: MlConfig;
+    readonly observability: ObservabilityConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
@@ -208,7 +233,7 @@ export function loadConfig(): AirflowConfig {
  */
 export function parseConfig(raw: RawConfig): AirflowConfig {
     const { project, stack } = raw;
-    const values = validate(raw);
+    const values = validate(raw, awsTarget(raw.config));
     const environment = values.environment;
     return deepFreeze({
         project,
@@ -279,6 +304,22 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             vpcMode: values.mlVpcMode,
             checkpointExpirationDays: values.mlCheckpointExpirationDays,
             batchExpirationDays: values.mlBatchExpirationDays,
+            logGroups: values.mlOwnsLogGroups ? { retentionDays: values.logRetentionDays } : undefined,
+        },
+        observability: {
+            notifications: { emails: values.alarmEmails, httpsEndpoints: values.alarmHttpsEndpoints },
+            thresholds: {
+                heartbeatMissingMinutes: values.alarmHeartbeatMissingMinutes,
+                queuedWithoutWorkerMinutes: values.alarmQueuedWithoutWorkerMinutes,
+                oldestQueuedTaskMinutes: values.alarmOldestQueuedTaskMinutes,
+                importErrors: values.alarmImportErrors,
+                failedDagRunsPerHour: values.alarmFailedDagRunsPerHour,
+                dbCpuPercent: values.alarmDbCpuPercent,
+                dbFreeStorageGb: values.alarmDbFreeStorageGb,
+                dbConnections: values.alarmDbConnections,
+                lb5xxPer5Minutes: values.alarmLb5xxPer5Minutes,
+                unhealthyTargetMinutes: values.alarmUnhealthyTargetMinutes,
+            },
         },
     });
 }
@@ -336,7 +377,27 @@ function readRaw(): Record<string, unknown> {
     for (const [k, raw] of Object.entries(pulumi.runtime.allConfig())) {
         if (k.startsWith(prefix) && !(k.slice(prefix.length) in CONFIG_KEYS)) values[k] = raw;
     }
+    const aws = new pulumi.Config("aws");
+    for (const name of ["region", "allowedAccountIds"]) {
+        const raw = aws.get(name);
+        if (raw !== undefined) values[`aws:${name}`] = raw;
+    }
     return values;
+}
+
+/** The AWS provider's own keys the checks need: the region, and the accounts when the stack names them. */
+/** Where the stack deploys: `aws:region` and `aws:allowedAccountIds` of its configuration. */
+function awsTarget(config: RawConfig["config"]): AwsTarget {
+    const region = config["aws:region"];
+    const accounts = config["aws:allowedAccountIds"];
+    const parsed = typeof accounts === "string" ? parseJson(accounts) : accounts;
+    return {
+        region: typeof region === "string" ? region : undefined,
+        allowedAccountIds:
+            parsed === undefined || parsed === null
+                ? undefined
+                : (Array.isArray(parsed) ? parsed : [parsed]).map(String),
+    };
 }
 
 function parseJson(raw: string): unknown {
@@ -347,7 +408,7 @@ function parseJson(raw: string): unknown {
     }
 }
 
-function validate(raw: RawConfig): ConfigValues {
+function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
     const prefix = `${NAMESPACE}:`;
     const given = (name: string) => raw.config[`${prefix}${name}`];
     const unknownKeys = Object.keys(raw.config)
@@ -371,7 +432,27 @@ function validate(raw: RawConfig): ConfigValues {
     }
     const v = values as ConfigValues;
     const rules: { reads: (keyof ConfigValues)[]; check: () => string[] }[] = [
-        { reads: ["layout", "natStrategy", "interfaceEndpoints"], check: () => networkRules(v) },
+        { reads: ["environment", "tags"], check: () => coreRules(v) },
+        {
+            reads: ["layout", "natStrategy", "interfaceEndpoints", "broker", "ecsExec", "image", "jobImage"],
+            check: () => networkRules(v, target.region),
+        },
+        {
+            reads: [
+                "layout",
+                "dbInstanceClass",
+                "dbEngineVersion",
+                "brokerNodeType",
+                "broker",
+                "mlInstanceType",
+                "mlTransformInstanceType",
+            ],
+            check: () => instanceTypeRules(v, target),
+        },
+        {
+            reads: ["certificateArn", "artifactsKmsKeyArn", "mlImageUri"],
+            check: () => arnRules(v, target),
+        },
         {
             reads: ["broker", "flower", "dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"],
             check: () => storageRules(v),

@@ -58,12 +58,8 @@ export const storageKeys = {
         description: "RDS instance class of the metadata database (celery layout).",
         default: "db.t4g.micro",
         allowed:
-            'an RDS instance class such as "db.t4g.micro", "db.t4g.medium" or "db.m7g.large" (families t3, t4g, m5, m6g, m6i, m7g, r5, r6g, r6i, r7g)',
-        schema: z
-            .string()
-            .regex(
-                /^db\.(t3|t4g|m5|m6g|m6i|m7g|r5|r6g|r6i|r7g)\.(micro|small|medium|large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge)$/,
-            ),
+            'an RDS instance class offered for airflow:dbEngineVersion in the stack\'s region, such as "db.t4g.micro", "db.t4g.medium" or "db.m7g.large" (checked against config/aws-data/instance-types.json, from AWS\'s price list)',
+        schema: z.string().regex(/^db\.[a-z0-9-]+\.[a-z0-9-]+$/),
     }),
     dbAllocatedStorageGb: intKey(
         20,
@@ -98,10 +94,9 @@ export const storageKeys = {
         type: "string",
         description: "ElastiCache node type of the Redis broker.",
         default: "cache.t4g.micro",
-        allowed: 'an ElastiCache node type such as "cache.t4g.micro" or "cache.m7g.large"',
-        schema: z
-            .string()
-            .regex(/^cache\.(t3|t4g|m5|m6g|m7g|r5|r6g|r7g)\.(micro|small|medium|large|xlarge|2xlarge|4xlarge)$/),
+        allowed:
+            'an ElastiCache node type offered in the stack\'s region, such as "cache.t4g.micro" or "cache.m7g.large" (checked against config/aws-data/instance-types.json, from AWS\'s price list)',
+        schema: z.string().regex(/^cache\.[a-z0-9-]+\.[a-z0-9-]+$/),
     }),
     brokerNodes: intKey(
         1,

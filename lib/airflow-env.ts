@@ -60,6 +60,30 @@ export interface AirflowEnvSettings {
     awsEndpointUrl?: string;
     /** Where the DAGs are. Default: /opt/airflow/dags (the containers' DAGs volume). */
     dagsFolder?: string;
+    /** Send Airflow's metrics by StatsD to this target (the task's metrics sidecar). Default: metrics off. */
+    metrics?: MetricsTarget;
+}
+
+/** Where a component sends its StatsD metrics: the metrics sidecar of its task. */
+export interface MetricsTarget {
+    host: string;
+    port: number;
+    /** [metrics] statsd_prefix: the collector's rules expect it before every name. */
+    prefix: string;
+}
+
+/**
+ * Airflow's metrics settings: StatsD on, to the task's metrics sidecar
+ * (components/observability/agent.ts, STATSD_ENDPOINT and STATSD_PREFIX).
+ * https://airflow.apache.org/docs/apache-airflow/3.0.6/administration-and-deployment/logging-monitoring/metrics.html
+ */
+export function airflowMetricsEnvironment(m: MetricsTarget): Record<string, string> {
+    return {
+        AIRFLOW__METRICS__STATSD_ON: "True",
+        AIRFLOW__METRICS__STATSD_HOST: m.host,
+        AIRFLOW__METRICS__STATSD_PORT: String(m.port),
+        AIRFLOW__METRICS__STATSD_PREFIX: m.prefix,
+    };
 }
 
 export interface ContainerEnv {
@@ -150,6 +174,7 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
             },
         });
     }
+    if (s.metrics) Object.assign(env, airflowMetricsEnvironment(s.metrics));
     if (s.awsEndpointUrl) env.AWS_ENDPOINT_URL = s.awsEndpointUrl;
     for (const [name, value] of Object.entries(s.extra ?? {})) {
         if (name in env) throw new Error(`${name} is set by the platform and cannot be overridden`);

@@ -19,6 +19,11 @@ export interface SecureBucket {
     bucket: aws.s3.Bucket;
     /** The bucket policy: TLS only (other statements can be added by the caller's own policy). */
     policy: aws.s3.BucketPolicy;
+    /**
+     * Versioning: every object put into the bucket must wait for it (`dependsOn`), or an object
+     * written before it is on has no version id to pin.
+     */
+    versioning: aws.s3.BucketVersioning;
 }
 
 /**
@@ -112,5 +117,5 @@ export function createSecureBucket(name: string, args: SecureBucketArgs, parent:
         },
         { parent, dependsOn: [publicAccessBlock] },
     );
-    return { bucket, policy };
+    return { bucket, policy, versioning };
 }

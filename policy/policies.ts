@@ -518,6 +518,23 @@ const logRetention = resourcePolicy(
     },
 );
 
+// ---- Alarms -----------------------------------------------------------------------------------------
+
+const alarmHasAction = resourcePolicy(
+    "alarm-has-action",
+    "Every CloudWatch alarm notifies someone: it has at least one alarm action and its actions are enabled.",
+    [TYPES.metricAlarm, TYPES.compositeAlarm],
+    (args, report) => {
+        const actions = asList(args.props.alarmActions).filter((a) => a !== undefined && a !== null && a !== "");
+        if (actions.length === 0) {
+            report(`${describe(args)} has no alarmActions, so nobody hears when it fires; add the stack's alarm topic`);
+        }
+        if (args.props.actionsEnabled === false || args.props.actionsEnabled === "false") {
+            report(`${describe(args)} has actionsEnabled false, so its actions never run; enable them`);
+        }
+    },
+);
+
 // ---- MWAA -------------------------------------------------------------------------------------------
 
 const mwaaPrivateInProduction = resourcePolicy(
@@ -550,5 +567,6 @@ export const policies: Policy[] = [
     iamPassRoleScoped,
     ecsSecretsNotInEnvironment,
     logRetention,
+    alarmHasAction,
     mwaaPrivateInProduction,
 ];

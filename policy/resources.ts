@@ -39,6 +39,8 @@ export const TYPES = {
     ecsTaskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
     mwaaEnvironment: "aws:mwaa/environment:Environment",
+    metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
 } as const;
 
 /** "aws:s3/bucketPolicy:BucketPolicy" -> "aws.s3.BucketPolicy", the class that creates it. */

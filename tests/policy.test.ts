@@ -133,6 +133,8 @@ describe("policy pack", () => {
             ecsTaskDefinition: aws.ecs.TaskDefinition,
             logGroup: aws.cloudwatch.LogGroup,
             mwaaEnvironment: aws.mwaa.Environment,
+            metricAlarm: aws.cloudwatch.MetricAlarm,
+            compositeAlarm: aws.cloudwatch.CompositeAlarm,
         };
         for (const [key, token] of Object.entries(TYPES)) {
             // __pulumiType is internal to the SDK: the token the engine sees for resources of the class.
@@ -622,6 +624,42 @@ describe("policy log-group-retention", () => {
         ).to.deep.equal([]);
         expect(await violations("log-group-retention", () => new aws.cloudwatch.LogGroup("tasks", {}))).to.deep.equal([
             'aws.cloudwatch.LogGroup "tasks" has retentionInDays unset, which keeps logs forever; set retentionInDays',
+        ]);
+    });
+});
+
+describe("policy alarm-has-action", () => {
+    const alarm = (name: string, extra: Partial<aws.cloudwatch.MetricAlarmArgs>) =>
+        new aws.cloudwatch.MetricAlarm(name, {
+            comparisonOperator: "LessThanThreshold",
+            evaluationPeriods: 1,
+            threshold: 1,
+            namespace: "AmazonMWAA",
+            metricName: "SchedulerHeartbeat",
+            statistic: "Sum",
+            period: 60,
+            ...extra,
+        });
+
+    it("passes an alarm that notifies a topic", async () => {
+        expect(
+            await violations("alarm-has-action", () => {
+                const topic = new aws.sns.Topic("alarms", {});
+                alarm("heartbeat", { alarmActions: [topic.arn] });
+            }),
+        ).to.deep.equal([]);
+    });
+
+    it("fails an alarm without actions and one whose actions are disabled", async () => {
+        expect(
+            await violations("alarm-has-action", () => {
+                const topic = new aws.sns.Topic("alarms", {});
+                alarm("silent", {});
+                alarm("muted", { alarmActions: [topic.arn], actionsEnabled: false });
+            }),
+        ).to.have.members([
+            'aws.cloudwatch.MetricAlarm "silent" has no alarmActions, so nobody hears when it fires; add the stack\'s alarm topic',
+            'aws.cloudwatch.MetricAlarm "muted" has actionsEnabled false, so its actions never run; enable them',
         ]);
     });
 });

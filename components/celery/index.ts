@@ -61,13 +61,13 @@ export class CeleryCluster extends pulumi.ComponentResource {
         const region = aws.getRegionOutput({}, parent).region;
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const partition = aws.getPartitionOutput({}, parent).partition;
-
         const image = this.image(name, args, resolved);
         this.imageUri = image.uri;
         this.repositoryUrl = image.repositoryUrl;
 
         const { cluster, capacityProviders } = fargateCluster(name, tags, this);
-        this.clusterName = cluster.name;
+        // From the association, so that what runs tasks on the cluster (the fargate_jobs Variable) waits for it.
+        this.clusterName = capacityProviders.clusterName;
         this.clusterArn = cluster.arn;
 
         // Service discovery: workers reach the api-server's execution API at a private DNS name.
