@@ -69,7 +69,10 @@ const storage = new AirflowStorage(name, {
 let celery: CeleryCluster | undefined;
 if (celeryLayout) {
     if (!storage.secretArns) throw new Error("AirflowStorage created no secrets for the celery layout");
+    const { image: givenImage, ...celerySettings } = config.celery;
     celery = new CeleryCluster(name, {
+        ...celerySettings,
+        flower,
         environment: config.environment,
         airflowVersion: config.airflowVersion,
         network: {
@@ -87,18 +90,10 @@ if (celeryLayout) {
             secretArns: storage.secretArns,
             brokerType: config.storage.broker.type,
             queues: storage.queues,
-            fileSystem:
-                storage.fileSystemId && storage.fileSystemArn && storage.accessPointId && storage.accessPointArn
-                    ? {
-                          id: storage.fileSystemId,
-                          arn: storage.fileSystemArn,
-                          accessPointId: storage.accessPointId,
-                          accessPointArn: storage.accessPointArn,
-                      }
-                    : undefined,
+            fileSystem: storage.fileSystem,
         },
-        image: config.celery.image
-            ? { uri: config.celery.image }
+        image: givenImage
+            ? { uri: givenImage }
             : {
                   build: {
                       context: __dirname,
@@ -111,17 +106,6 @@ if (celeryLayout) {
                       ),
                   },
               },
-        ecrKeepImages: config.celery.ecrKeepImages,
-        logRetentionDays: config.celery.logRetentionDays,
-        webAccess: config.celery.webAccess,
-        certificateArn: config.celery.certificateArn,
-        flower,
-        dagSyncIntervalSeconds: config.celery.dagSyncIntervalSeconds,
-        ecsExec: config.celery.ecsExec,
-        apiServerCount: config.celery.apiServerCount,
-        schedulerCount: config.celery.schedulerCount,
-        sizes: config.celery.sizes,
-        workerPools: config.celery.workerPools,
         protectData: config.storage.protectData,
         tags: config.tags,
     });
@@ -159,7 +143,7 @@ if (config.layout === "mwaa") {
             versioning: storage.artifactsBucketVersioning,
             kmsKeyArn: config.storage.artifacts.kmsKeyArn,
         },
-        protect: config.storage.protectData,
+        protectData: config.storage.protectData,
         tags: config.tags,
     });
 }
@@ -180,7 +164,7 @@ const jobs = airflowRoleName
           memory: config.jobs.memory,
           spot: config.jobs.spot,
           logRetentionDays: config.celery.logRetentionDays,
-          variableRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
+          secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
           airflowRoleName,
           triggererRoleName,
           tags: config.tags,

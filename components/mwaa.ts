@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENT_PATTERN } from "../config/core";
 import {
     CONFIGURATION_OPTION_PATTERN,
     capacityViolations,
@@ -145,7 +146,7 @@ export interface MwaaEnvironmentArgs {
      * and from replacement. It is not retained on delete: an orphaned environment keeps costing.
      * Default: false.
      */
-    protect?: boolean;
+    protectData?: boolean;
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -175,7 +176,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
 
     constructor(name: string, args: MwaaEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:mwaa:MwaaEnvironment", name, {}, opts);
-        const a = validateArgs(name, args, this);
+        const resolved = validateArgs(name, args, this);
         const parent = { parent: this };
         const tags = args.tags;
         const envName = name;
@@ -221,7 +222,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             },
             parent,
         );
-        a.webserverIngressCidrs.forEach(
+        resolved.webserverIngressCidrs.forEach(
             (cidr, i) =>
                 new aws.vpc.SecurityGroupIngressRule(
                     `${name}-sg-in-https-${i}`,
@@ -268,7 +269,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                         region,
                         account,
                         envName,
-                        environment: a.environment,
+                        environment: resolved.environment,
                         bucketArn: args.source.bucketArn,
                         bucketKmsKeyArn: args.source.kmsKeyArn,
                     }),
@@ -284,7 +285,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                     `${name}-logs-${module.toLowerCase()}`,
                     {
                         name: mwaaLogGroupName(envName, module),
-                        retentionInDays: a.logRetentionDays,
+                        retentionInDays: resolved.logRetentionDays,
                         tags: withName(tags, `${name}-logs-${module.toLowerCase()}`),
                     },
                     parent,
@@ -296,15 +297,15 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             `${name}-environment`,
             {
                 name: envName,
-                airflowVersion: a.airflowVersion,
-                environmentClass: a.environmentClass,
-                minWorkers: a.capacity.minWorkers,
-                maxWorkers: a.capacity.maxWorkers,
-                schedulers: a.capacity.schedulers,
-                minWebservers: a.capacity.minWebservers,
-                maxWebservers: a.capacity.maxWebservers,
-                webserverAccessMode: a.webserverAccessMode,
-                weeklyMaintenanceWindowStart: a.weeklyMaintenanceWindowStart,
+                airflowVersion: resolved.airflowVersion,
+                environmentClass: resolved.environmentClass,
+                minWorkers: resolved.capacity.minWorkers,
+                maxWorkers: resolved.capacity.maxWorkers,
+                schedulers: resolved.capacity.schedulers,
+                minWebservers: resolved.capacity.minWebservers,
+                maxWebservers: resolved.capacity.maxWebservers,
+                webserverAccessMode: resolved.webserverAccessMode,
+                weeklyMaintenanceWindowStart: resolved.weeklyMaintenanceWindowStart,
                 executionRoleArn: role.arn,
                 sourceBucketArn: source.bucketArn,
                 dagS3Path: MWAA_S3_PATHS.dags,
@@ -318,16 +319,16 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                     ? { pluginsS3Path: MWAA_S3_PATHS.plugins, pluginsS3ObjectVersion: source.pluginsVersion }
                     : {}),
                 networkConfiguration: { subnetIds: this.subnetIds, securityGroupIds: [securityGroup.id] },
-                loggingConfiguration: loggingConfiguration(a.logLevels),
+                loggingConfiguration: loggingConfiguration(resolved.logLevels),
                 airflowConfigurationOptions: {
-                    ...a.airflowConfigurationOptions,
-                    ...sharedAirflowOptions(a.environment),
+                    ...resolved.airflowConfigurationOptions,
+                    ...sharedAirflowOptions(resolved.environment),
                 },
                 tags: withName(tags, `${name}-environment`),
             },
             {
                 parent: this,
-                protect: args.protect ?? false,
+                protect: args.protectData ?? false,
                 // MWAA checks the role's permissions and the bucket's objects when it creates or updates.
                 dependsOn: [
                     policy,
@@ -527,7 +528,7 @@ function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.
     if (!MWAA_NAME.test(name)) {
         fail("name", "a letter followed by up to 79 letters, digits, hyphens or underscores (MWAA's names)", name);
     }
-    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(args.environment ?? "")) {
+    if (!ENVIRONMENT_PATTERN.test(args.environment ?? "")) {
         fail("environment", "2 to 16 lowercase letters, digits or hyphens", args.environment);
     }
     const airflowVersion = args.airflowVersion ?? DEFAULT_AIRFLOW_VERSION;

@@ -1,4 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { boolKey, enumKey, key, KeySpec } from "./spec";
 import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
@@ -6,7 +5,8 @@ import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "./versions"
 export const LAYOUTS = ["celery", "mwaa"] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
-const ENVIRONMENT_PATTERN = /^[a-z][a-z0-9-]{0,14}[a-z0-9]$/;
+/** An environment name: resource names and secret prefixes. The one pattern every component checks. */
+export const ENVIRONMENT_PATTERN = /^[a-z][a-z0-9-]{0,14}[a-z0-9]$/;
 const TAG_KEY = z
     .string()
     .min(1)
@@ -67,7 +67,7 @@ export const coreKeys = {
             "Environment name used in resource names and in the Secrets Manager prefixes airflow/<environment>/connections and airflow/<environment>/variables.",
         default: undefined,
         defaultText: "the stack name",
-        deriveDefault: () => pulumi.getStack(),
+        deriveDefault: ({ stack }) => stack,
         allowed: "2 to 16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen",
         schema: z.string().regex(ENVIRONMENT_PATTERN),
     }),

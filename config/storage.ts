@@ -9,6 +9,12 @@ export const POSTGRES_VERSIONS = ["13", "14", "15", "16", "17"] as const;
 
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
+/** Secrets Manager's recovery window of a deleted secret: 0 (delete at once) or 7 to 30 days. */
+export function isRecoveryWindow(days: number): boolean {
+    return Number.isInteger(days) && (days === 0 || (days >= 7 && days <= 30));
+}
+export const RECOVERY_WINDOW_ALLOWED = "0 or a whole number from 7 to 30";
+
 export const storageKeys = {
     artifactsKmsKeyArn: key<string>({
         type: "string",
@@ -39,11 +45,8 @@ export const storageKeys = {
         description:
             "Days a deleted Airflow secret can be restored. 0 deletes at once, so that a destroyed stack can be recreated with the same secret names straight away.",
         default: 7,
-        allowed: "0 or a whole number from 7 to 30",
-        schema: z
-            .number()
-            .int()
-            .refine((n) => n === 0 || (n >= 7 && n <= 30)),
+        allowed: RECOVERY_WINDOW_ALLOWED,
+        schema: z.number().int().refine(isRecoveryWindow),
     }),
     dbEngineVersion: enumKey(
         POSTGRES_VERSIONS,

@@ -5,6 +5,7 @@
  * Nothing else writes `AIRFLOW__*` variables.
  */
 import { sharedAirflowOptions } from "./airflow";
+import { airflowMajor } from "../config/versions";
 
 export const AIRFLOW_COMPONENTS = [
     "api-server",
@@ -90,14 +91,24 @@ export interface ContainerEnv {
     secrets: { name: string; valueFrom: string }[];
 }
 
-/** The major version of an Airflow version string. */
-function major(version: string): 2 | 3 {
-    return version.startsWith("3.") ? 3 : 2;
-}
+/**
+ * The endings of secret-looking setting names. The policy pack (policy/policies.ts, compiled on its
+ * own) keeps a copy, SECRET_MARKERS; tests/policy.test.ts keeps the two equal.
+ */
+export const SECRET_SETTING_MARKERS = [
+    "FERNET_KEY",
+    "SECRET_KEY",
+    "JWT_SECRET",
+    "PASSWORD",
+    "SQL_ALCHEMY_CONN",
+    "RESULT_BACKEND",
+    "BROKER_URL",
+    "BASIC_AUTH",
+    "TOKEN",
+] as const;
 
 /** Secret-looking setting names: these must only ever come from `secrets`. */
-export const SECRET_SETTING =
-    /(FERNET_KEY|SECRET_KEY|JWT_SECRET|PASSWORD|SQL_ALCHEMY_CONN|RESULT_BACKEND|BROKER_URL|BASIC_AUTH|TOKEN)$/;
+export const SECRET_SETTING = new RegExp(`(${SECRET_SETTING_MARKERS.join("|")})$`);
 
 /**
  * Renders the environment of one Airflow component. Secrets appear only in `secrets` (ECS resolves
@@ -105,7 +116,7 @@ export const SECRET_SETTING =
  * secrets it uses. Both lists are sorted by name.
  */
 export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
-    const v3 = major(s.airflowVersion) === 3;
+    const v3 = airflowMajor(s.airflowVersion) === 3;
     if (!v3 && (s.component === "api-server" || s.component === "dag-processor")) {
         throw new Error(
             `Airflow ${s.airflowVersion} has no ${s.component}; use webserver (and the scheduler parses DAGs)`,

@@ -11,7 +11,7 @@ export interface SecureBucketArgs {
     /** Extra lifecycle expirations: objects under `prefix` expire after `days`. */
     expirations?: { id: string; prefix: string; days: number }[];
     /** Keep the bucket and its objects on delete, and protect it from `pulumi destroy`. */
-    protect: boolean;
+    protectData: boolean;
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -35,8 +35,8 @@ export function createSecureBucket(name: string, args: SecureBucketArgs, parent:
     const opts = { parent };
     const bucket = new aws.s3.Bucket(
         name,
-        { forceDestroy: !args.protect, tags: withName(args.tags, name) },
-        { parent, protect: args.protect, retainOnDelete: args.protect },
+        { forceDestroy: !args.protectData, tags: withName(args.tags, name) },
+        { parent, protect: args.protectData, retainOnDelete: args.protectData },
     );
     new aws.s3.BucketOwnershipControls(
         `${name}-ownership`,

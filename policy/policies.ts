@@ -461,6 +461,7 @@ export const SECRET_MARKERS = [
     "SQL_ALCHEMY_CONN",
     "RESULT_BACKEND",
     "BROKER_URL",
+    "BASIC_AUTH",
     "TOKEN",
 ];
 
@@ -479,7 +480,7 @@ export function isSecretLookingAirflowSetting(name: string): boolean {
 
 const ecsSecretsNotInEnvironment = resourcePolicy(
     "ecs-secrets-not-in-environment",
-    "No ECS container sets a secret-looking Airflow setting (AIRFLOW__* with FERNET_KEY, SECRET_KEY, JWT_SECRET, PASSWORD, SQL_ALCHEMY_CONN, RESULT_BACKEND, BROKER_URL or TOKEN) in its environment; those come through secrets (valueFrom).",
+    "No ECS container sets a secret-looking Airflow setting (AIRFLOW__* with FERNET_KEY, SECRET_KEY, JWT_SECRET, PASSWORD, SQL_ALCHEMY_CONN, RESULT_BACKEND, BROKER_URL, BASIC_AUTH or TOKEN) in its environment; those come through secrets (valueFrom).",
     [TYPES.ecsTaskDefinition],
     (args, report) => {
         const raw = args.props.containerDefinitions;

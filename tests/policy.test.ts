@@ -3,7 +3,8 @@ import { expect } from "chai";
 import { readdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { evaluatePolicies } from "../policy/offline";
-import { isSecretLookingAirflowSetting, policies } from "../policy/policies";
+import { isSecretLookingAirflowSetting, policies, SECRET_MARKERS } from "../policy/policies";
+import { SECRET_SETTING_MARKERS } from "../lib/airflow-env";
 import { TYPES } from "../policy/resources";
 import { buildPlan } from "../tools/plan/plan";
 import { ROOT, runResources, runStack, STACKS } from "./harness/program";
@@ -561,6 +562,10 @@ describe("policy ecs-secrets-not-in-environment", () => {
             ]),
         });
 
+    it("calls secret exactly the settings the environment renderer keeps out of environment", () => {
+        expect([...SECRET_MARKERS].sort()).to.deep.equal([...SECRET_SETTING_MARKERS].sort());
+    });
+
     it("tells secret Airflow settings from their _CMD and _SECRET pointers", () => {
         const cases: [string, boolean][] = [
             ["AIRFLOW__CORE__FERNET_KEY", true],
@@ -569,6 +574,7 @@ describe("policy ecs-secrets-not-in-environment", () => {
             ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", true],
             ["AIRFLOW__CELERY__RESULT_BACKEND", true],
             ["AIRFLOW__CELERY__BROKER_URL", true],
+            ["AIRFLOW__CELERY__FLOWER_BASIC_AUTH", true],
             ["AIRFLOW__CORE__FERNET_KEY_CMD", false],
             ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET", false],
             ["AIRFLOW__API_AUTH__JWT_SECRET_SECRET", false],

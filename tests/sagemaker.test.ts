@@ -980,7 +980,7 @@ describe("SageMakerTraining arguments", () => {
         [
             "secretRecoveryWindowDays",
             { secretRecoveryWindowDays: 3 },
-            "SageMakerTraining bad: secretRecoveryWindowDays must be 0 or from 7 to 30, got 3",
+            "SageMakerTraining bad: secretRecoveryWindowDays must be 0 or a whole number from 7 to 30, got 3",
         ],
     ];
     for (const [field, args, message] of cases) {

@@ -633,7 +633,7 @@ describe("AirflowStorage arguments", () => {
         [
             "secretRecoveryWindowDays",
             { secretRecoveryWindowDays: 31 },
-            "AirflowStorage bad: secretRecoveryWindowDays must be 0 or from 7 to 30, got 31",
+            "AirflowStorage bad: secretRecoveryWindowDays must be 0 or a whole number from 7 to 30, got 31",
         ],
         [
             "database.maxAllocatedStorageGb",
