@@ -213,8 +213,11 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
         }
     }
 
-    /** Outputs a provider would compute for a new resource of this type. */
-    private computed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    /**
+     * Outputs a provider would compute for a new resource of this type (also what the stand-in
+     * provider plugins in tools/cli/providers answer the real engine with).
+     */
+    computed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
         const region = this.region;
         const [pkg, mod] = type.split(":");
         const service = (mod ?? "").split("/")[0];
