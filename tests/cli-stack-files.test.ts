@@ -90,6 +90,16 @@ describe("stack files as the Pulumi CLI reads and rewrites them", () => {
     });
 });
 
+describe("stack outputs as the engine shows them", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: no output reads a value the resources do not have ("undefined" inside a URL or name)`, async () => {
+            const run = await runStack(stack);
+            const text = JSON.stringify(run.outputs);
+            expect(text).not.to.match(/undefined|null/);
+        });
+    }
+});
+
 describe("stand-in provider plugins (tools/cli/providers)", () => {
     it("reads the type and name from a URN, nested parents included", () => {
         expect(

@@ -188,12 +188,17 @@ function documentedOutputs(): Set<string> {
     return new Set([...table.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]));
 }
 
+/** The outputs the random provider's SDK marks secret, by resource type (RandomId is a name suffix, not a secret). */
+const SECRET_OUTPUTS: Record<string, readonly string[]> = {
+    "random:index/randomPassword:RandomPassword": ["result", "bcryptHash"],
+    "random:index/randomBytes:RandomBytes": ["base64", "hex"],
+};
+
 /** Every value a generated secret has in state (from an export with --show-secrets). */
 function generatedSecrets(state: any): string[] {
     const values: string[] = [];
     for (const r of state.deployment?.resources ?? []) {
-        if (!String(r.type).startsWith("random:")) continue;
-        for (const key of ["result", "bcryptHash", "hex", "base64", "b64Std", "b64Url"]) {
+        for (const key of SECRET_OUTPUTS[String(r.type)] ?? []) {
             const v = r.outputs?.[key];
             const plain = v && typeof v === "object" && "plaintext" in v ? JSON.parse(v.plaintext) : v;
             if (typeof plain === "string" && plain.length >= 8) values.push(plain);
@@ -236,12 +241,19 @@ async function runStack(run: StackRun): Promise<boolean> {
             });
         await up("up --yes");
         await run.step("preview --expect-no-changes", async () => {
-            await run.ok(["preview", "--stack", s, "--expect-no-changes"]);
+            const r = await run.pulumi(["preview", "--stack", s, "--expect-no-changes", "--diff"]);
+            if (r.code !== 0) {
+                const changed = r.out.split("\n").filter((l) => /^\s*[~+-]{1,2}\s|\[diff:|^\s*error:/.test(l));
+                throw new Error(`the second preview proposes changes:\n${changed.slice(0, 60).join("\n")}`);
+            }
         });
         await run.step("state export (no generated secret in clear)", async () => {
             const clear = JSON.parse(await run.ok(["stack", "export", "--stack", s, "--show-secrets"]));
             const secrets = generatedSecrets(clear);
-            if (secrets.length === 0) throw new Error("found no generated secret in the state to look for");
+            if (secrets.length === 0) {
+                if (layout === "celery") throw new Error("found no generated secret in the state to look for");
+                return "the mwaa layout generates no secret";
+            }
             const plain = await run.ok(["stack", "export", "--stack", s]);
             const leaked = secrets.filter((v) => plain.includes(v));
             if (leaked.length)
@@ -259,7 +271,11 @@ async function runStack(run: StackRun): Promise<boolean> {
             const foreign = REQUIRED_OUTPUTS[other].filter(
                 (k) => k in outputs && !REQUIRED_OUTPUTS[layout as "celery" | "mwaa"].includes(k as never),
             );
+            const hollow = Object.entries(outputs)
+                .filter(([, v]) => /undefined|null/.test(JSON.stringify(v)))
+                .map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
             const problems = [
+                ...(hollow.length ? [`outputs read values the resources do not have: ${hollow.join(", ")}`] : []),
                 ...(undocumented.length ? [`not in README's Stack outputs: ${undocumented.join(", ")}`] : []),
                 ...(missing.length ? [`missing: ${missing.join(", ")}`] : []),
                 ...(foreign.length ? [`${other} outputs on a ${layout} stack: ${foreign.join(", ")}`] : []),
@@ -272,6 +288,35 @@ async function runStack(run: StackRun): Promise<boolean> {
             await run.step(`config set airflow:layout ${target}`, async () => {
                 await run.ok(["config", "set", "--stack", s, "airflow:layout", target]);
             });
+            if (stackProtects(s)) {
+                // Switching layout deletes the other layout's resources; protected ones must stop the
+                // engine (already in the preview) until someone unprotects them on purpose.
+                await run.step(`preview (layout ${target}) refuses to delete protected resources`, async () => {
+                    const unprotected: string[] = [];
+                    for (let attempt = 0; attempt < 10; attempt++) {
+                        const r = await run.pulumi(["preview", "--stack", s]);
+                        if (r.code === 0) {
+                            if (attempt === 0) throw new Error("the preview would delete protected resources");
+                            return `refused; after pulumi state unprotect ${unprotected.join(", ")} it passes`;
+                        }
+                        const urns = [
+                            ...new Set(
+                                [...r.out.matchAll(/resource "(urn:pulumi:[^"]+)" cannot be deleted/g)].map(
+                                    (m) => m[1],
+                                ),
+                            ),
+                        ];
+                        if (!/because it is protected/.test(r.out) || urns.length === 0) {
+                            throw new Error(`the preview failed, but not for protection:\n${cliMessage(r.out)}`);
+                        }
+                        for (const urn of urns) {
+                            await run.ok(["state", "unprotect", "--stack", s, "--yes", urn]);
+                            unprotected.push(urn.split("::").pop() ?? urn);
+                        }
+                    }
+                    throw new Error("still refused after unprotecting ten times");
+                });
+            }
             await run.step(`preview (layout ${target})`, async () => {
                 const out = await run.ok(["preview", "--stack", s, "--policy-pack", "policy"]);
                 const m = out.match(/Resources:\s*\n((?:\s+.*\n)+)/);
@@ -372,7 +417,8 @@ async function main(): Promise<void> {
     );
     const runs = options.stacks.map((s) => new StackRun(s, bin, home, options));
     const results = await pool(runs, options.jobs, runStack);
-    for (const r of runs) r.cleanup();
+    if (!process.env.CLI_TEST_KEEP) for (const r of runs) r.cleanup();
+    else console.log(`cli kept the copies: ${runs.map((r) => r.dir).join(" ")}`);
     let ok = results.every(Boolean);
     if (options.selfTest && options.set.length === 0 && options.drop.length === 0 && !options.only) {
         ok = selfTest("a wrong-typed value (airflow:azCount: two)", ["--set", "airflow:azCount=two"], "azCount") && ok;
