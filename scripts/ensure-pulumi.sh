@@ -44,7 +44,7 @@ fi
 
 if complete "$cache/bin"; then
     mkdir -p "$tools"
-    rm -rf "$tools/bin"
+    rm -rf "${tools:?}/bin"
     cp -a "$cache/bin" "$tools/bin"
     log "using $("$tools/bin/pulumi" version) copied from $cache (Node.js host: wrapper over $langhost_version)"
     echo "$tools/bin"
@@ -65,7 +65,7 @@ module_dir() {
     (cd "$build" && go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 }
 
-log "building pulumi $version from the Go module proxy (first time only: several minutes, about 3.5 GB of modules)"
+log "building pulumi $version from the Go module proxy (first time only: minutes to half an hour on 2 cores; about 0.35 GB downloaded, 1.5 GB of modules and 2 GB of build cache)"
 pkg=$(module_dir "github.com/pulumi/pulumi/pkg/v3@$version")
 sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@$version")
 mkdir -p "$build/src"
@@ -87,7 +87,7 @@ after=$(du -sm "$modcache" 2>/dev/null | cut -f1 || echo 0)
 log "built in $((SECONDS - started)) s; module cache grew by $((after - before)) MB"
 
 mkdir -p "$(dirname "$cache")" "$tools"
-rm -rf "$cache/bin.tmp" && cp -a "$out" "$cache/bin.tmp" && rm -rf "$cache/bin" && mv "$cache/bin.tmp" "$cache/bin"
-rm -rf "$tools/bin" && cp -a "$out" "$tools/bin"
+rm -rf "${cache:?}/bin.tmp" && cp -a "$out" "$cache/bin.tmp" && rm -rf "${cache:?}/bin" && mv "$cache/bin.tmp" "$cache/bin"
+rm -rf "${tools:?}/bin" && cp -a "$out" "$tools/bin"
 log "using $("$tools/bin/pulumi" version) from .tools"
 echo "$tools/bin"
