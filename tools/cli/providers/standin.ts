@@ -9,6 +9,7 @@
 //   node tools/cli/providers/standin.ts <aws|awsx|random> <version> <engine address>
 import * as pulumi from "@pulumi/pulumi";
 import * as provider from "@pulumi/pulumi/provider";
+import { appendFileSync } from "fs";
 import { isDeepStrictEqual } from "util";
 import { AirflowMocks, DEFAULT_MOCK_REGION, unwrapSecrets } from "../../harness/mocks";
 
@@ -67,7 +68,7 @@ export function standInProvider(pkg: string, version: string, mocks: AirflowMock
             const expected = withoutAssetContents(unwrapSecrets(stateOf(mocks, urn, news), "", []));
             const changes = !isDeepStrictEqual(expected, withoutAssetContents(unwrapSecrets(olds, "", [])));
             if (changes && process.env.STANDIN_DEBUG) {
-                require("fs").appendFileSync(
+                appendFileSync(
                     process.env.STANDIN_DEBUG,
                     `stand-in diff ${urn}: ${JSON.stringify({ expected, olds })}\n`,
                 );
