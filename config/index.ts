@@ -8,7 +8,7 @@ import {
     WorkerPool,
     workerPoolRules,
 } from "./celery";
-import { coreKeys, Layout } from "./core";
+import { coreKeys, Layout, versionRules } from "./core";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
 import {
@@ -38,7 +38,7 @@ export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, M
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
 export { ML_INSTANCE_FAMILIES } from "./ml";
-export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
+export { MWAA_AIRFLOW_VERSIONS, SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
 export type { AirflowVersion } from "./versions";
 
 /** The config namespace: the project name in Pulumi.yaml. */
@@ -327,6 +327,7 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
     }
     const v = values as ConfigValues;
     const rules: { reads: (keyof ConfigValues)[]; check: () => string[] }[] = [
+        { reads: ["layout", "airflowVersion"], check: () => versionRules(v) },
         { reads: ["layout", "natStrategy", "interfaceEndpoints"], check: () => networkRules(v) },
         {
             reads: ["broker", "flower", "dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"],

@@ -132,8 +132,8 @@ for (const stack of ["dev", "staging"] as const) {
             });
             const image = run.get(T.image, `${name}-image`);
             expect(image.inputs.dockerfile).to.match(/images\/airflow\/Dockerfile$/);
-            expect(image.inputs.args).to.deep.equal({ AIRFLOW_VERSION: "3.0.6" });
-            expect(image.inputs.imageTag).to.match(/^3\.0\.6-[0-9a-f]{12}$/);
+            expect(image.inputs.args).to.deep.equal({ AIRFLOW_VERSION: "3.3.1" });
+            expect(image.inputs.imageTag).to.match(/^3\.3\.1-[0-9a-f]{12}$/);
             expect(run.outputs.airflowImage).to.equal(image.state.imageUri);
         });
 
