@@ -236,6 +236,10 @@ for (const stack of ["dev", "staging"] as const) {
             expect(migrate.essential).to.equal(false);
             expect(migrate.command).to.deep.equal(["bash", "-c", migrateScript()]);
             expect(migrateScript()).to.include("airflow db migrate");
+            // The guard against an older Airflow (sidecars/migration_guard.py) runs before the migration.
+            const guard = migrateScript().indexOf("<<'MIGRATION_GUARD'");
+            expect(guard).to.be.greaterThan(-1);
+            expect(guard).to.be.lessThan(migrateScript().indexOf("airflow db migrate"));
             expect(migrateScript()).to.include('--password "$AIRFLOW_ADMIN_PASSWORD"');
             expect(migrate.secrets?.find((s) => s.name === "AIRFLOW_ADMIN_PASSWORD")?.valueFrom).to.equal(
                 (run.outputs.secretArns as Record<string, string>).adminPassword,
