@@ -29,13 +29,16 @@ import { migrateScript } from "../../components/celery";
 import { AirflowConfig, loadConfig } from "../../config";
 import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../lib/airflow-env";
 import { useStack } from "../../tools/harness/program";
+import { localRuntime } from "./runtime";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** .local/ (git-ignored); LOCAL_STATE_DIR moves it, for the tests. */
 const STATE_DIR = process.env.LOCAL_STATE_DIR ?? path.join(ROOT, ".local");
 const STATE_FILE = path.join(STATE_DIR, "state.json");
 const LOGS = path.join(STATE_DIR, "logs");
-const VENV_BIN = path.join(ROOT, ".venv", "bin");
+// Which Airflow runs: .venv/ and the stack's version, or LOCAL_AIRFLOW=previous (scripts/local/runtime.ts).
+const RUNTIME = localRuntime(ROOT);
+const VENV_BIN = RUNTIME.venvBin;
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 /** The stack the local Airflow mirrors, and the environment name it runs under. */
 const STACK = "staging";
@@ -167,7 +170,9 @@ export function missingPackagesMessage(missing: string[]): string {
 }
 
 function ensurePython(): void {
-    const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-python.sh")], { stdio: "inherit" });
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-python.sh"), ...RUNTIME.ensureArgs], {
+        stdio: "inherit",
+    });
     if (r.status !== 0) throw new LocalError("the Python environment could not be installed (see above)");
 }
 
@@ -261,7 +266,7 @@ function stackConfig(): AirflowConfig {
 }
 
 function airflowVersion(): string {
-    return stackConfig().airflowVersion;
+    return RUNTIME.airflowVersion ?? stackConfig().airflowVersion;
 }
 
 /** The worker pools' queues of the mirrored stack (one local worker consumes them all). */
