@@ -133,8 +133,8 @@ for (const stack of ["dev", "staging"] as const) {
             });
             const image = run.get(T.image, `${name}-image`);
             expect(image.inputs.dockerfile).to.match(/images\/airflow\/Dockerfile$/);
-            expect(image.inputs.args).to.deep.equal({ AIRFLOW_VERSION: "3.0.6" });
-            expect(image.inputs.imageTag).to.match(/^3\.0\.6-[0-9a-f]{12}$/);
+            expect(image.inputs.args).to.deep.equal({ AIRFLOW_VERSION: "3.3.1" });
+            expect(image.inputs.imageTag).to.match(/^3\.3\.1-[0-9a-f]{12}$/);
             expect(run.outputs.airflowImage).to.equal(image.state.imageUri);
         });
 
@@ -237,6 +237,10 @@ for (const stack of ["dev", "staging"] as const) {
             expect(migrate.essential).to.equal(false);
             expect(migrate.command).to.deep.equal(["bash", "-c", migrateScript()]);
             expect(migrateScript()).to.include("airflow db migrate");
+            // The guard against an older Airflow (sidecars/migration_guard.py) runs before the migration.
+            const guard = migrateScript().indexOf("<<'MIGRATION_GUARD'");
+            expect(guard).to.be.greaterThan(-1);
+            expect(guard).to.be.lessThan(migrateScript().indexOf("airflow db migrate"));
             expect(migrateScript()).to.include('--password "$AIRFLOW_ADMIN_PASSWORD"');
             expect(migrate.secrets?.find((s) => s.name === "AIRFLOW_ADMIN_PASSWORD")?.valueFrom).to.equal(
                 (run.outputs.secretArns as Record<string, string>).adminPassword,

@@ -6,7 +6,7 @@ import * as path from "path";
 import { MwaaEnvironment, MwaaEnvironmentArgs } from "../components/mwaa";
 import { AirflowStorage } from "../components/storage";
 import { loadConfig } from "../config";
-import { SUPPORTED_AIRFLOW_VERSIONS } from "../config/versions";
+import { MWAA_AIRFLOW_VERSIONS } from "../config/versions";
 import { SECRETS_BACKEND, secretsBackendKwargs } from "../lib/airflow";
 import { CapturedResource, MOCK_ACCOUNT } from "./harness/mocks";
 import { ProgramRun, runProgram, runStack, runWith, stackFileConfig, useStack } from "./harness/program";
@@ -546,13 +546,15 @@ describe("MWAA configuration", () => {
         expect(loadConfig().mwaa.configurationOptions).to.deep.equal(options);
     });
 
-    const versions = SUPPORTED_AIRFLOW_VERSIONS.map((v) => `"${v}"`).join(", ");
+    const versions = MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ");
     const cases: [string, string, Record<string, unknown>, string[]][] = [
         [
             "prod",
-            "an Airflow version MWAA does not run",
-            { "airflow:airflowVersion": "2.8.1" },
-            [`airflow:airflowVersion must be one of ${versions}, got "2.8.1"`],
+            "a released Airflow version MWAA does not run",
+            { "airflow:airflowVersion": "3.3.2" },
+            [
+                `airflow:airflowVersion must be one of ${versions} (the versions Amazon MWAA runs) when airflow:layout is "mwaa", got "3.3.2"`,
+            ],
         ],
         [
             "dev",
@@ -752,7 +754,12 @@ describe("MwaaEnvironment arguments", () => {
         [
             "airflowVersion",
             { airflowVersion: "2.8.1" },
-            `MwaaEnvironment bad: airflowVersion must be one of ${SUPPORTED_AIRFLOW_VERSIONS.map((v) => `"${v}"`).join(", ")}, got "2.8.1"`,
+            `MwaaEnvironment bad: airflowVersion must be one of ${MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ")}, got "2.8.1"`,
+        ],
+        [
+            "airflowVersion a released Airflow MWAA does not run",
+            { airflowVersion: "3.3.2" },
+            `MwaaEnvironment bad: airflowVersion must be one of ${MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ")}, got "3.3.2"`,
         ],
         [
             "environmentClass",

@@ -30,13 +30,16 @@ import { airflowServices, componentCommand, migrateScript } from "../../componen
 import { AirflowConfig, parseConfig } from "../../config";
 import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../lib/airflow-env";
 import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
+import { localRuntime } from "./runtime";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** .local/ (git-ignored); LOCAL_STATE_DIR moves it, for the tests. */
 const STATE_DIR = process.env.LOCAL_STATE_DIR ?? path.join(ROOT, ".local");
 const STATE_FILE = path.join(STATE_DIR, "state.json");
 const LOGS = path.join(STATE_DIR, "logs");
-const VENV_BIN = path.join(ROOT, ".venv", "bin");
+// Which Airflow runs: .venv/ and the stack's version, or LOCAL_AIRFLOW=previous (scripts/local/runtime.ts).
+const RUNTIME = localRuntime(ROOT);
+const VENV_BIN = RUNTIME.venvBin;
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 /** The stack the local Airflow mirrors, and the environment name it runs under. */
 const STACK = "staging";
@@ -168,7 +171,9 @@ export function missingPackagesMessage(missing: string[]): string {
 }
 
 function ensurePython(): void {
-    const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-python.sh")], { stdio: "inherit" });
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-python.sh"), ...RUNTIME.ensureArgs], {
+        stdio: "inherit",
+    });
     if (r.status !== 0) throw new LocalError("the Python environment could not be installed (see above)");
 }
 
@@ -298,7 +303,7 @@ export function localComponents(queues: string[]): [string, AirflowComponent, st
 }
 
 function airflowVersion(): string {
-    return stackConfig().airflowVersion;
+    return RUNTIME.airflowVersion ?? stackConfig().airflowVersion;
 }
 
 /** The worker pools' queues of the mirrored stack (one local worker consumes them all). */
