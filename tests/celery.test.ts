@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { CeleryCluster, migrateScript, queueSteps } from "../components/celery";
-import { DEFAULT_WORKER_POOLS } from "../config";
+import { DEFAULT_WORKER_POOLS, SUPPORTED_AIRFLOW_VERSIONS } from "../config";
+import { choiceText } from "../config/spec";
 import { renderAirflowEnvironment, SECRET_SETTING } from "../lib/airflow-env";
 import { ProgramRun, runProgram, runStack, useStack } from "./harness/program";
 import { itRejectsEach } from "./harness/config";
@@ -853,7 +854,8 @@ describe("CeleryCluster arguments", () => {
         [
             "airflowVersion",
             { airflowVersion: "latest" },
-            'CeleryCluster bad: airflowVersion must be one of "2.9.2", "2.10.1", "2.10.3", "2.11.0", "3.0.6", got "latest"',
+            // Every released Airflow the Celery layout accepts (config/versions.ts), in the loader's words.
+            `CeleryCluster bad: airflowVersion must be ${choiceText(SUPPORTED_AIRFLOW_VERSIONS)}, got "latest"`,
         ],
     ];
     for (const [field, args, message] of cases) {
