@@ -22,6 +22,7 @@ import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "../config/v
 import { secretPrefixes, sharedAirflowOptions } from "../lib/airflow";
 import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
 import { withName } from "../lib/tags";
+import { workerLifecycleOptions } from "../lib/worker-lifecycle";
 import { PORTS } from "./network";
 import { ARTIFACT_KEYS } from "./storage";
 
@@ -276,6 +277,9 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                 networkConfiguration: { subnetIds: this.subnetIds, securityGroupIds: [securityGroup.id] },
                 loggingConfiguration: loggingConfiguration(a.logLevels),
                 airflowConfigurationOptions: {
+                    // Task heartbeat and queued timeouts, default retries (lib/worker-lifecycle.ts),
+                    // as on the Celery layout; a stack may override them.
+                    ...workerLifecycleOptions(a.airflowVersion),
                     ...a.airflowConfigurationOptions,
                     ...sharedAirflowOptions(a.environment),
                 },
