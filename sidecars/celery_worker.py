@@ -155,7 +155,8 @@ def install(env=os.environ) -> ProtectionTracker | None:
                 log.exception("task protection check failed")
 
     def on_ready(**_kwargs) -> None:
-        log.info("task protection checks every %s s through %s", interval, agent)
+        # Also to the process's own stderr: Celery and Airflow may reroute logging, and the drills wait for it.
+        print(f"task protection checks every {interval} s through {agent}", file=sys.__stderr__, flush=True)
         threading.Thread(target=checker, name="task-protection", daemon=True).start()
 
     def on_received(**_kwargs) -> None:
