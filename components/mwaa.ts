@@ -23,6 +23,7 @@ import { DEFAULT_AIRFLOW_VERSION, MWAA_AIRFLOW_VERSIONS, mwaaPython } from "../c
 import { secretPrefixes, sharedAirflowOptions } from "../lib/airflow";
 import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
 import { withName } from "../lib/tags";
+import { workerLifecycleOptions } from "../lib/worker-lifecycle";
 import { PORTS } from "./network";
 import { ARTIFACT_KEYS } from "./storage";
 
@@ -321,6 +322,9 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                 networkConfiguration: { subnetIds: this.subnetIds, securityGroupIds: [securityGroup.id] },
                 loggingConfiguration: loggingConfiguration(resolved.logLevels),
                 airflowConfigurationOptions: {
+                    // Task heartbeat and queued timeouts, default retries (lib/worker-lifecycle.ts),
+                    // as on the Celery layout; a stack may override them.
+                    ...workerLifecycleOptions(resolved.airflowVersion),
                     ...resolved.airflowConfigurationOptions,
                     ...sharedAirflowOptions(resolved.environment),
                 },

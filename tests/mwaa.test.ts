@@ -248,11 +248,16 @@ describe("MWAA environment of the prod stack", () => {
         });
     });
 
-    it("reads connections and variables through the same Secrets Manager backend as the Celery layout, and defers long waits", () => {
+    it("reads connections and variables through the same Secrets Manager backend as the Celery layout, defers long waits, and retries a lost worker's tasks as the Celery layout does", () => {
         expect(env.inputs.airflowConfigurationOptions).to.deep.equal({
             "secrets.backend": SECRETS_BACKEND,
             "secrets.backend_kwargs": secretsBackendKwargs("prod"),
             "operators.default_deferrable": "True",
+            "scheduler.task_instance_heartbeat_timeout": "90",
+            "scheduler.task_instance_heartbeat_timeout_detection_interval": "10",
+            "scheduler.task_queued_timeout": "600",
+            "core.default_task_retries": "2",
+            "core.default_task_retry_delay": "30",
         });
         expect(JSON.parse(env.inputs.airflowConfigurationOptions["secrets.backend_kwargs"])).to.deep.equal({
             connections_prefix: "airflow/prod/connections",

@@ -196,7 +196,11 @@ function localSecrets(): Record<string, string> {
 }
 
 /** What every Airflow process of one component gets: the stack's environment, local values in. */
-function componentEnv(component: AirflowComponent, s: Record<string, string>, queues: string[]): NodeJS.ProcessEnv {
+export function componentEnv(
+    component: AirflowComponent,
+    s: Record<string, string>,
+    queues: string[],
+): NodeJS.ProcessEnv {
     const db = `airflow:${s.dbPassword}@127.0.0.1:${PORTS.postgres}/airflow`;
     const values: Record<string, string> = {
         "local:sql-alchemy-conn": sqlAlchemyConnUri(db, false),
@@ -234,11 +238,14 @@ function componentEnv(component: AirflowComponent, s: Record<string, string>, qu
             flowerBasicAuth: "local:flower-basic-auth",
         },
         awsEndpointUrl: `http://127.0.0.1:${PORTS.moto}`,
-        dagsFolder: path.join(ROOT, "dags"),
+        // The drills (scripts/local/drills.sh) add their test-only DAG in a copy of dags/.
+        dagsFolder: process.env.LOCAL_DAGS_FOLDER ?? path.join(ROOT, "dags"),
         extra: {
             AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT: String(PORTS.workerLogs),
             AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT: String(PORTS.triggererLogs),
             AIRFLOW__CELERY__FLOWER_PORT: String(PORTS.flower),
+            // One api-server process: uvicorn's supervisor kills children that start slowly on a loaded machine.
+            AIRFLOW__API__WORKERS: "1",
         },
     });
     const env: NodeJS.ProcessEnv = {
