@@ -163,6 +163,8 @@ const jobs = airflowRoleName
           cpu: config.jobs.cpu,
           memory: config.jobs.memory,
           spot: config.jobs.spot,
+          cpuArchitecture: config.jobs.cpuArchitecture,
+          containerInsights: config.celery.containerInsights,
           logRetentionDays: config.celery.logRetentionDays,
           secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
           airflowRoleName,
@@ -197,6 +199,7 @@ const observability = new Observability(name, {
               clusterArn: celery.clusterArn,
               serviceNames: celery.serviceNames,
               workerPools: config.celery.workerPools.map((p) => p.name),
+              containerInsights: config.celery.containerInsights,
               databaseInstanceId: storage.databaseInstanceId!,
               broker:
                   config.storage.broker.type === "redis"

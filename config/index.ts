@@ -13,6 +13,7 @@ import { coreKeys, coreRules, Layout, versionRules } from "./core";
 import { costKeys } from "./cost";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
+import { CpuArchitecture, leverKeys, leverRules, OffHours } from "./levers";
 import {
     MwaaCapacity,
     mwaaCapacityRules,
@@ -39,6 +40,8 @@ export { ENVIRONMENT_PATTERN } from "./core";
 export type { SizedService, WebAccess, WorkerPool } from "./celery";
 export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSERVER_ACCESS_MODES } from "./mwaa";
 export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, MwaaWebserverAccessMode } from "./mwaa";
+export { CPU_ARCHITECTURES, dockerPlatform, STOP_STAGGER_MINUTES } from "./levers";
+export type { CpuArchitecture, OffHours } from "./levers";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
 export { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES } from "./aws-data";
@@ -55,6 +58,7 @@ export const CONFIG_KEYS = {
     ...storageKeys,
     ...celeryKeys,
     ...jobKeys,
+    ...leverKeys,
     ...mwaaKeys,
     ...mlKeys,
     ...costKeys,
@@ -137,6 +141,14 @@ export interface CeleryConfig {
     /** CPU units and memory (MiB) of each long-running service. */
     readonly sizes: Readonly<Record<SizedService, { readonly cpu: number; readonly memory: number }>>;
     readonly workerPools: readonly WorkerPool[];
+    /** CPU architecture of every task and of the image the program builds. */
+    readonly cpuArchitecture: CpuArchitecture;
+    /** Run the api-server, dag-processor, triggerer and Flower on FARGATE_SPOT (non-production only). */
+    readonly spotServices: boolean;
+    /** When every service stops and starts again; undefined means always on (non-production only). */
+    readonly offHours?: OffHours;
+    /** Container Insights on the cluster. */
+    readonly containerInsights: boolean;
 }
 
 export interface JobsConfig {
@@ -144,6 +156,7 @@ export interface JobsConfig {
     readonly cpu: number;
     readonly memory: number;
     readonly spot: boolean;
+    readonly cpuArchitecture: CpuArchitecture;
 }
 
 /** The mwaa layout (Amazon MWAA). Read and checked on every stack, used when the layout is "mwaa". */
@@ -280,7 +293,13 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
         },
         celery: celeryConfig(values),
-        jobs: { image: values.jobImage, cpu: values.jobCpu, memory: values.jobMemory, spot: values.jobSpot },
+        jobs: {
+            image: values.jobImage,
+            cpu: values.jobCpu,
+            memory: values.jobMemory,
+            spot: values.jobSpot,
+            cpuArchitecture: values.cpuArchitecture,
+        },
         mwaa: {
             environmentClass: values.mwaaEnvironmentClass,
             ...resolveCapacity(values),
@@ -347,6 +366,12 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
             ]),
         ) as Record<SizedService, { cpu: number; memory: number }>,
         workerPools: values.workerPools,
+        cpuArchitecture: values.cpuArchitecture,
+        spotServices: values.spotServices,
+        offHours: values.offHoursStop
+            ? { stop: values.offHoursStop, start: values.offHoursStart, timezone: values.offHoursTimezone }
+            : undefined,
+        containerInsights: values.containerInsights,
     };
 }
 
@@ -464,6 +489,10 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
         },
         { reads: ["workerPools"], check: () => workerPoolRules(v) },
         { reads: ["jobCpu", "jobMemory"], check: () => jobRules(v) },
+        {
+            reads: ["production", "spotServices", "offHoursStop", "offHoursStart"],
+            check: () => leverRules(v),
+        },
         {
             reads: [
                 "mwaaEnvironmentClass",

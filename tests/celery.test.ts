@@ -75,6 +75,7 @@ const expected = {
         counts: { "api-server": 1, scheduler: 1 },
         pools: [{ name: "default", cpu: 512, memory: 1024, min: 0, max: 2, spot: true, base: 0, concurrency: 8 }],
         retention: 14,
+        insights: "disabled",
     },
     staging: {
         services: [
@@ -100,6 +101,7 @@ const expected = {
             { name: "large", cpu: 4096, memory: 16384, min: 0, max: 2, spot: false, base: 0, concurrency: 4 },
         ],
         retention: 90,
+        insights: "enabled",
     },
 };
 
@@ -113,9 +115,9 @@ for (const stack of ["dev", "staging"] as const) {
             run = await runStack(stack);
         });
 
-        it("is one ECS cluster with Container Insights and the FARGATE and FARGATE_SPOT capacity providers", () => {
+        it("is one ECS cluster with Container Insights as the stack says and the FARGATE and FARGATE_SPOT capacity providers", () => {
             const cluster = run.get(T.cluster, `${name}-cluster`);
-            expect(cluster.inputs.settings).to.deep.equal([{ name: "containerInsights", value: "enabled" }]);
+            expect(cluster.inputs.settings).to.deep.equal([{ name: "containerInsights", value: want.insights }]);
             expect(run.get(T.capacity, `${name}-capacity-providers`).inputs.capacityProviders).to.deep.equal([
                 "FARGATE",
                 "FARGATE_SPOT",
@@ -363,7 +365,8 @@ for (const stack of ["dev", "staging"] as const) {
                         : [{ capacityProvider: "FARGATE", weight: 1 }],
                 );
             }
-            for (const role of ["scheduler", "api-server", "control"]) {
+            // The api-server goes to Spot with airflow:spotServices (tests/levers.test.ts).
+            for (const role of ["scheduler", "control"]) {
                 expect(run.get(T.service, `${name}-${role}`).inputs.capacityProviderStrategies, role).to.deep.equal([
                     { capacityProvider: "FARGATE", weight: 1 },
                 ]);

@@ -55,6 +55,8 @@ describe("committed stacks", () => {
         "aws:sns/topicSubscription:TopicSubscription",
         // Deployed files: S3 allows 10 tags per object and bills them; the bucket carries the stack's tags.
         "aws:s3/bucketObjectv2:BucketObjectv2",
+        // Application Auto Scaling scheduled actions take no tags (PutScheduledAction has no Tags).
+        "aws:appautoscaling/scheduledAction:ScheduledAction",
     ]);
 
     for (const stack of STACKS) {

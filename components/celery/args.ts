@@ -8,6 +8,7 @@ import {
     workerPoolViolations,
 } from "../../config";
 import { fargateSizeViolations } from "../../config/fargate";
+import { CPU_ARCHITECTURES } from "../../config/levers";
 import { choiceText, LOG_RETENTION_DAYS } from "../../config/spec";
 import { airflowMajor } from "../../config/versions";
 import { AirflowSecretArns } from "../storage";
@@ -115,6 +116,8 @@ export function celeryArgViolations(
         out.push({ field, message: `must be ${allowed}, got ${JSON.stringify(got)}` });
     if (!(SUPPORTED_AIRFLOW_VERSIONS as readonly string[]).includes(resolved.airflowVersion))
         fail("airflowVersion", choiceText(SUPPORTED_AIRFLOW_VERSIONS), resolved.airflowVersion);
+    if (!CPU_ARCHITECTURES.includes(resolved.cpuArchitecture))
+        fail("cpuArchitecture", choiceText(CPU_ARCHITECTURES), resolved.cpuArchitecture);
     if (!WEB_ACCESS.includes(resolved.webAccess)) fail("webAccess", choiceText(WEB_ACCESS), resolved.webAccess);
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays))
         fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), resolved.logRetentionDays);

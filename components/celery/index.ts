@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerPlatform } from "../../config/levers";
 import { AirflowSecretRefs } from "../../lib/airflow-env";
 import { policyDocument } from "../../lib/iam";
 import { assumeRolePolicy } from "../../lib/iam";
@@ -11,9 +12,9 @@ import { AirflowSecretArns } from "../storage";
 import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
 import { GrantContext, grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "./iam";
 import { createLoadBalancer } from "./load-balancer";
-import { createScaling } from "./scaling";
+import { createOffHours, createScaling } from "./scaling";
 import { createService, SharedSettings } from "./service";
-import { airflowServices, apiRole, TaskRoleKey } from "./services";
+import { airflowServices, apiRole, ServiceSpec, TaskRoleKey } from "./services";
 
 export { celeryArgViolations, resolveCeleryArgs } from "./args";
 export type { CeleryClusterArgs, CeleryQueue, ResolvedCeleryArgs } from "./args";
@@ -65,7 +66,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
         this.imageUri = image.uri;
         this.repositoryUrl = image.repositoryUrl;
 
-        const { cluster, capacityProviders } = fargateCluster(name, tags, this);
+        const { cluster, capacityProviders } = fargateCluster(name, tags, this, resolved.containerInsights);
         // From the association, so that what runs tasks on the cluster (the fargate_jobs Variable) waits for it.
         this.clusterName = capacityProviders.clusterName;
         this.clusterArn = cluster.arn;
@@ -147,6 +148,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     logRetentionDays: resolved.logRetentionDays,
                     dagSyncIntervalSeconds: resolved.dagSyncIntervalSeconds,
                     ecsExec: resolved.ecsExec,
+                    cpuArchitecture: resolved.cpuArchitecture,
+                    scheduled: !!resolved.offHours,
                     subnetIds: args.network.privateSubnetIds,
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
@@ -156,11 +159,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             );
             this.serviceNames[spec.role] = service.name;
             this.logGroupNames[spec.role] = logGroup.name;
-            const pool = resolved.workerPools.find((p) => spec.role === `worker-${p.name}`);
-            if (pool) {
-                const scaling = { environment: resolved.environment, pool, clusterName: cluster.name, tags };
-                createScaling(name, { ...scaling, serviceName: service.name }, this);
-            }
+            this.scale(name, resolved, spec, cluster.name, service.name, tags);
         }
         this.registerOutputs({
             clusterName: this.clusterName,
@@ -172,6 +171,25 @@ export class CeleryCluster extends pulumi.ComponentResource {
             workerTaskRoleArn: this.workerTaskRole.arn,
             serviceNames: this.serviceNames,
         });
+    }
+
+    /** A worker pool's queue-depth scaling, and every service's off-hours schedule (when the stack has one). */
+    private scale(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        spec: ServiceSpec,
+        clusterName: pulumi.Input<string>,
+        serviceName: pulumi.Input<string>,
+        tags: CeleryClusterArgs["tags"],
+    ): void {
+        const pool = resolved.workerPools.find((p) => spec.role === `worker-${p.name}`);
+        const scaling = { environment: resolved.environment, clusterName, serviceName, tags };
+        const target = pool ? createScaling(name, { ...scaling, pool }, this) : undefined;
+        if (!resolved.offHours) return;
+        const bounds = pool
+            ? { min: pool.minCount, max: pool.maxCount }
+            : { min: spec.desiredCount, max: spec.desiredCount };
+        createOffHours(name, { ...scaling, role: spec.role, bounds, offHours: resolved.offHours, target }, this);
     }
 
     /** The private DNS namespace and the UI/API service's registration in it. */
@@ -241,7 +259,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 repositoryUrl: repository.repositoryUrl,
                 context: args.image.build.context,
                 dockerfile: args.image.build.dockerfile,
-                platform: "linux/amd64",
+                platform: dockerPlatform(resolved.cpuArchitecture),
                 imageTag: args.image.build.tag,
                 args: { AIRFLOW_VERSION: resolved.airflowVersion },
             },

@@ -40,7 +40,7 @@ export interface ServiceSpec {
 /** What decides the services: the Airflow major version, the broker and the celery settings. */
 export interface ServicesInput extends Pick<
     CelerySettings,
-    "apiServerCount" | "schedulerCount" | "sizes" | "workerPools" | "flower"
+    "apiServerCount" | "schedulerCount" | "sizes" | "workerPools" | "flower" | "spotServices"
 > {
     airflowMajor: 2 | 3;
     broker: Broker;
@@ -89,6 +89,21 @@ export function componentCommand(
 const jobsCheck = (job: string) => `airflow jobs check --job-type ${job} --local`;
 const FARGATE: CapacityProviderStrategy[] = [{ capacityProvider: "FARGATE", weight: 1 }];
 
+/**
+ * Where a stateless service (api-server, dag-processor, triggerer, Flower) runs: FARGATE, or with
+ * spotServices FARGATE_SPOT, keeping one task on FARGATE when the service runs two or more (so a
+ * Spot reclaim never takes the whole UI down at once). A single task goes to Spot entirely: ECS
+ * starts a replacement when Spot reclaims it (2 minutes' notice), a short gap a dev stack accepts.
+ * The schedulers, the control service and the workers (which set their own) stay where they are.
+ */
+export function statelessCapacity(spotServices: boolean, count: number): CapacityProviderStrategy[] {
+    if (!spotServices) return FARGATE;
+    return [
+        { capacityProvider: "FARGATE", weight: 0, base: count >= 2 ? 1 : 0 },
+        { capacityProvider: "FARGATE_SPOT", weight: 1 },
+    ];
+}
+
 /** The health check of a Celery worker: a ping over Redis, or the process being there on SQS (no remote control). */
 export function workerHealthCheck(broker: Broker): string {
     return broker === "redis"
@@ -128,7 +143,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
             port: PORTS.airflowWeb,
             healthCheck: `curl --fail --silent http://localhost:${PORTS.airflowWeb}${healthPath(major)}`,
             taskRole: "web",
-            capacityProviders: FARGATE,
+            capacityProviders: statelessCapacity(input.spotServices, input.apiServerCount),
             targetGroup: "api",
             discovery: true,
         },
@@ -154,7 +169,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
             needsDags: true,
             healthCheck: jobsCheck("DagProcessorJob"),
             taskRole: "dagProcessor",
-            capacityProviders: FARGATE,
+            capacityProviders: statelessCapacity(input.spotServices, 1),
         });
     }
     specs.push({
@@ -166,7 +181,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
         needsDags: true,
         healthCheck: jobsCheck("TriggererJob"),
         taskRole: "triggerer",
-        capacityProviders: FARGATE,
+        capacityProviders: statelessCapacity(input.spotServices, 1),
     });
     for (const pool of input.workerPools) {
         specs.push({
@@ -201,7 +216,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
             port: PORTS.flower,
             healthCheck: `python -c "import socket; socket.create_connection(('localhost', ${PORTS.flower}), 5)"`,
             taskRole: "flower",
-            capacityProviders: FARGATE,
+            capacityProviders: statelessCapacity(input.spotServices, 1),
             targetGroup: "flower",
         });
     }

@@ -131,6 +131,8 @@ export function alarmSpecs<V>(o: Observed<V>, t: AlarmThresholds): AlarmSpec<V>[
                 use("ECS/ContainerInsights", "RunningTaskCount"),
             ],
         });
+        // Without Container Insights there is no RunningTaskCount to tell "no worker" from "no data".
+        if (c.containerInsights === false) specs.splice(specs.length - 1, 1);
 
         if (c.broker.type === "sqs") {
             const names = Object.keys(c.broker.queueNames).sort();

@@ -40,6 +40,8 @@ export interface ObservabilityArgs {
         serviceNames: Record<string, pulumi.Input<string>>;
         /** Celery queues, one per worker pool. */
         workerPools: readonly string[];
+        /** Container Insights on the cluster (airflow:containerInsights). Default: true. */
+        containerInsights?: boolean;
         databaseInstanceId: pulumi.Input<string>;
         broker:
             | { type: "redis"; replicationGroupId: pulumi.Input<string> }
@@ -313,6 +315,7 @@ function celeryObserved(
         databaseInstanceId: c.databaseInstanceId,
         broker: c.broker,
         loadBalancer: c.loadBalancer,
+        containerInsights: c.containerInsights,
     };
 }
 
