@@ -252,12 +252,15 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 out.etag = suffix(JSON.stringify(inputs));
                 break;
             case "aws:rds/instance:Instance":
+                out.identifier = inputs.identifier ?? `${name}-${suffix(name)}`;
                 out.address = `${name}.c${suffix(name)}.${region}.rds.amazonaws.com`;
                 out.port = inputs.port ?? 5432;
                 out.endpoint = `${out.address}:${out.port}`;
                 out.arn = `arn:aws:rds:${region}:${MOCK_ACCOUNT}:db:${name}`;
                 break;
             case "aws:elasticache/replicationGroup:ReplicationGroup":
+                // Pulumi auto-names the group's id, as it does a name, when the program gives none.
+                out.replicationGroupId = inputs.replicationGroupId ?? `${name}-${suffix(name)}`;
                 out.primaryEndpointAddress = `master.${name}.${suffix(name)}.use1.cache.amazonaws.com`;
                 out.readerEndpointAddress = `replica.${name}.${suffix(name)}.use1.cache.amazonaws.com`;
                 break;
