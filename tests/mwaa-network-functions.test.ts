@@ -4,8 +4,8 @@ import { expect } from "chai";
 import { environmentInputs, executionRoleStatements, loggingConfiguration } from "../components/mwaa";
 import { natGatewayCount, PORTS, tierRules } from "../components/network";
 
-const resolvedOf = (value: pulumi.Input<unknown>) =>
-    new Promise((resolve) => pulumi.output(value).apply((v) => resolve(v)));
+const resolvedOf = (value: unknown) =>
+    new Promise((resolve) => pulumi.output(value as pulumi.Input<string>).apply((v) => resolve(v)));
 
 describe("MwaaEnvironment's pure functions", () => {
     const scope = {
