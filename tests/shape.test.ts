@@ -15,9 +15,7 @@ export const MAX_FUNCTION_LINES = 120;
  */
 const PENDING = {
     files: ["storage.ts"],
-    functions: [
-        "storage.ts constructor",
-    ],
+    functions: ["storage.ts constructor"],
 };
 
 function sourceFiles(dir: string): string[] {
