@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", ".local/", ".venv/", "**/*.js", "!scripts/*.js"] },
+    { ignores: ["node_modules/", "bin/", ".local/", ".venv/", ".venv-*/", "dags/_probe/", "**/*.js", "!scripts/*.js"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {

@@ -219,33 +219,38 @@ const observability = new Observability(name, {
     tags: config.tags,
 });
 
-export const layout = config.layout;
-export const airflowVersion = config.airflowVersion;
-export const environment = config.environment;
-export const vpcId = network.vpcId;
-export const publicSubnetIds = network.publicSubnetIds;
-export const privateSubnetIds = network.privateSubnetIds;
-export const securityGroupIds = network.securityGroupIds;
-export const artifactsBucket = storage.artifactsBucketName;
-export const databaseEndpoint = storage.databaseEndpoint;
-export const brokerEndpoint = storage.brokerEndpoint ?? storage.queues?.default?.url;
-export const fileSystemId = storage.fileSystemId;
-export const fileSystemAccessPointId = storage.accessPointId;
-export const secretArns = storage.secretArns;
-export const airflowUrl = celery?.airflowUrl;
-export const flowerUrl = celery?.flowerUrl;
-export const ecsClusterName = celery?.clusterName;
-export const airflowImage = celery?.imageUri;
-export const fargateJobsVariable = jobs?.variableSecretName;
-export const fargateJobsTaskDefinition = jobs?.taskDefinitionArn;
-export const mwaaWebserverUrl = mwaa?.webserverUrl;
-export const mwaaEnvironmentArn = mwaa?.environmentArn;
-export const mwaaEnvironmentName = mwaa?.environmentName;
-export const mwaaExecutionRoleArn = mwaa?.executionRoleArn;
-export const mlTrainingRoleArn = ml?.trainingRoleArn;
-export const mlBucket = ml?.bucketName;
-export const mlImageUri = ml?.imageUri;
-export const mlVariableNames = ml?.variableNames;
-export const mlVariableSecretNames = ml?.variableSecretNames;
-export const alarmTopicArn = observability.topicArn;
-export const dashboardName = observability.dashboardName;
+// The stack outputs. Those of the layout the stack does not run (and other absent values) are left
+// out rather than exported as undefined, which the engine warns about on every preview and up.
+const outputs: Record<string, unknown> = {
+    layout: config.layout,
+    airflowVersion: config.airflowVersion,
+    environment: config.environment,
+    vpcId: network.vpcId,
+    publicSubnetIds: network.publicSubnetIds,
+    privateSubnetIds: network.privateSubnetIds,
+    securityGroupIds: network.securityGroupIds,
+    artifactsBucket: storage.artifactsBucketName,
+    databaseEndpoint: storage.databaseEndpoint,
+    brokerEndpoint: storage.brokerEndpoint ?? storage.queues?.default?.url,
+    fileSystemId: storage.fileSystemId,
+    fileSystemAccessPointId: storage.accessPointId,
+    secretArns: storage.secretArns,
+    airflowUrl: celery?.airflowUrl,
+    flowerUrl: celery?.flowerUrl,
+    ecsClusterName: celery?.clusterName,
+    airflowImage: celery?.imageUri,
+    fargateJobsVariable: jobs?.variableSecretName,
+    fargateJobsTaskDefinition: jobs?.taskDefinitionArn,
+    mwaaWebserverUrl: mwaa?.webserverUrl,
+    mwaaEnvironmentArn: mwaa?.environmentArn,
+    mwaaEnvironmentName: mwaa?.environmentName,
+    mwaaExecutionRoleArn: mwaa?.executionRoleArn,
+    mlTrainingRoleArn: ml?.trainingRoleArn,
+    mlBucket: ml?.bucketName,
+    mlImageUri: ml?.imageUri,
+    mlVariableNames: ml?.variableNames,
+    mlVariableSecretNames: ml?.variableSecretNames,
+    alarmTopicArn: observability.topicArn,
+    dashboardName: observability.dashboardName,
+};
+export = Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));

@@ -1,6 +1,12 @@
 import { z } from "zod";
-import { boolKey, enumKey, key, KeySpec } from "./spec";
-import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
+import { boolKey, choiceText, enumKey, key, KeySpec, shown } from "./spec";
+import {
+    airflowVersionProblem,
+    AirflowVersion,
+    DEFAULT_AIRFLOW_VERSION,
+    MWAA_AIRFLOW_VERSIONS,
+    SUPPORTED_AIRFLOW_VERSIONS,
+} from "./versions";
 
 export const LAYOUTS = ["celery", "mwaa"] as const;
 export type Layout = (typeof LAYOUTS)[number];
@@ -59,7 +65,7 @@ export const coreKeys = {
     airflowVersion: enumKey(
         SUPPORTED_AIRFLOW_VERSIONS,
         DEFAULT_AIRFLOW_VERSION,
-        "Apache Airflow version, the same on every stack so that staging mirrors prod. Only versions Amazon MWAA runs are accepted.",
+        "Apache Airflow version, the same on every stack so that staging mirrors prod. A stack with the mwaa layout accepts only the versions Amazon MWAA runs (config/versions.ts); the celery layout accepts any released version listed there.",
     ),
     environment: key<string>({
         type: "string",
@@ -85,3 +91,11 @@ export const coreKeys = {
         schema: z.record(TAG_KEY, z.string().max(256)),
     }),
 } satisfies Record<string, KeySpec<unknown>>;
+
+/** The layout decides which versions are allowed (config/versions.ts holds the rule). */
+export function versionRules(v: { layout: Layout; airflowVersion: AirflowVersion }): string[] {
+    if (airflowVersionProblem(v.layout, v.airflowVersion) === undefined) return [];
+    return [
+        `airflow:airflowVersion must be ${choiceText(MWAA_AIRFLOW_VERSIONS.map((m) => m.airflow))} (the versions Amazon MWAA runs) when airflow:layout is "mwaa", got ${shown(v.airflowVersion)}`,
+    ];
+}

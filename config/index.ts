@@ -9,7 +9,7 @@ import {
     workerPoolRules,
 } from "./celery";
 import { arnRules, AwsTarget, instanceTypeRules } from "./aws";
-import { coreKeys, coreRules, Layout } from "./core";
+import { coreKeys, coreRules, Layout, versionRules } from "./core";
 import { costKeys } from "./cost";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
@@ -42,7 +42,7 @@ export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, M
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
 export { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES } from "./aws-data";
-export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
+export { MWAA_AIRFLOW_VERSIONS, SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
 export type { AirflowVersion } from "./versions";
 
 /** The config namespace: the project name in Pulumi.yaml. */
@@ -433,6 +433,7 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
     const v = values as ConfigValues;
     const rules: { reads: (keyof ConfigValues)[]; check: () => string[] }[] = [
         { reads: ["environment", "tags"], check: () => coreRules(v) },
+        { reads: ["layout", "airflowVersion"], check: () => versionRules(v) },
         {
             reads: ["layout", "natStrategy", "interfaceEndpoints", "broker", "ecsExec", "image", "jobImage"],
             check: () => networkRules(v, target.region),

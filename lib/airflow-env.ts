@@ -6,6 +6,12 @@
  */
 import { sharedAirflowOptions } from "./airflow";
 import { airflowMajor } from "../config/versions";
+import {
+    celeryLifecycleEnvironment,
+    WORKER_LIFECYCLE,
+    workerContainerEnvironment,
+    workerLifecycleOptions,
+} from "./worker-lifecycle";
 
 export const AIRFLOW_COMPONENTS = [
     "api-server",
@@ -139,15 +145,19 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
         AIRFLOW_CONN_AWS_DEFAULT: `aws://?region_name=${s.region}`,
         AIRFLOW__LOGGING__ENCRYPT_S3_LOGS: "False", // the bucket encrypts every object by default
         ...Object.fromEntries(
-            Object.entries(sharedAirflowOptions(s.environment)).map(([option, value]) => [
-                `AIRFLOW__${option.toUpperCase().replace(".", "__")}`,
-                value,
-            ]),
+            Object.entries({
+                ...sharedAirflowOptions(s.environment),
+                // Task heartbeat and queued timeouts, default retries: lib/worker-lifecycle.ts.
+                ...workerLifecycleOptions(s.airflowVersion),
+            }).map(([option, value]) => [`AIRFLOW__${option.toUpperCase().replace(".", "__")}`, value]),
         ),
         AIRFLOW__OPERATORS__DEFAULT_QUEUE: "default",
         AIRFLOW__CELERY__WORKER_CONCURRENCY: String(s.workerConcurrency ?? 16),
         AWS_DEFAULT_REGION: s.region,
         AWS_REGION: s.region,
+        ...celeryLifecycleEnvironment(s.broker.type),
+        // Warm shutdown and scale-in protection of the worker container (lib/worker-lifecycle.ts).
+        ...(s.component === "worker" ? workerContainerEnvironment() : {}),
     };
     if (v3) {
         env.AIRFLOW__CORE__AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
@@ -165,7 +175,7 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
         env.AIRFLOW__CELERY__EXTRA_CELERY_CONFIG = JSON.stringify({
             broker_transport_options: {
                 region: s.region,
-                visibility_timeout: 43200,
+                visibility_timeout: WORKER_LIFECYCLE.visibilityTimeoutSeconds,
                 predefined_queues: Object.fromEntries(
                     Object.entries(s.broker.queueUrls)
                         .sort(([a], [b]) => (a < b ? -1 : 1))

@@ -15,11 +15,17 @@ function entries(): [string, KeySpec<unknown>][] {
     return Object.entries(CONFIG_KEYS) as [string, KeySpec<unknown>][];
 }
 
-/** Pulumi.yaml's `config:` block: every key Pulumi can type (object keys are documented only). */
+/**
+ * Pulumi.yaml's `config:` block: every key Pulumi can type and that has a fixed default. The CLI
+ * refuses to run a stack that lacks a key declared there without a default ("Stack 'dev' is missing
+ * configuration values ..."), so a key whose default is derived (from the stack name, or from another
+ * key such as the MWAA environment class) is left out, as are object keys: both are documented in the
+ * README and checked by the loader only.
+ */
 export function pulumiConfigBlock(): Record<string, unknown> {
     const block: Record<string, unknown> = {};
     for (const [name, spec] of entries()) {
-        if (spec.type === "object") continue;
+        if (spec.type === "object" || spec.default === undefined) continue;
         block[name] = {
             type: spec.type,
             description: spec.description,

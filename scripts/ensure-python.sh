@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
 # Creates the Python environment .venv/ from requirements-dev.lock (Apache Airflow, its providers,
 # moto, pytest, ruff, hadolint) and makes sure shellcheck is on the PATH, so that `npm test` works as
-# the first command in a fresh clone. Needs only python3 (3.11 or 3.12, the versions Apache Airflow
-# 3.0.6 supports) with pip; on a Debian machine without shellcheck it installs it with apt-get.
+# the first command in a fresh clone. Needs only python3 (3.11 or 3.12; Apache Airflow 3.3.1 supports
+# 3.10 to 3.14, Amazon MWAA runs it on 3.12) with pip; on a Debian machine without shellcheck it
+# installs it with apt-get.
+#
+#   scripts/ensure-python.sh            .venv/ from requirements-dev.lock (the stacks' Airflow)
+#   scripts/ensure-python.sh previous   .venv-3.0.6/ from requirements-airflow-3.0.6.lock (the previous
+#                                       pinned Airflow, for scripts/local/upgrade-test.sh; on demand)
 #
 # Idempotent and fast when nothing changed: it compares a hash of the lock file (and of this script)
 # with the one recorded in .venv/ at the last install, like scripts/ensure-deps.js does for npm.
 #
-# Environment: PYTHON=/path/to/python3.x picks the interpreter (default: the first of python3.12,
-# python3.11, python3 that is 3.11 or 3.12).
+# Environment: PYTHON=/path/to/python3.x picks the interpreter. Default: Python 3.12, the one MWAA runs
+# Airflow 3 on, where the machine has one (python3.12 on the PATH, or a pyenv-installed 3.12.x), else
+# python3.11 or python3 if it is 3.11 or 3.12. uv cannot download a Python here (its builds come from a
+# host this machine does not reach), so the interpreter must already be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-lock=requirements-dev.lock
-venv=.venv
+if [[ ${1:-} == previous ]]; then
+    lock=requirements-airflow-3.0.6.lock
+    venv=.venv-3.0.6
+else
+    lock=requirements-dev.lock
+    venv=.venv
+fi
 stamp=$venv/.airflow-on-aws-lock-hash
 
 ensure_shellcheck() {
@@ -58,14 +70,16 @@ pick_python() {
         echo "error: PYTHON=$PYTHON is not a Python 3.11 or 3.12 interpreter." >&2
         return 1
     fi
-    for candidate in python3.12 python3.11 python3; do
+    local pyenv_root
+    pyenv_root=$( (command -v pyenv >/dev/null 2>&1 && pyenv root) || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+    for candidate in python3.12 "$pyenv_root"/versions/3.12.*/bin/python3.12 python3.11 python3; do
         if command -v "$candidate" >/dev/null 2>&1 && supported_python "$candidate"; then
             echo "$candidate"
             return 0
         fi
     done
-    echo "error: no Python 3.11 or 3.12 found (tried python3.12, python3.11, python3)." >&2
-    echo "       Apache Airflow 3.0.6 supports Python 3.9 to 3.12; install one of 3.11 or 3.12" >&2
+    echo "error: no Python 3.11 or 3.12 found (tried python3.12, pyenv's 3.12, python3.11, python3)." >&2
+    echo "       Apache Airflow 3.3.1 supports Python 3.10 to 3.14 and MWAA runs it on 3.12; install 3.12 or 3.11" >&2
     echo "       (Debian: apt-get install python3), or point PYTHON at one." >&2
     return 1
 }

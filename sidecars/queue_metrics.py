@@ -6,6 +6,8 @@ instances that are queued or running on each queue in Airflow's metadata databas
 Airflow Helm chart scales workers on) and puts one datapoint per queue:
 namespace QUEUE_METRICS_NAMESPACE, metric QUEUE_METRICS_NAME, dimensions Environment and Queue.
 Queues without tasks report 0, so that idle pools can scale in to their minimum.
+QUEUE_METRICS_STORAGE_RESOLUTION (60 or 1) makes the datapoints high-resolution, so that an alarm with
+a 10-second period can scale a pool at zero out within seconds (lib/worker-scaling.ts).
 """
 
 import logging
@@ -31,7 +33,7 @@ def queue_load(engine, queues: list) -> dict:
     return load
 
 
-def publish(cloudwatch, namespace: str, metric: str, environment: str, load: dict) -> None:
+def publish(cloudwatch, namespace: str, metric: str, environment: str, load: dict, resolution: int = 60) -> None:
     cloudwatch.put_metric_data(
         Namespace=namespace,
         MetricData=[
@@ -43,6 +45,7 @@ def publish(cloudwatch, namespace: str, metric: str, environment: str, load: dic
                 ],
                 "Value": float(count),
                 "Unit": "Count",
+                "StorageResolution": resolution,
             }
             for queue, count in sorted(load.items())
         ],
@@ -57,6 +60,7 @@ def main() -> int:
     namespace = os.environ.get("QUEUE_METRICS_NAMESPACE", "Airflow/Celery")
     metric = os.environ.get("QUEUE_METRICS_NAME", "QueuedAndRunningTasks")
     interval = int(os.environ.get("QUEUE_METRICS_INTERVAL_SECONDS", "60"))
+    resolution = int(os.environ.get("QUEUE_METRICS_STORAGE_RESOLUTION", "60"))
     runs = int(os.environ.get("QUEUE_METRICS_RUNS", "0"))  # 0: forever (tests run a bounded number)
     engine = create_engine(conn, pool_pre_ping=True)
     cloudwatch = boto3.client("cloudwatch")
@@ -64,7 +68,7 @@ def main() -> int:
     while True:
         try:
             load = queue_load(engine, queues)
-            publish(cloudwatch, namespace, metric, environment, load)
+            publish(cloudwatch, namespace, metric, environment, load, resolution)
             log.info("published %s", load)
         except Exception:  # the alarms treat missing data as "no change"
             log.exception("could not publish the queue load")

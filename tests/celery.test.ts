@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { CeleryCluster, migrateScript, queueSteps } from "../components/celery";
-import { DEFAULT_WORKER_POOLS } from "../config";
+import { DEFAULT_WORKER_POOLS, SUPPORTED_AIRFLOW_VERSIONS } from "../config";
+import { choiceText } from "../config/spec";
 import { renderAirflowEnvironment, SECRET_SETTING } from "../lib/airflow-env";
 import { ProgramRun, runProgram, runStack, useStack } from "./harness/program";
 import { itRejectsEach } from "./harness/config";
@@ -133,8 +134,8 @@ for (const stack of ["dev", "staging"] as const) {
             });
             const image = run.get(T.image, `${name}-image`);
             expect(image.inputs.dockerfile).to.match(/images\/airflow\/Dockerfile$/);
-            expect(image.inputs.args).to.deep.equal({ AIRFLOW_VERSION: "3.0.6" });
-            expect(image.inputs.imageTag).to.match(/^3\.0\.6-[0-9a-f]{12}$/);
+            expect(image.inputs.args).to.deep.equal({ AIRFLOW_VERSION: "3.3.1" });
+            expect(image.inputs.imageTag).to.match(/^3\.3\.1-[0-9a-f]{12}$/);
             expect(run.outputs.airflowImage).to.equal(image.state.imageUri);
         });
 
@@ -237,6 +238,10 @@ for (const stack of ["dev", "staging"] as const) {
             expect(migrate.essential).to.equal(false);
             expect(migrate.command).to.deep.equal(["bash", "-c", migrateScript()]);
             expect(migrateScript()).to.include("airflow db migrate");
+            // The guard against an older Airflow (sidecars/migration_guard.py) runs before the migration.
+            const guard = migrateScript().indexOf("<<'MIGRATION_GUARD'");
+            expect(guard).to.be.greaterThan(-1);
+            expect(guard).to.be.lessThan(migrateScript().indexOf("airflow db migrate"));
             expect(migrateScript()).to.include('--password "$AIRFLOW_ADMIN_PASSWORD"');
             expect(migrate.secrets?.find((s) => s.name === "AIRFLOW_ADMIN_PASSWORD")?.valueFrom).to.equal(
                 (run.outputs.secretArns as Record<string, string>).adminPassword,
@@ -849,7 +854,8 @@ describe("CeleryCluster arguments", () => {
         [
             "airflowVersion",
             { airflowVersion: "latest" },
-            'CeleryCluster bad: airflowVersion must be one of "2.9.2", "2.10.1", "2.10.3", "2.11.0", "3.0.6", got "latest"',
+            // Every released Airflow the Celery layout accepts (config/versions.ts), in the loader's words.
+            `CeleryCluster bad: airflowVersion must be ${choiceText(SUPPORTED_AIRFLOW_VERSIONS)}, got "latest"`,
         ],
     ];
     for (const [field, args, message] of cases) {

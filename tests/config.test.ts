@@ -29,9 +29,15 @@ describe("config loader", () => {
         ],
         [
             "dev",
-            "an Airflow version MWAA does not run",
+            "an Airflow version no layout runs",
             { "airflow:airflowVersion": "1.10.12" },
             `airflow:airflowVersion must be one of ${SUPPORTED_AIRFLOW_VERSIONS.map((v) => `"${v}"`).join(", ")}, got "1.10.12"`,
+        ],
+        [
+            "dev",
+            "a version that was never released",
+            { "airflow:airflowVersion": "3.3.9" },
+            `airflow:airflowVersion must be one of ${SUPPORTED_AIRFLOW_VERSIONS.map((v) => `"${v}"`).join(", ")}, got "3.3.9"`,
         ],
         ["dev", "an AZ count of 1", { "airflow:azCount": 1 }, "airflow:azCount must be 2 or 3, got 1"],
         [
@@ -350,6 +356,15 @@ describe("config loader", () => {
             Production: "false",
             ManagedBy: "pulumi",
         });
+    });
+
+    it("lets a Celery stack run a released Airflow that MWAA does not, and an MWAA stack only MWAA's", () => {
+        useStack("staging", { "airflow:airflowVersion": "3.3.2" });
+        expect(loadConfig().airflowVersion).to.equal("3.3.2");
+        useStack("prod", { "airflow:airflowVersion": "3.2.1" });
+        expect(loadConfig().airflowVersion).to.equal("3.2.1");
+        useStack("prod", { "airflow:airflowVersion": "3.3.2" });
+        expect(() => loadConfig()).to.throw(ConfigError, "(the versions Amazon MWAA runs)");
     });
 
     it("derives the Airflow major version from the version", () => {

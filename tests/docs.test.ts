@@ -18,7 +18,11 @@ describe("configuration documentation", () => {
     it("README.md documents every stack output the program exports", async () => {
         const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
         const index = readFileSync(path.join(ROOT, "index.ts"), "utf8");
-        const exported = [...index.matchAll(/^export const (\w+)/gm)].map((m) => m[1]);
+        const block = index.slice(
+            index.indexOf("const outputs"),
+            index.indexOf("\n};", index.indexOf("const outputs")),
+        );
+        const exported = [...block.matchAll(/^ {4}(\w+)[,:]/gm)].map((m) => m[1]);
         expect(exported.length).to.be.greaterThan(0);
         for (const name of exported) expect(readme, `output ${name}`).to.include(`| \`${name}\` |`);
     });

@@ -6,7 +6,7 @@ import * as path from "path";
 import { MwaaEnvironment, MwaaEnvironmentArgs } from "../components/mwaa";
 import { AirflowStorage } from "../components/storage";
 import { loadConfig } from "../config";
-import { SUPPORTED_AIRFLOW_VERSIONS } from "../config/versions";
+import { MWAA_AIRFLOW_VERSIONS } from "../config/versions";
 import { SECRETS_BACKEND, secretsBackendKwargs } from "../lib/airflow";
 import { CapturedResource, MOCK_ACCOUNT } from "./harness/mocks";
 import { ProgramRun, runProgram, runStack, runWith, stackFileConfig, useStack } from "./harness/program";
@@ -248,11 +248,16 @@ describe("MWAA environment of the prod stack", () => {
         });
     });
 
-    it("reads connections and variables through the same Secrets Manager backend as the Celery layout, and defers long waits", () => {
+    it("reads connections and variables through the same Secrets Manager backend as the Celery layout, defers long waits, and retries a lost worker's tasks as the Celery layout does", () => {
         expect(env.inputs.airflowConfigurationOptions).to.deep.equal({
             "secrets.backend": SECRETS_BACKEND,
             "secrets.backend_kwargs": secretsBackendKwargs("prod"),
             "operators.default_deferrable": "True",
+            "scheduler.task_instance_heartbeat_timeout": "90",
+            "scheduler.task_instance_heartbeat_timeout_detection_interval": "10",
+            "scheduler.task_queued_timeout": "600",
+            "core.default_task_retries": "2",
+            "core.default_task_retry_delay": "30",
         });
         expect(JSON.parse(env.inputs.airflowConfigurationOptions["secrets.backend_kwargs"])).to.deep.equal({
             connections_prefix: "airflow/prod/connections",
@@ -546,13 +551,15 @@ describe("MWAA configuration", () => {
         expect(loadConfig().mwaa.configurationOptions).to.deep.equal(options);
     });
 
-    const versions = SUPPORTED_AIRFLOW_VERSIONS.map((v) => `"${v}"`).join(", ");
+    const versions = MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ");
     const cases: [string, string, Record<string, unknown>, string[]][] = [
         [
             "prod",
-            "an Airflow version MWAA does not run",
-            { "airflow:airflowVersion": "2.8.1" },
-            [`airflow:airflowVersion must be one of ${versions}, got "2.8.1"`],
+            "a released Airflow version MWAA does not run",
+            { "airflow:airflowVersion": "3.3.2" },
+            [
+                `airflow:airflowVersion must be one of ${versions} (the versions Amazon MWAA runs) when airflow:layout is "mwaa", got "3.3.2"`,
+            ],
         ],
         [
             "dev",
@@ -752,7 +759,12 @@ describe("MwaaEnvironment arguments", () => {
         [
             "airflowVersion",
             { airflowVersion: "2.8.1" },
-            `MwaaEnvironment bad: airflowVersion must be one of ${SUPPORTED_AIRFLOW_VERSIONS.map((v) => `"${v}"`).join(", ")}, got "2.8.1"`,
+            `MwaaEnvironment bad: airflowVersion must be one of ${MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ")}, got "2.8.1"`,
+        ],
+        [
+            "airflowVersion a released Airflow MWAA does not run",
+            { airflowVersion: "3.3.2" },
+            `MwaaEnvironment bad: airflowVersion must be one of ${MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ")}, got "3.3.2"`,
         ],
         [
             "environmentClass",

@@ -75,7 +75,7 @@ describe("offline plan of a stack", () => {
             "├── aws.ec2.Subnet airflow-prod-private-0: 10.40.0.0/19 in us-east-1a, public IP on launch off",
             "├── aws.vpc.SecurityGroupIngressRule airflow-prod-database-in-postgres: tcp 5432 from airflow-prod-services-sg into airflow-prod-database-sg",
             "├── aws.vpc.SecurityGroupIngressRule airflow-prod-sg-in-https-0: tcp 443 from 10.40.0.0/16 into airflow-prod-sg",
-            "├── aws.mwaa.Environment airflow-prod-environment: mw1.medium, Airflow 3.0.6, workers 2-10, 2 schedulers, web server PRIVATE_ONLY, source airflow-prod-artifacts [protect, timeouts create 2h update 2h delete 1h]",
+            "├── aws.mwaa.Environment airflow-prod-environment: mw1.medium, Airflow 3.3.1, workers 2-10, 2 schedulers, web server PRIVATE_ONLY, source airflow-prod-artifacts [protect, timeouts create 2h update 2h delete 1h]",
             "├── aws.cloudwatch.LogGroup airflow-prod-flow-logs: retention 90 days",
             "├── aws.ec2.VpcEndpoint airflow-prod-sqs-endpoint: Interface com.amazonaws.us-east-1.sqs, private DNS on, 2 subnets, groups airflow-prod-endpoints-sg",
             "├── aws.iam.RolePolicy airflow-prod-flow-logs-policy: on role airflow-prod-flow-logs-role",
@@ -121,7 +121,7 @@ describe("offline plan of a stack", () => {
     it("lists the stack outputs, with ids as known after apply", () => {
         const outputs = text.slice(text.indexOf("\nOutputs:\n"));
         for (const line of [
-            '    airflowVersion: "3.0.6"',
+            '    airflowVersion: "3.3.1"',
             '    environment: "prod"',
             '    layout: "mwaa"',
             "    privateSubnetIds: [<known after apply: airflow-prod-private-0.id>, <known after apply: airflow-prod-private-1.id>]",

@@ -13,7 +13,7 @@ describe("committed stacks", () => {
             const run = await runStack(stack);
             expect(run.outputs.layout).to.equal(layouts[stack]);
             expect(run.outputs.environment).to.equal(stack);
-            expect(run.outputs.airflowVersion).to.equal("3.0.6");
+            expect(run.outputs.airflowVersion).to.equal("3.3.1");
             expect(run.outputs.vpcId).to.equal(`airflow-${stack}-vpc-id`);
             expect(Object.keys(run.outputs.securityGroupIds as object).sort()).to.deep.equal([
                 "broker",

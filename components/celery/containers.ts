@@ -212,10 +212,17 @@ export function serviceContainers(input: ContainersInput): aws.ecs.ContainerDefi
     return containers;
 }
 
-/** The migration container's script: migrate, then create the admin user only if it is absent. */
+/**
+ * The migration container's script: refuse an Airflow older than the one that migrated the database,
+ * migrate, then create the admin user only if it is absent.
+ */
 export function migrateScript(): string {
     return [
         "set -euo pipefail",
+        // Refuses, in one line, an Airflow older than the one that migrated the database (a rollback),
+        // run by the interpreter of the airflow command (its #! line), whatever `python` is on the PATH.
+        'read -r airflow_python < "$(command -v airflow)"',
+        `\${airflow_python#\\#!} - <<'MIGRATION_GUARD'\n${readFileSync(path.join(SIDECARS, "migration_guard.py"), "utf8")}MIGRATION_GUARD`,
         "airflow db migrate",
         "if airflow users list --output json | python -c \"import json,sys; sys.exit(0 if any(u.get('username') == 'admin' for u in json.load(sys.stdin)) else 1)\"; then",
         '  echo "admin user exists"',

@@ -19,7 +19,7 @@ import {
     RESERVED_CONFIGURATION_OPTIONS,
 } from "../../config/mwaa";
 import { choiceText, isCidr, LOG_RETENTION_DAYS } from "../../config/spec";
-import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "../../config/versions";
+import { DEFAULT_AIRFLOW_VERSION, MWAA_AIRFLOW_VERSIONS, mwaaPython } from "../../config/versions";
 import { ARTIFACT_KEYS } from "../storage";
 
 /** MWAA creates, updates (a new requirements.txt, a class change) and deletes in 20 to 40 minutes. */
@@ -60,7 +60,7 @@ export interface MwaaEnvironmentArgs {
      * and `airflow/<environment>/variables/*`, the same prefixes as the Celery layout. Required.
      */
     environment: string;
-    /** Apache Airflow version, one of the versions in config/versions.ts. Default: DEFAULT_AIRFLOW_VERSION. */
+    /** Apache Airflow version, one of MWAA_AIRFLOW_VERSIONS in config/versions.ts. Default: DEFAULT_AIRFLOW_VERSION. */
     airflowVersion?: string;
     /** "mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge" or "mw1.2xlarge". Default: "mw1.small". */
     environmentClass?: MwaaEnvironmentClass;
@@ -174,8 +174,8 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
         fail("environment", "2 to 16 lowercase letters, digits or hyphens", args.environment);
     }
     const airflowVersion = args.airflowVersion ?? DEFAULT_AIRFLOW_VERSION;
-    if (!(SUPPORTED_AIRFLOW_VERSIONS as readonly string[]).includes(airflowVersion)) {
-        fail("airflowVersion", choiceText(SUPPORTED_AIRFLOW_VERSIONS), airflowVersion);
+    if (mwaaPython(airflowVersion) === undefined) {
+        fail("airflowVersion", choiceText(MWAA_AIRFLOW_VERSIONS.map((v) => v.airflow)), airflowVersion);
     }
     const environmentClass = args.environmentClass ?? "mw1.small";
     if (!MWAA_ENVIRONMENT_CLASSES.includes(environmentClass)) {

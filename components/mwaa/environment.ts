@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import { MwaaLogLevel, MwaaLogModule } from "../../config/mwaa";
 import { sharedAirflowOptions } from "../../lib/airflow";
+import { workerLifecycleOptions } from "../../lib/worker-lifecycle";
 import { MWAA_S3_PATHS, MwaaEnvironmentArgs, ResolvedArgs } from "./args";
 
 /** The five log modules, each enabled at its level. */
@@ -22,7 +23,8 @@ export function loggingConfiguration(
  * The environment's inputs that follow from the resolved arguments and the source bucket: name,
  * version, class and capacity, access mode, maintenance window, the S3 paths (requirements and plugins
  * only when their object version is given, so that MWAA is pinned to it), logging and the Airflow
- * configuration (the user's options, then the options shared with the Celery layout).
+ * configuration (the worker-lifecycle options, the user's options, then the options shared with the
+ * Celery layout).
  */
 export function environmentInputs(
     envName: string,
@@ -53,6 +55,9 @@ export function environmentInputs(
             : {}),
         loggingConfiguration: loggingConfiguration(resolved.logLevels),
         airflowConfigurationOptions: {
+            // Task heartbeat and queued timeouts, default retries (lib/worker-lifecycle.ts),
+            // as on the Celery layout; a stack may override them.
+            ...workerLifecycleOptions(resolved.airflowVersion),
             ...resolved.airflowConfigurationOptions,
             ...sharedAirflowOptions(resolved.environment),
         },

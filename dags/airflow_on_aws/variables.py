@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.exceptions import AirflowFailException
 from airflow.sdk import Variable
+
+try:  # Airflow 3.1 and later: the Task SDK's (importing it from airflow.exceptions is deprecated)
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 3.0, which scripts/local/upgrade-test.sh starts before upgrading
+    from airflow.exceptions import AirflowFailException
 
 ML_TRAINING = "ml_training"
 """SageMaker training settings: role, image, buckets and prefixes, instances, spot, network."""

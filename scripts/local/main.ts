@@ -30,13 +30,16 @@ import { airflowServices, componentCommand, migrateScript } from "../../componen
 import { AirflowConfig, parseConfig } from "../../config";
 import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../lib/airflow-env";
 import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
+import { localRuntime } from "./runtime";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** .local/ (git-ignored); LOCAL_STATE_DIR moves it, for the tests. */
 const STATE_DIR = process.env.LOCAL_STATE_DIR ?? path.join(ROOT, ".local");
 const STATE_FILE = path.join(STATE_DIR, "state.json");
 const LOGS = path.join(STATE_DIR, "logs");
-const VENV_BIN = path.join(ROOT, ".venv", "bin");
+// Which Airflow runs: .venv/ and the stack's version, or LOCAL_AIRFLOW=previous (scripts/local/runtime.ts).
+const RUNTIME = localRuntime(ROOT);
+const VENV_BIN = RUNTIME.venvBin;
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 /** The stack the local Airflow mirrors, and the environment name it runs under. */
 const STACK = "staging";
@@ -168,7 +171,9 @@ export function missingPackagesMessage(missing: string[]): string {
 }
 
 function ensurePython(): void {
-    const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-python.sh")], { stdio: "inherit" });
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-python.sh"), ...RUNTIME.ensureArgs], {
+        stdio: "inherit",
+    });
     if (r.status !== 0) throw new LocalError("the Python environment could not be installed (see above)");
 }
 
@@ -191,7 +196,11 @@ function localSecrets(): Record<string, string> {
 }
 
 /** What every Airflow process of one component gets: the stack's environment, local values in. */
-function componentEnv(component: AirflowComponent, s: Record<string, string>, queues: string[]): NodeJS.ProcessEnv {
+export function componentEnv(
+    component: AirflowComponent,
+    s: Record<string, string>,
+    queues: string[],
+): NodeJS.ProcessEnv {
     const db = `airflow:${s.dbPassword}@127.0.0.1:${PORTS.postgres}/airflow`;
     const values: Record<string, string> = {
         "local:sql-alchemy-conn": sqlAlchemyConnUri(db, false),
@@ -229,11 +238,14 @@ function componentEnv(component: AirflowComponent, s: Record<string, string>, qu
             flowerBasicAuth: "local:flower-basic-auth",
         },
         awsEndpointUrl: `http://127.0.0.1:${PORTS.moto}`,
-        dagsFolder: path.join(ROOT, "dags"),
+        // The drills (scripts/local/drills.sh) add their test-only DAG in a copy of dags/.
+        dagsFolder: process.env.LOCAL_DAGS_FOLDER ?? path.join(ROOT, "dags"),
         extra: {
             AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT: String(PORTS.workerLogs),
             AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT: String(PORTS.triggererLogs),
             AIRFLOW__CELERY__FLOWER_PORT: String(PORTS.flower),
+            // One api-server process: uvicorn's supervisor kills children that start slowly on a loaded machine.
+            AIRFLOW__API__WORKERS: "1",
         },
     });
     const env: NodeJS.ProcessEnv = {
@@ -298,7 +310,7 @@ export function localComponents(queues: string[]): [string, AirflowComponent, st
 }
 
 function airflowVersion(): string {
-    return stackConfig().airflowVersion;
+    return RUNTIME.airflowVersion ?? stackConfig().airflowVersion;
 }
 
 /** The worker pools' queues of the mirrored stack (one local worker consumes them all). */

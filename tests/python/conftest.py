@@ -99,7 +99,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def one_execution_api_server() -> Iterator[None]:
-    """Airflow 3.0.6's dag.test() builds a new in-process Execution API app for every task it runs
+    """Airflow 3's dag.test() builds a new in-process Execution API app for every task it runs
     (with a new event-loop thread, and Cadwyn generating every versioned route again: about a second
     each). Build it once for the session and let every task talk to it, as every task of a deployment
     talks to the one API server. dag.test() still points the app at the DAG under test before each task.
@@ -115,9 +115,11 @@ def one_execution_api_server() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def dagbag() -> Any:
     """Every DAG file in dags/, parsed once, as the DAG processor parses them."""
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS), include_examples=False)
+    # Airflow 3.3 dropped include_examples from DagBag: examples come only from the example bundle,
+    # which core.load_examples (False in AIRFLOW_HOME's settings here) leaves out.
+    return DagBag(dag_folder=str(DAGS))
 
 
 @pytest.fixture

@@ -68,20 +68,20 @@ def test_every_dag_states_its_schedule(path):
 
 def test_dag_files_read_no_variable_at_parse_time(monkeypatch):
     """Variables are read in tasks: a parse must not call Secrets Manager (it happens every 30 s)."""
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
     from airflow.sdk import Variable
 
     def refuse(*args, **kwargs):
         raise AssertionError(f"Variable.get{args} at parse time")
 
     monkeypatch.setattr(Variable, "get", refuse)
-    bag = DagBag(dag_folder=str(DAGS), include_examples=False)
+    bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == EXPECTED_DAGS
 
 
 def test_deferrable_is_switched_by_the_operators_default_deferrable_setting(monkeypatch, dagbag):
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     waits = {
         "ml_training_pipeline": ["train_model", "batch_transform"],
@@ -91,7 +91,7 @@ def test_deferrable_is_switched_by_the_operators_default_deferrable_setting(monk
         assert [dagbag.get_dag(dag_id).get_task(t).deferrable for t in task_ids] == [False] * len(task_ids)
 
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
-    bag = DagBag(dag_folder=str(DAGS), include_examples=False)
+    bag = DagBag(dag_folder=str(DAGS))
     for dag_id, task_ids in waits.items():
         assert [bag.get_dag(dag_id).get_task(t).deferrable for t in task_ids] == [True] * len(task_ids)
 

@@ -17,10 +17,10 @@ from moto_fargate import FargateEmulator
 
 @pytest.fixture
 def deferrable_dagbag(monkeypatch: pytest.MonkeyPatch):
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
-    return DagBag(dag_folder=str(DAGS), include_examples=False)
+    return DagBag(dag_folder=str(DAGS))
 
 
 @pytest.fixture
@@ -31,8 +31,8 @@ def triggers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
     fired: list[tuple[str, dict]] = []
     run_inline = dag_module._run_inline_trigger
 
-    def record(trigger):
-        event = run_inline(trigger)
+    def record(trigger, *args):  # Airflow 3.3 also passes the task instance
+        event = run_inline(trigger, *args)
         fired.append((type(trigger).__name__, event.payload if event else {}))
         return event
 

@@ -29,7 +29,8 @@ def repository_files() -> list[Path]:
     if listed.returncode != 0:  # not a git checkout (an unpacked archive): walk the tree instead
         files = []
         for folder, subfolders, names in os.walk(ROOT):
-            subfolders[:] = [name for name in subfolders if name not in SKIPPED]
+            # .venv-<version>/: the previous Airflow's environment (scripts/ensure-python.sh previous)
+            subfolders[:] = [name for name in subfolders if name not in SKIPPED and not name.startswith(".venv-")]
             files += [Path(folder) / name for name in names]
         return sorted(files)
     return [ROOT / name for name in sorted(set(listed.stdout.split("\0"))) if name and (ROOT / name).is_file()]

@@ -165,3 +165,31 @@ def test_queue_metrics_publishes_one_datapoint_per_queue_as_the_scaling_alarms_r
         )["Datapoints"]
         published[dims["Queue"]] = max(p["Maximum"] for p in stats)
     assert published == {"default": 3.0, "large": 1.0, "idle": 0.0}
+
+
+def test_migration_guard_refuses_a_database_a_newer_airflow_migrated_and_changes_nothing(tmp_path: Path):
+    """The control script's first step: a database at a revision this Airflow does not know is refused."""
+    import sqlite3
+
+    from airflow import __version__
+
+    database = tmp_path / "metadata.db"
+    # A copy of the database the session migrated (sqlite's backup: the file alone may lack its journal).
+    with sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db") as source, sqlite3.connect(database) as copy:
+        source.backup(copy)
+    env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{database}"}
+    at_head = run_as_task_definition("migration_guard", env)
+    assert at_head.returncode == 0, at_head.stderr
+
+    with sqlite3.connect(database) as connection:  # as if a later Airflow had migrated it
+        connection.execute("UPDATE alembic_version SET version_num = 'a0b1c2d3e4f5'")
+    refused = run_as_task_definition("migration_guard", env)
+    assert refused.returncode == 3
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"error: refusing to start Airflow {__version__}: the metadata database is at migration a0b1c2d3e4f5, "
+        "which this Airflow does not know, so a newer Airflow migrated it. Run that newer version, or downgrade "
+        f"the database with it first (airflow db downgrade --to-version {__version__}), or restore the snapshot "
+        "taken before the upgrade. Nothing was changed."
+    )
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("a0b1c2d3e4f5",)]

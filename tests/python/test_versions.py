@@ -11,8 +11,19 @@ import yaml
 from conftest import ROOT
 
 STACKS = ("dev", "staging", "prod")
-# MWAA runs Apache Airflow 3.0.6 on Python 3.12 (see the comment in dags/requirements.txt).
-MWAA_PYTHON = {"3.0.6": "3.12"}
+
+
+def mwaa_python() -> dict[str, str]:
+    """MWAA's table of versions in config/versions.ts: Airflow version -> the Python MWAA runs it on."""
+    source = (ROOT / "config" / "versions.ts").read_text()
+    table = source[source.index("export const MWAA_AIRFLOW_VERSIONS") :]
+    table = table[: table.index("] as const;")]
+    pairs = dict(re.findall(r'\{ airflow: "([0-9.]+)", python: "(3\.[0-9]+)" \}', table))
+    assert pairs, "no version in MWAA_AIRFLOW_VERSIONS"
+    return pairs
+
+
+MWAA_PYTHON = mwaa_python()
 CONSTRAINT = re.compile(
     r'^--constraint\s+"?https://raw\.githubusercontent\.com/apache/airflow/'
     r'constraints-(?P<airflow>[0-9.]+)/constraints-(?P<python>3\.[0-9]+)\.txt"?$'
@@ -38,6 +49,15 @@ def requirement_lines() -> list[str]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_lock_pins_the_airflow_version_of_every_stack(stack):
     assert locked("apache-airflow") == stack_version(stack)
+
+
+def test_every_stack_runs_the_default_version_the_newest_airflow_3_that_mwaa_runs():
+    source = (ROOT / "config" / "versions.ts").read_text()
+    default = re.search(r'DEFAULT_AIRFLOW_VERSION: MwaaAirflowVersion = "([0-9.]+)"', source)
+    assert default, "config/versions.ts must define DEFAULT_AIRFLOW_VERSION"
+    newest = max((v for v in MWAA_PYTHON if v.startswith("3.")), key=lambda v: tuple(map(int, v.split("."))))
+    assert default[1] == newest
+    assert {stack_version(stack) for stack in STACKS} == {newest}
 
 
 def test_the_tests_run_the_locked_airflow():

@@ -213,8 +213,11 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
         }
     }
 
-    /** Outputs a provider would compute for a new resource of this type. */
-    private computed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    /**
+     * Outputs a provider would compute for a new resource of this type (also what the stand-in
+     * provider plugins in tools/cli/providers answer the real engine with).
+     */
+    computed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
         const region = this.region;
         const [pkg, mod] = type.split(":");
         const service = (mod ?? "").split("/")[0];
@@ -287,6 +290,14 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 out.createdAt = "2025-01-01T00:00:00Z";
                 break;
             }
+            case "aws:ecr/repository:Repository":
+                out.repositoryUrl = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${out.name}`;
+                break;
+            case "aws:lb/loadBalancer:LoadBalancer":
+                // ELB names its load balancer's DNS record <name>-<id>.<region>.elb.amazonaws.com.
+                out.dnsName = `${out.name}-${parseInt(suffix(name), 16)}.${region}.elb.amazonaws.com`;
+                out.arnSuffix = `app/${out.name}/${suffix(name)}`;
+                break;
             case "aws:ec2/eip:Eip":
                 out.publicIp = "203.0.113.10";
                 out.allocationId = `${name}-alloc`;

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { CONFIG_KEYS } from "../../config";
 import { AirflowMocks, CapturedResource, DEFAULT_MOCK_REGION } from "./mocks";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -70,7 +71,31 @@ export function setStackConfig(stack: string, overrides: Record<string, unknown>
         strings[k] = typeof v === "string" ? v : JSON.stringify(v);
     }
     pulumi.runtime.setAllConfig(strings);
-    return merged;
+    return typedConfig(merged);
+}
+
+/**
+ * The values as the program reads them: the CLI passes every value as a string and quotes top-level
+ * scalars when it rewrites a stack file (`airflow:azCount: "2"`), so a non-string key's value is
+ * JSON-parsed from its string, as config/ does. Tests compare resources against these, never against
+ * the stack file's YAML scalars.
+ */
+export function typedConfig(values: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(values)) {
+        const [ns, name] = k.split(":");
+        const spec = ns === PROJECT ? (CONFIG_KEYS as Record<string, { type: string }>)[name] : undefined;
+        if (typeof v === "string" && spec && spec.type !== "string") {
+            try {
+                out[k] = JSON.parse(v);
+                continue;
+            } catch {
+                // not JSON: left as given, for the loader to reject
+            }
+        }
+        out[k] = v;
+    }
+    return out;
 }
 
 /** Switches the runtime to a stack name and configuration without running the program. */

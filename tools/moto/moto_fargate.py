@@ -42,30 +42,51 @@ class FargateEmulator:
         self.outputs: dict[str, list[str]] = {}  # task ARN -> the lines its container printed
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> FargateEmulator:
-        run_task = EC2ContainerServiceResponse.run_task
-        response_object = ecs_models.Task.response_object
+        backend_class = ecs_models.EC2ContainerServiceBackend
+        run_task_response = EC2ContainerServiceResponse.run_task
+        run_task = backend_class.run_task
+        describe_tasks = backend_class.describe_tasks
         emulator = self
+        requests: list[dict[str, Any]] = []  # the RunTask request being answered (moto answers one at a time)
 
-        def run_task_on_fargate(response: EC2ContainerServiceResponse) -> str:
-            request = json.loads(response.body)
-            emulator.run_task_requests.append(request)
+        def run_task_request(response: EC2ContainerServiceResponse) -> Any:
+            requests.append(json.loads(response.body))
+            emulator.run_task_requests.append(requests[-1])
+            try:
+                return run_task_response(response)
+            finally:
+                requests.pop()
+
+        def run_task_on_fargate(
+            backend: Any,
+            cluster: str,
+            definition: str,
+            count: int,
+            overrides: Any,
+            started_by: Any,
+            tags: Any,
+            launch_type: Any,
+            *rest: Any,
+        ) -> list[Any]:
+            request = requests[-1] if requests else {}
             providers = {item["capacityProvider"] for item in request.get("capacityProviderStrategy", [])}
-            if providers and providers <= FARGATE_PROVIDERS and "launchType" not in request:
-                response.body = json.dumps({**request, "launchType": "FARGATE"})  # gap 2
-            result = run_task(response)
-            arns = [task["taskArn"] for task in json.loads(result)["tasks"]]
-            for task in response.ecs_backend.describe_tasks(request.get("cluster", "default"), arns):
-                emulator._run_container(response.ecs_backend, task, request)
-            return result
+            if providers and providers <= FARGATE_PROVIDERS and not launch_type:
+                launch_type = "FARGATE"  # gap 2
+            tasks = run_task(backend, cluster, definition, count, overrides, started_by, tags, launch_type, *rest)
+            for task in tasks:
+                emulator._run_container(backend, task, request)
+            return tasks
 
-        def containers_follow_their_task(task: ecs_models.Task, include_tags: bool = True) -> dict[str, Any]:
-            status = task.last_status  # moves the task along its lifecycle, as moto's state manager says
-            for container in task.containers:
-                if status in ("RUNNING", "STOPPED"):
-                    container.last_status = status  # gap 3
-            return response_object(task, include_tags)
+        def containers_follow_their_task(backend: Any, *args: Any, **kwargs: Any) -> list[Any]:
+            tasks = describe_tasks(backend, *args, **kwargs)
+            for task in tasks:
+                status = task.last_status  # moves the task along its lifecycle, as moto's state manager says
+                for container in task.containers:
+                    if status in ("RUNNING", "STOPPED"):
+                        container.last_status = status  # gap 3
+            return tasks
 
-        requirements = ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements
+        requirements = backend_class._calculate_task_resource_requirements
 
         def task_level_size(task_definition: Any) -> dict[str, Any]:
             if all(c.get("memory") or c.get("memoryReservation") for c in task_definition.container_definitions):
@@ -78,13 +99,10 @@ class FargateEmulator:
                 "PORTS_UDP": [],
             }
 
-        monkeypatch.setattr(
-            ecs_models.EC2ContainerServiceBackend,
-            "_calculate_task_resource_requirements",
-            staticmethod(task_level_size),
-        )
-        monkeypatch.setattr(EC2ContainerServiceResponse, "run_task", run_task_on_fargate)
-        monkeypatch.setattr(ecs_models.Task, "response_object", containers_follow_their_task)
+        monkeypatch.setattr(backend_class, "_calculate_task_resource_requirements", staticmethod(task_level_size))
+        monkeypatch.setattr(EC2ContainerServiceResponse, "run_task", run_task_request)
+        monkeypatch.setattr(backend_class, "run_task", run_task_on_fargate)
+        monkeypatch.setattr(backend_class, "describe_tasks", containers_follow_their_task)
         return self
 
     def _run_container(self, backend: Any, task: Any, request: dict[str, Any]) -> None:
