@@ -13,6 +13,7 @@ import { GrantContext, grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "
 import { createLoadBalancer } from "./load-balancer";
 import { createScaling } from "./scaling";
 import { createService, SharedSettings } from "./service";
+import { createUpgradeSnapshot } from "./snapshot";
 import { airflowServices, apiRole, TaskRoleKey } from "./services";
 
 export { celeryArgViolations, resolveCeleryArgs } from "./args";
@@ -22,6 +23,7 @@ export { grantStatements, taskRoleGrants } from "./iam";
 export { listenerSpecs } from "./load-balancer";
 export { queueSteps } from "./scaling";
 export { airflowServices, componentCommand } from "./services";
+export { upgradeSnapshotIdentifier, upgradeSnapshotResourceName } from "./snapshot";
 export type { ServiceSpec } from "./services";
 
 /**
@@ -126,6 +128,20 @@ export class CeleryCluster extends pulumi.ComponentResource {
             secretArns: args.storage.secretArns,
         });
 
+        // Before the control service migrates to a new version: an RDS snapshot named after it.
+        const snapshot =
+            args.storage.databaseInstanceId === undefined
+                ? undefined
+                : createUpgradeSnapshot(
+                      name,
+                      {
+                          airflowVersion: resolved.airflowVersion,
+                          dbInstanceIdentifier: args.storage.databaseInstanceId,
+                          tags,
+                      },
+                      this,
+                  );
+
         for (const spec of airflowServices({ ...resolved, broker: resolved.brokerType })) {
             const { service, logGroup } = createService(
                 name,
@@ -151,6 +167,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
                     tags,
+                    taskDefinitionDependsOn: spec.control && snapshot ? [snapshot] : [],
                 },
                 this,
             );
