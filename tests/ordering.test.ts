@@ -134,7 +134,9 @@ for (const stack of STACKS) {
         it("snapshots the metadata database, named after the Airflow version and kept, before the control service's task definition that migrates", () => {
             const dbs = o.ofType("aws:rds/instance:Instance");
             const snapshots = o.ofType("aws:rds/snapshot:Snapshot");
-            const controls = o.ofType("aws:ecs/taskDefinition:TaskDefinition").filter((t) => t.name.endsWith("-control-task"));
+            const controls = o
+                .ofType("aws:ecs/taskDefinition:TaskDefinition")
+                .filter((t) => t.name.endsWith("-control-task"));
             if (o.ofType(T.mwaa).length > 0) {
                 expect(snapshots, "MWAA snapshots its own database").to.deep.equal([]);
                 return;

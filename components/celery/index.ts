@@ -72,7 +72,6 @@ export class CeleryCluster extends pulumi.ComponentResource {
         this.clusterName = capacityProviders.clusterName;
         this.clusterArn = cluster.arn;
 
-        // Service discovery: workers reach the api-server's execution API at a private DNS name.
         const api = apiRole(resolved.airflowMajor);
         const { apiRegistry, executionApiUrl } = this.discovery(
             name,
@@ -128,20 +127,6 @@ export class CeleryCluster extends pulumi.ComponentResource {
             secretArns: args.storage.secretArns,
         });
 
-        // Before the control service migrates to a new version: an RDS snapshot named after it.
-        const snapshot =
-            args.storage.databaseInstanceId === undefined
-                ? undefined
-                : createUpgradeSnapshot(
-                      name,
-                      {
-                          airflowVersion: resolved.airflowVersion,
-                          dbInstanceIdentifier: args.storage.databaseInstanceId,
-                          tags,
-                      },
-                      this,
-                  );
-
         for (const spec of airflowServices({ ...resolved, broker: resolved.brokerType })) {
             const { service, logGroup } = createService(
                 name,
@@ -167,7 +152,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
                     tags,
-                    taskDefinitionDependsOn: spec.control && snapshot ? [snapshot] : [],
+                    taskDefinitionDependsOn: spec.control ? this.upgradeSnapshot(name, resolved, args) : [],
                 },
                 this,
             );
@@ -191,7 +176,15 @@ export class CeleryCluster extends pulumi.ComponentResource {
         });
     }
 
-    /** The private DNS namespace and the UI/API service's registration in it. */
+    /** Before the control service migrates to a new version: an RDS snapshot named after it, if there is a database. */
+    private upgradeSnapshot(name: string, resolved: ResolvedCeleryArgs, args: CeleryClusterArgs): pulumi.Resource[] {
+        const dbInstanceIdentifier = args.storage.databaseInstanceId;
+        if (dbInstanceIdentifier === undefined) return [];
+        const snapshotArgs = { airflowVersion: resolved.airflowVersion, dbInstanceIdentifier, tags: args.tags };
+        return [createUpgradeSnapshot(name, snapshotArgs, this)];
+    }
+
+    /** Service discovery: the private DNS namespace and the UI/API service's registration in it, where workers reach the execution API. */
     private discovery(
         name: string,
         api: string,
