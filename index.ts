@@ -91,6 +91,7 @@ if (celeryLayout) {
             brokerType: config.storage.broker.type,
             queues: storage.queues,
             fileSystem: storage.fileSystem,
+            databaseInstanceId: storage.databaseInstanceId,
         },
         image: givenImage
             ? { uri: givenImage }

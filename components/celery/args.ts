@@ -49,6 +49,12 @@ export interface CeleryClusterArgs extends Partial<Omit<CelerySettings, "sizes">
         secretArns: AirflowSecretArns;
         /** Decides the broker settings and permissions. */
         brokerType: Broker;
+        /**
+         * The metadata database's RDS instance identifier: when given, an RDS snapshot named after
+         * `airflowVersion` is taken before the control service migrates (snapshot.ts). Default: none,
+         * no snapshot.
+         */
+        databaseInstanceId?: pulumi.Input<string>;
         /** SQS queues by Celery queue name (sqs broker). */
         queues?: Record<string, CeleryQueue>;
         /** The shared file system; mounted at /opt/airflow/shared when given. */

@@ -14,6 +14,7 @@ import { GrantContext, grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "
 import { createLoadBalancer } from "./load-balancer";
 import { createOffHours, createScaling } from "./scaling";
 import { createService, SharedSettings } from "./service";
+import { createUpgradeSnapshot } from "./snapshot";
 import { airflowServices, apiRole, ServiceSpec, TaskRoleKey } from "./services";
 
 export { celeryArgViolations, resolveCeleryArgs } from "./args";
@@ -23,6 +24,7 @@ export { grantStatements, taskRoleGrants } from "./iam";
 export { listenerSpecs } from "./load-balancer";
 export { queueSteps } from "./scaling";
 export { airflowServices, componentCommand } from "./services";
+export { upgradeSnapshotIdentifier, upgradeSnapshotResourceName } from "./snapshot";
 export type { ServiceSpec } from "./services";
 
 /**
@@ -71,7 +73,6 @@ export class CeleryCluster extends pulumi.ComponentResource {
         this.clusterName = capacityProviders.clusterName;
         this.clusterArn = cluster.arn;
 
-        // Service discovery: workers reach the api-server's execution API at a private DNS name.
         const api = apiRole(resolved.airflowMajor);
         const { apiRegistry, executionApiUrl } = this.discovery(
             name,
@@ -154,6 +155,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
                     tags,
+                    taskDefinitionDependsOn: spec.control ? this.upgradeSnapshot(name, resolved, args) : [],
                 },
                 this,
             );
@@ -192,7 +194,15 @@ export class CeleryCluster extends pulumi.ComponentResource {
         createOffHours(name, { ...scaling, role: spec.role, bounds, offHours: resolved.offHours, target }, this);
     }
 
-    /** The private DNS namespace and the UI/API service's registration in it. */
+    /** Before the control service migrates to a new version: an RDS snapshot named after it, if there is a database. */
+    private upgradeSnapshot(name: string, resolved: ResolvedCeleryArgs, args: CeleryClusterArgs): pulumi.Resource[] {
+        const dbInstanceIdentifier = args.storage.databaseInstanceId;
+        if (dbInstanceIdentifier === undefined) return [];
+        const snapshotArgs = { airflowVersion: resolved.airflowVersion, dbInstanceIdentifier, tags: args.tags };
+        return [createUpgradeSnapshot(name, snapshotArgs, this)];
+    }
+
+    /** Service discovery: the private DNS namespace and the UI/API service's registration in it, where workers reach the execution API. */
     private discovery(
         name: string,
         api: string,

@@ -43,6 +43,8 @@ export interface ServiceArgs {
     securityGroupId: pulumi.Input<string>;
     fileSystem?: { id: pulumi.Input<string>; accessPointId: pulumi.Input<string> };
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** What the task definition is registered after (the control service: the pre-upgrade snapshot). Default: none. */
+    taskDefinitionDependsOn?: pulumi.Resource[];
 }
 
 /** The task definition's volumes: the dags scratch volume and the shared file system (EFS over TLS, IAM). */
@@ -137,7 +139,7 @@ export function createService(
             volumes: taskVolumes(spec, args.fileSystem),
             tags: withName(tags, `${name}-${role}-task`),
         },
-        { parent },
+        { parent, dependsOn: args.taskDefinitionDependsOn ?? [] },
     );
     const service = new aws.ecs.Service(
         `${name}-${role}`,

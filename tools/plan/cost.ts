@@ -119,6 +119,9 @@ export const RESOURCE_CLASSES: Readonly<Record<string, Classification>> = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": { price: priceEndpoint },
     "aws:lb/loadBalancer:LoadBalancer": { price: priceLoadBalancer },
     "aws:rds/instance:Instance": { price: priceRdsInstance },
+    "aws:rds/snapshot:Snapshot": free(
+        "backup storage up to the region's provisioned database storage is free (Amazon RDS pricing, backup storage); kept pre-upgrade snapshots beyond that are billed per GB-month",
+    ),
     "aws:rds/cluster:Cluster": { price: priceAuroraCluster },
     "aws:rds/clusterInstance:ClusterInstance": { price: priceAuroraInstance },
     "aws:elasticache/replicationGroup:ReplicationGroup": { price: priceReplicationGroup },
