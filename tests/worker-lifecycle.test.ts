@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "fs";
+import { readdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { WORKER_STOP_METRICS, WorkerStopEvents, workerStopEventPattern } from "../components/worker-events";
 import { AirflowComponent, renderAirflowEnvironment } from "../lib/airflow-env";
@@ -19,6 +19,7 @@ import {
     workerScalingParameters,
 } from "../lib/worker-scaling";
 import { parse } from "yaml";
+import { DEFAULT_AIRFLOW_VERSION } from "../config/versions";
 import { promiseOf, runStack, runWith } from "./harness/program";
 
 const secrets = {
@@ -75,22 +76,16 @@ describe("worker lifecycle settings", () => {
     });
 
     it("names only options that the pinned Airflow knows (its config template)", () => {
+        // The environment's Python is 3.11 or 3.12 (scripts/ensure-python.sh): read whichever it has.
+        const lib = path.join(__dirname, "..", ".venv", "lib");
+        const python = readdirSync(lib).find((d) => /^python3\.\d+$/.test(d));
+        if (!python) throw new Error(`no python3.x in ${lib}; run scripts/ensure-python.sh`);
         const template = readFileSync(
-            path.join(
-                __dirname,
-                "..",
-                ".venv",
-                "lib",
-                "python3.11",
-                "site-packages",
-                "airflow",
-                "config_templates",
-                "config.yml",
-            ),
+            path.join(lib, python, "site-packages", "airflow", "config_templates", "config.yml"),
             "utf8",
         );
         const known = parse(template) as Record<string, { options: Record<string, unknown> }>;
-        for (const option of Object.keys(workerLifecycleOptions("3.0.6"))) {
+        for (const option of Object.keys(workerLifecycleOptions(DEFAULT_AIRFLOW_VERSION))) {
             const [section, key] = option.split(".");
             expect(known[section]?.options, option).to.have.property(key);
         }
