@@ -39,6 +39,10 @@ export const TYPES = {
     ecsTaskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
     mwaaEnvironment: "aws:mwaa/environment:Environment",
+    s3BucketLogging: "aws:s3/bucketLogging:BucketLogging",
+    lbLoadBalancer: "aws:lb/loadBalancer:LoadBalancer",
+    lbListener: "aws:lb/listener:Listener",
+    ecsService: "aws:ecs/service:Service",
 } as const;
 
 /** "aws:s3/bucketPolicy:BucketPolicy" -> "aws.s3.BucketPolicy", the class that creates it. */

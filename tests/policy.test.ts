@@ -132,6 +132,10 @@ describe("policy pack", () => {
             ecsTaskDefinition: aws.ecs.TaskDefinition,
             logGroup: aws.cloudwatch.LogGroup,
             mwaaEnvironment: aws.mwaa.Environment,
+            s3BucketLogging: aws.s3.BucketLogging,
+            lbLoadBalancer: aws.lb.LoadBalancer,
+            lbListener: aws.lb.Listener,
+            ecsService: aws.ecs.Service,
         };
         for (const [key, token] of Object.entries(TYPES)) {
             // __pulumiType is internal to the SDK: the token the engine sees for resources of the class.
