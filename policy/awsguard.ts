@@ -12,6 +12,9 @@
 import type { Policies, Policy } from "@pulumi/policy";
 import type { CapturedResourceLike } from "./offline";
 
+/** The name awsguard's own PolicyPack takes by default. */
+export const AWSGUARD_PACK_NAME = "pulumi-awsguard";
+
 /** Rules that stay off, each with the reason; one place for every waiver. */
 export const AWSGUARD_WAIVERS: Readonly<Record<string, string>> = {
     "rds-instance-multi-az-enabled":
@@ -43,6 +46,9 @@ let cached: Policies | undefined;
 export function awsguardPolicies(): Policies {
     if (!cached) {
         const policies: Policy[] = [];
+        // awsguard's security rules load the AWS SDK v2, which prints an end-of-support notice on load;
+        // the notice is about awsguard's dependency, not this program, and would repeat in every plan.
+        process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= "1";
         for (const module of MODULES) {
             // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, see above
             const exported = require(`@pulumi/awsguard/${module}`) as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { expect } from "chai";
 import { evaluatePolicies } from "../policy/offline";
+import { AWSGUARD_WAIVERS, awsguardPolicies, awsguardView } from "../policy/awsguard";
 import { productionPolicies, redirectsToHttps } from "../policy/production";
 import { runResources } from "./harness/program";
 
@@ -210,5 +211,42 @@ describe("policy production-schedulers", () => {
         expect(await violations("production-schedulers", () => schedulers(PRODUCTION, 1))).to.deep.equal([
             'aws.ecs.Service "scheduler" runs the scheduler on a Production=true stack with desiredCount 1; production runs at least 2',
         ]);
+    });
+});
+
+describe("@pulumi/awsguard as the advisory pack", () => {
+    function stack(withLogs: boolean) {
+        const logs = new aws.s3.Bucket("logs", {});
+        const data = new aws.s3.Bucket("data", {});
+        if (withLogs) {
+            new aws.s3.BucketLogging("data-logging", { bucket: data.bucket, targetBucket: logs.bucket, targetPrefix: "s3/" });
+            new aws.s3.BucketLogging("logs-logging", { bucket: logs.bucket, targetBucket: logs.bucket, targetPrefix: "self/" });
+        }
+        new aws.lb.LoadBalancer("lb", withLogs ? { accessLogs: { bucket: logs.bucket, enabled: true } } : {});
+    }
+
+    async function guardPolicies(withLogs: boolean, view: boolean): Promise<string[]> {
+        const run = await runResources("dev", () => stack(withLogs));
+        const resources = view ? awsguardView(run.resources) : run.resources;
+        const only = awsguardPolicies().filter((p) => ["elb-logging-enabled", "s3-bucket-logging-enabled"].includes(p.name));
+        return (await evaluatePolicies(resources, only)).map((v) => `${v.policy} ${v.resource?.name}`);
+    }
+
+    it("serves every awsguard rule as advisory, less the waived ones, each waiver with its reason", () => {
+        const names = awsguardPolicies().map((p) => p.name);
+        expect(names).to.include.members(["elb-logging-enabled", "s3-bucket-logging-enabled", "alb-http-to-https-redirection"]);
+        for (const waived of Object.keys(AWSGUARD_WAIVERS)) expect(names).not.to.include(waived);
+        for (const reason of Object.values(AWSGUARD_WAIVERS)) expect(reason).to.have.length.greaterThan(40);
+        expect(awsguardPolicies().every((p) => p.enforcementLevel === "advisory")).to.equal(true);
+    });
+
+    it("misses aws:lb resources and split-out bucket logging without the view, and sees both with it", async () => {
+        expect(await guardPolicies(false, false)).to.deep.equal(["s3-bucket-logging-enabled data", "s3-bucket-logging-enabled logs"]);
+        expect(await guardPolicies(false, true)).to.deep.equal([
+            "elb-logging-enabled lb",
+            "s3-bucket-logging-enabled data",
+            "s3-bucket-logging-enabled logs",
+        ]);
+        expect(await guardPolicies(true, true)).to.deep.equal([]);
     });
 });
