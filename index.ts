@@ -4,6 +4,7 @@ import * as path from "path";
 import { CeleryCluster } from "./components/celery";
 import { FargateJobs } from "./components/jobs";
 import { MwaaEnvironment } from "./components/mwaa";
+import { Observability } from "./components/observability";
 import { AirflowNetwork, PORTS } from "./components/network";
 import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
 import { AirflowStorage } from "./components/storage";
@@ -56,6 +57,7 @@ const storage = new AirflowStorage(name, {
     queues: config.celery.workerPools.map((p) => p.name),
     flower,
     sharedFileSystem: config.storage.sharedFileSystem,
+    logRetentionDays: config.celery.logRetentionDays,
     deploy: {
         dagsDir: path.join(__dirname, "dags"),
         requirementsFile: path.join(__dirname, "dags", "requirements.txt"),
@@ -67,7 +69,10 @@ const storage = new AirflowStorage(name, {
 let celery: CeleryCluster | undefined;
 if (celeryLayout) {
     if (!storage.secretArns) throw new Error("AirflowStorage created no secrets for the celery layout");
+    const { image: givenImage, ...celerySettings } = config.celery;
     celery = new CeleryCluster(name, {
+        ...celerySettings,
+        flower,
         environment: config.environment,
         airflowVersion: config.airflowVersion,
         network: {
@@ -85,18 +90,10 @@ if (celeryLayout) {
             secretArns: storage.secretArns,
             brokerType: config.storage.broker.type,
             queues: storage.queues,
-            fileSystem:
-                storage.fileSystemId && storage.fileSystemArn && storage.accessPointId && storage.accessPointArn
-                    ? {
-                          id: storage.fileSystemId,
-                          arn: storage.fileSystemArn,
-                          accessPointId: storage.accessPointId,
-                          accessPointArn: storage.accessPointArn,
-                      }
-                    : undefined,
+            fileSystem: storage.fileSystem,
         },
-        image: config.celery.image
-            ? { uri: config.celery.image }
+        image: givenImage
+            ? { uri: givenImage }
             : {
                   build: {
                       context: __dirname,
@@ -109,17 +106,6 @@ if (celeryLayout) {
                       ),
                   },
               },
-        ecrKeepImages: config.celery.ecrKeepImages,
-        logRetentionDays: config.celery.logRetentionDays,
-        webAccess: config.celery.webAccess,
-        certificateArn: config.celery.certificateArn,
-        flower,
-        dagSyncIntervalSeconds: config.celery.dagSyncIntervalSeconds,
-        ecsExec: config.celery.ecsExec,
-        apiServerCount: config.celery.apiServerCount,
-        schedulerCount: config.celery.schedulerCount,
-        sizes: config.celery.sizes,
-        workerPools: config.celery.workerPools,
         protectData: config.storage.protectData,
         tags: config.tags,
     });
@@ -140,6 +126,7 @@ if (config.layout === "mwaa") {
         webserverAccessMode: config.mwaa.webserverAccessMode,
         weeklyMaintenanceWindowStart: config.mwaa.weeklyMaintenanceWindowStart,
         logging: { level: config.mwaa.logLevel, modules: config.mwaa.moduleLogLevels },
+        logRetentionDays: config.celery.logRetentionDays,
         airflowConfigurationOptions: config.mwaa.configurationOptions,
         network: {
             vpcId: network.vpcId,
@@ -153,9 +140,10 @@ if (config.layout === "mwaa") {
             requirementsVersion: storage.artifacts.requirementsVersion,
             pluginsVersion: storage.artifacts.pluginsVersion,
             uploads: storage.artifacts.objects,
+            versioning: storage.artifactsBucketVersioning,
             kmsKeyArn: config.storage.artifacts.kmsKeyArn,
         },
-        protect: config.storage.protectData,
+        protectData: config.storage.protectData,
         tags: config.tags,
     });
 }
@@ -176,7 +164,7 @@ const jobs = airflowRoleName
           memory: config.jobs.memory,
           spot: config.jobs.spot,
           logRetentionDays: config.celery.logRetentionDays,
-          variableRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
+          secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
           airflowRoleName,
           triggererRoleName,
           tags: config.tags,
@@ -195,6 +183,41 @@ const ml = airflowRoleName
           ),
       )
     : undefined;
+
+// One dashboard and one set of alarms, the same on both layouts, notifying one topic.
+// Missing from CeleryCluster so far: the load balancer's and target group's ARN suffixes (no LB rows
+// or alarms until it exposes them).
+const observability = new Observability(name, {
+    layout: config.layout,
+    environment: config.environment,
+    environmentName: name,
+    celery: celery
+        ? {
+              clusterName: celery.clusterName,
+              clusterArn: celery.clusterArn,
+              serviceNames: celery.serviceNames,
+              workerPools: config.celery.workerPools.map((p) => p.name),
+              databaseInstanceId: storage.databaseInstanceId!,
+              broker:
+                  config.storage.broker.type === "redis"
+                      ? { type: "redis", replicationGroupId: storage.brokerReplicationGroupId! }
+                      : {
+                            type: "sqs",
+                            queueNames: Object.fromEntries(
+                                Object.entries(storage.queues ?? {}).map(([q, v]) => [
+                                    q,
+                                    v.arn.apply((arn) => arn.split(":").pop()!),
+                                ]),
+                            ),
+                        },
+          }
+        : undefined,
+    mwaa: mwaa ? { environmentArn: mwaa.environmentArn } : undefined,
+    thresholds: config.observability.thresholds,
+    notifications: config.observability.notifications,
+    logRetentionDays: config.celery.logRetentionDays,
+    tags: config.tags,
+});
 
 export const layout = config.layout;
 export const airflowVersion = config.airflowVersion;
@@ -224,3 +247,5 @@ export const mlBucket = ml?.bucketName;
 export const mlImageUri = ml?.imageUri;
 export const mlVariableNames = ml?.variableNames;
 export const mlVariableSecretNames = ml?.variableSecretNames;
+export const alarmTopicArn = observability.topicArn;
+export const dashboardName = observability.dashboardName;

@@ -3,8 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { publishVariable } from "../lib/airflow";
+import { ENVIRONMENT_PATTERN } from "../config/core";
+import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
+import { ecrRepositoryArn, parseEcrImageUri } from "../lib/ecr";
 import { assumeRolePolicy, ecrPullStatements, policyDocument, Statement } from "../lib/iam";
 import { withName } from "../lib/tags";
+import { executionRole as createExecutionRole, fargateCluster, writeLogStatement } from "./ecs";
 
 /** The Airflow Variable DAGs read the job settings from. */
 export const FARGATE_JOBS_VARIABLE = "fargate_jobs";
@@ -31,7 +35,7 @@ export interface FargateJobsArgs {
     /** Log retention in days. Default: 30. */
     logRetentionDays?: number;
     /** Days a deleted variable can be restored (0 or 7-30). Default: 7. */
-    variableRecoveryWindowDays?: number;
+    secretRecoveryWindowDays?: number;
     /** The role Airflow runs tasks with: it gets permission to run, watch and stop these jobs. Required. */
     airflowRoleName: pulumi.Input<string>;
     /**
@@ -61,107 +65,36 @@ export class FargateJobs extends pulumi.ComponentResource {
 
     constructor(name: string, args: FargateJobsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:jobs:FargateJobs", name, {}, opts);
-        const a = validateArgs(name, args, this);
+        const resolved = validateArgs(name, args, this);
         const tags = args.tags;
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
 
-        let clusterName: pulumi.Output<string>;
-        let clusterArn: pulumi.Output<string>;
-        if (args.cluster) {
-            clusterName = pulumi.output(args.cluster.name);
-            clusterArn = pulumi.output(args.cluster.arn);
-        } else {
-            const cluster = new aws.ecs.Cluster(
-                `${name}-jobs-cluster`,
-                {
-                    settings: [{ name: "containerInsights", value: "enabled" }],
-                    tags: withName(tags, `${name}-jobs-cluster`),
-                },
-                parent,
-            );
-            new aws.ecs.ClusterCapacityProviders(
-                `${name}-jobs-capacity-providers`,
-                {
-                    clusterName: cluster.name,
-                    capacityProviders: ["FARGATE", "FARGATE_SPOT"],
-                    defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1 }],
-                },
-                parent,
-            );
-            clusterName = cluster.name;
-            clusterArn = cluster.arn;
-        }
+        const partition = aws.getPartitionOutput({}, parent).partition;
+        // The layout's cluster, or one of the jobs' own.
+        const own = args.cluster ? undefined : fargateCluster(`${name}-jobs`, tags, this);
+        // Own cluster: the name from the association, so the Variable (RunTask on FARGATE_SPOT) waits for it.
+        const clusterName = own ? own.capacityProviders.clusterName : pulumi.output(args.cluster!.name);
+        const clusterArn = pulumi.output(own ? own.cluster.arn : args.cluster!.arn);
 
-        const securityGroup = new aws.ec2.SecurityGroup(
-            `${name}-jobs-sg`,
-            {
-                vpcId: args.network.vpcId,
-                description: "Airflow Fargate jobs: outbound only",
-                tags: withName(tags, `${name}-jobs-sg`),
-            },
-            parent,
-        );
-        new aws.vpc.SecurityGroupEgressRule(
-            `${name}-jobs-out-all`,
-            {
-                securityGroupId: securityGroup.id,
-                ipProtocol: "-1",
-                cidrIpv4: "0.0.0.0/0",
-                description: "Outbound from Fargate jobs",
-                tags: withName(tags, `${name}-jobs-out-all`),
-            },
-            parent,
-        );
+        const securityGroup = this.outboundOnlyGroup(name, args.network.vpcId, tags);
 
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-jobs-logs`,
             {
-                name: `/airflow/${a.environment}/jobs`,
-                retentionInDays: a.logRetentionDays,
+                name: `/airflow/${resolved.environment}/jobs`,
+                retentionInDays: resolved.logRetentionDays,
                 tags: withName(tags, `${name}-jobs-logs`),
             },
             parent,
         );
 
-        const executionRole = new aws.iam.Role(
-            `${name}-jobs-execution-role`,
-            {
-                description: `Starts Airflow ${a.environment} Fargate jobs`,
-                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
-                tags: withName(tags, `${name}-jobs-execution-role`),
-            },
-            parent,
-        );
-        const executionStatements: Statement[] = [
-            {
-                Sid: "WriteLogs",
-                Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: pulumi.interpolate`${logGroup.arn}:log-stream:*`,
-            },
-        ];
-        const ecr = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/.exec(a.image);
-        if (ecr) {
-            executionStatements.push(
-                ...ecrPullStatements(`arn:aws:ecr:${ecr[2]}:${ecr[1]}:repository/${ecr[3]}`, "PullJobImage"),
-            );
-        }
-        new aws.iam.RolePolicy(
-            `${name}-jobs-execution-policy`,
-            { role: executionRole.id, policy: policyDocument(executionStatements) },
-            parent,
-        );
-        // The job itself gets no AWS permissions; give its task role some if your jobs need them.
-        const taskRole = new aws.iam.Role(
-            `${name}-jobs-task-role`,
-            {
-                description: `Airflow ${a.environment} Fargate jobs`,
-                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
-                tags: withName(tags, `${name}-jobs-task-role`),
-            },
-            parent,
+        const { executionRole, taskRole } = this.roles(
+            name,
+            resolved,
+            { account, partition, logGroupArn: logGroup.arn },
+            tags,
         );
 
         this.taskDefinitionFamily = `${name}-job`;
@@ -171,29 +104,14 @@ export class FargateJobs extends pulumi.ComponentResource {
                 family: this.taskDefinitionFamily,
                 requiresCompatibilities: ["FARGATE"],
                 networkMode: "awsvpc",
-                cpu: String(a.cpu),
-                memory: String(a.memory),
+                cpu: String(resolved.cpu),
+                memory: String(resolved.memory),
                 runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
                 executionRoleArn: executionRole.arn,
                 taskRoleArn: taskRole.arn,
-                containerDefinitions: pulumi.all([logGroup.name, region]).apply(([group, r]) =>
-                    JSON.stringify([
-                        {
-                            name: JOB_CONTAINER,
-                            image: a.image,
-                            essential: true,
-                            command: ["python", "-c", "print('override this command')"],
-                            logConfiguration: {
-                                logDriver: "awslogs",
-                                options: {
-                                    "awslogs-group": group,
-                                    "awslogs-region": r,
-                                    "awslogs-stream-prefix": JOB_CONTAINER,
-                                },
-                            },
-                        },
-                    ]),
-                ),
+                containerDefinitions: pulumi
+                    .all([logGroup.name, region])
+                    .apply(([group, r]) => JSON.stringify(jobContainers(resolved.image, group, r))),
                 tags: withName(tags, `${name}-job-task`),
             },
             parent,
@@ -203,65 +121,39 @@ export class FargateJobs extends pulumi.ComponentResource {
             `${name}-fargate-jobs-variable`,
             FARGATE_JOBS_VARIABLE,
             {
-                environment: a.environment,
+                environment: resolved.environment,
                 region,
                 cluster: clusterName,
                 task_definition: this.taskDefinitionFamily,
                 container_name: JOB_CONTAINER,
                 subnet_ids: args.network.privateSubnetIds,
                 security_group_ids: [securityGroup.id],
-                capacity_provider: a.spot ? "FARGATE_SPOT" : "FARGATE",
+                capacity_provider: resolved.spot ? "FARGATE_SPOT" : "FARGATE",
                 log_group: logGroup.name,
                 log_stream_prefix: JOB_CONTAINER,
             },
             {
-                environment: a.environment,
-                recoveryWindowDays: a.variableRecoveryWindowDays,
-                description: `Fargate job settings for Airflow ${a.environment} DAGs (Airflow Variable ${FARGATE_JOBS_VARIABLE})`,
+                environment: resolved.environment,
+                secretRecoveryWindowDays: resolved.secretRecoveryWindowDays,
+                description: `Fargate job settings for Airflow ${resolved.environment} DAGs (Airflow Variable ${FARGATE_JOBS_VARIABLE})`,
                 tags,
             },
             this,
         );
         this.variableSecretName = variable.secretName;
 
+        const jobArns: JobArns = {
+            taskDefinitions: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task-definition/${this.taskDefinitionFamily}:*`,
+            tasks: pulumi.interpolate`arn:${partition}:ecs:${region}:${account}:task/${clusterName}/*`,
+            cluster: clusterArn,
+            roles: [executionRole.arn, taskRole.arn],
+            logGroup: logGroup.arn,
+        };
         new aws.iam.RolePolicy(
             `${name}-jobs-airflow-policy`,
             {
                 role: args.airflowRoleName,
-                policy: policyDocument([
-                    {
-                        Sid: "RunJobs",
-                        Effect: "Allow",
-                        Action: "ecs:RunTask",
-                        Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task-definition/${this.taskDefinitionFamily}:*`,
-                        Condition: { ArnEquals: { "ecs:cluster": clusterArn } },
-                    },
-                    {
-                        Sid: "WatchAndStopJobs",
-                        Effect: "Allow",
-                        Action: ["ecs:DescribeTasks", "ecs:StopTask"],
-                        Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task/${clusterName}/*`,
-                    },
-                    {
-                        Sid: "ReadJobDefinition",
-                        Effect: "Allow",
-                        Action: "ecs:DescribeTaskDefinition",
-                        Resource: "*", // DescribeTaskDefinition supports no resource-level permissions
-                    },
-                    {
-                        Sid: "PassJobRoles",
-                        Effect: "Allow",
-                        Action: "iam:PassRole",
-                        Resource: [executionRole.arn, taskRole.arn],
-                        Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
-                    },
-                    {
-                        Sid: "ReadJobLogs",
-                        Effect: "Allow",
-                        Action: ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"],
-                        Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:log-stream:*`],
-                    },
-                ]),
+                policy: policyDocument(airflowJobStatements(jobArns)),
             },
             parent,
         );
@@ -272,20 +164,7 @@ export class FargateJobs extends pulumi.ComponentResource {
                 `${name}-jobs-triggerer-policy`,
                 {
                     role: args.triggererRoleName,
-                    policy: policyDocument([
-                        {
-                            Sid: "WatchJobs",
-                            Effect: "Allow",
-                            Action: "ecs:DescribeTasks",
-                            Resource: pulumi.interpolate`arn:aws:ecs:${region}:${account}:task/${clusterName}/*`,
-                        },
-                        {
-                            Sid: "ReadJobLogs",
-                            Effect: "Allow",
-                            Action: ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"],
-                            Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:log-stream:*`],
-                        },
-                    ]),
+                    policy: policyDocument(triggererJobStatements(jobArns)),
                 },
                 parent,
             );
@@ -304,6 +183,159 @@ export class FargateJobs extends pulumi.ComponentResource {
             variableSecretName: this.variableSecretName,
         });
     }
+
+    /** The execution role (logs, and pulling the image from ECR when it is there) and the job's own task role. */
+    private roles(
+        name: string,
+        resolved: ResolvedArgs,
+        ctx: { account: pulumi.Output<string>; partition: pulumi.Output<string>; logGroupArn: pulumi.Output<string> },
+        tags: FargateJobsArgs["tags"],
+    ): { executionRole: aws.iam.Role; taskRole: aws.iam.Role } {
+        const { account, partition } = ctx;
+        const parent = { parent: this };
+        const repository = parseEcrImageUri(resolved.image);
+        const executionRole = createExecutionRole(
+            `${name}-jobs`,
+            {
+                description: `Starts Airflow ${resolved.environment} Fargate jobs`,
+                account,
+                statements: [
+                    writeLogStatement(ctx.logGroupArn),
+                    ...(repository
+                        ? ecrPullStatements(
+                              partition.apply((p) => ecrRepositoryArn(repository, p)),
+                              "PullJobImage",
+                          )
+                        : []),
+                ],
+                tags,
+            },
+            this,
+        );
+        // The job itself gets no AWS permissions; give its task role some if your jobs need them.
+        const taskRole = new aws.iam.Role(
+            `${name}-jobs-task-role`,
+            {
+                description: `Airflow ${resolved.environment} Fargate jobs`,
+                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                tags: withName(tags, `${name}-jobs-task-role`),
+            },
+            parent,
+        );
+        return { executionRole, taskRole };
+    }
+
+    /** The jobs' security group: outbound only. */
+    private outboundOnlyGroup(
+        name: string,
+        vpcId: pulumi.Input<string>,
+        tags: FargateJobsArgs["tags"],
+    ): aws.ec2.SecurityGroup {
+        const parent = { parent: this };
+        const securityGroup = new aws.ec2.SecurityGroup(
+            `${name}-jobs-sg`,
+            {
+                vpcId: vpcId,
+                description: "Airflow Fargate jobs: outbound only",
+                tags: withName(tags, `${name}-jobs-sg`),
+            },
+            parent,
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-jobs-out-all`,
+            {
+                securityGroupId: securityGroup.id,
+                ipProtocol: "-1",
+                cidrIpv4: "0.0.0.0/0",
+                description: "Outbound from Fargate jobs",
+                tags: withName(tags, `${name}-jobs-out-all`),
+            },
+            parent,
+        );
+        return securityGroup;
+    }
+}
+
+/** The one job container DAGs override: the image and its logs; the command is the DAG's. */
+export function jobContainers(image: string, logGroup: string, region: string): aws.ecs.ContainerDefinition[] {
+    return [
+        {
+            name: JOB_CONTAINER,
+            image,
+            essential: true,
+            command: ["python", "-c", "print('override this command')"],
+            logConfiguration: {
+                logDriver: "awslogs",
+                options: {
+                    "awslogs-group": logGroup,
+                    "awslogs-region": region,
+                    "awslogs-stream-prefix": JOB_CONTAINER,
+                },
+            },
+        },
+    ];
+}
+
+/** What the jobs' statements name. */
+export interface JobArns {
+    /** Every revision of the job task definition family. */
+    taskDefinitions: pulumi.Input<string>;
+    /** The tasks of the cluster. */
+    tasks: pulumi.Input<string>;
+    cluster: pulumi.Input<string>;
+    /** The execution and task roles RunTask passes. */
+    roles: pulumi.Input<string>[];
+    logGroup: pulumi.Input<string>;
+}
+
+function readJobLogs(arns: JobArns): Statement {
+    return {
+        Sid: "ReadJobLogs",
+        Effect: "Allow",
+        Action: ["logs:GetLogEvents", "logs:DescribeLogStreams", "logs:FilterLogEvents"],
+        Resource: [arns.logGroup, pulumi.interpolate`${arns.logGroup}:log-stream:*`],
+    };
+}
+
+/** Airflow's role: run the job family in the cluster only, watch and stop its tasks, pass its two roles to ECS. */
+export function airflowJobStatements(arns: JobArns): Statement[] {
+    return [
+        {
+            Sid: "RunJobs",
+            Effect: "Allow",
+            Action: "ecs:RunTask",
+            Resource: arns.taskDefinitions,
+            Condition: { ArnEquals: { "ecs:cluster": arns.cluster } },
+        },
+        {
+            Sid: "WatchAndStopJobs",
+            Effect: "Allow",
+            Action: ["ecs:DescribeTasks", "ecs:StopTask"],
+            Resource: arns.tasks,
+        },
+        {
+            Sid: "ReadJobDefinition",
+            Effect: "Allow",
+            Action: "ecs:DescribeTaskDefinition",
+            Resource: "*", // DescribeTaskDefinition supports no resource-level permissions
+        },
+        {
+            Sid: "PassJobRoles",
+            Effect: "Allow",
+            Action: "iam:PassRole",
+            Resource: arns.roles,
+            Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+        },
+        readJobLogs(arns),
+    ];
+}
+
+/** The triggerer's role: the trigger of a deferred RunTask wait describes the task until it stops and reads its logs. */
+export function triggererJobStatements(arns: JobArns): Statement[] {
+    return [
+        { Sid: "WatchJobs", Effect: "Allow", Action: "ecs:DescribeTasks", Resource: arns.tasks },
+        readJobLogs(arns),
+    ];
 }
 
 interface ResolvedArgs {
@@ -313,18 +345,18 @@ interface ResolvedArgs {
     memory: number;
     spot: boolean;
     logRetentionDays: number;
-    variableRecoveryWindowDays: number;
+    secretRecoveryWindowDays: number;
 }
 
 function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Resource): ResolvedArgs {
-    const a: ResolvedArgs = {
+    const resolved: ResolvedArgs = {
         environment: args.environment,
         image: args.image ?? "public.ecr.aws/docker/library/python:3.12-slim",
         cpu: args.cpu ?? 256,
         memory: args.memory ?? 512,
         spot: args.spot ?? true,
         logRetentionDays: args.logRetentionDays ?? 30,
-        variableRecoveryWindowDays: args.variableRecoveryWindowDays ?? 7,
+        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? 7,
     };
     const fail = (field: string, allowed: string, got: unknown) => {
         throw new pulumi.ResourceError(
@@ -332,14 +364,14 @@ function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Reso
             resource,
         );
     };
-    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(a.environment ?? ""))
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", a.environment);
-    if (!FARGATE_CPUS.includes(a.cpu)) fail("cpu", choiceText(FARGATE_CPUS), a.cpu);
-    if (!isFargateSize(a.cpu, a.memory)) fail("memory", `${memoryChoices(a.cpu)} with cpu ${a.cpu}`, a.memory);
-    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(a.logRetentionDays))
-        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), a.logRetentionDays);
-    if (a.variableRecoveryWindowDays !== 0 && (a.variableRecoveryWindowDays < 7 || a.variableRecoveryWindowDays > 30)) {
-        fail("variableRecoveryWindowDays", "0 or from 7 to 30", a.variableRecoveryWindowDays);
-    }
-    return a;
+    if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? ""))
+        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
+    if (!FARGATE_CPUS.includes(resolved.cpu)) fail("cpu", choiceText(FARGATE_CPUS), resolved.cpu);
+    if (!isFargateSize(resolved.cpu, resolved.memory))
+        fail("memory", `${memoryChoices(resolved.cpu)} with cpu ${resolved.cpu}`, resolved.memory);
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays))
+        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), resolved.logRetentionDays);
+    if (!isRecoveryWindow(resolved.secretRecoveryWindowDays))
+        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, resolved.secretRecoveryWindowDays);
+    return resolved;
 }

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENT_PATTERN } from "../config/core";
 import {
     CONFIGURATION_OPTION_PATTERN,
     capacityViolations,
@@ -17,7 +18,7 @@ import {
     rangeText,
     RESERVED_CONFIGURATION_OPTIONS,
 } from "../config/mwaa";
-import { choiceText, isCidr } from "../config/spec";
+import { choiceText, isCidr, LOG_RETENTION_DAYS } from "../config/spec";
 import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "../config/versions";
 import { secretPrefixes, sharedAirflowOptions } from "../lib/airflow";
 import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
@@ -27,6 +28,25 @@ import { ARTIFACT_KEYS } from "./storage";
 
 /** MWAA creates, updates (a new requirements.txt, a class change) and deletes in 20 to 40 minutes. */
 export const MWAA_TIMEOUTS = { create: "2h", update: "2h", delete: "1h" } as const;
+
+/**
+ * The log group MWAA writes each module's logs to: `airflow-<environment name>-<suffix>`. The suffixes
+ * are MWAA's own spelling ("DAGProcessing", as in the CloudWatchLogGroupArn example of
+ * https://docs.aws.amazon.com/mwaa/latest/API/API_ModuleLoggingConfiguration.html, and "WebServer"),
+ * not the module names of the LoggingConfiguration.
+ */
+export const MWAA_LOG_GROUP_SUFFIXES: Readonly<Record<MwaaLogModule, string>> = {
+    DagProcessing: "DAGProcessing",
+    Scheduler: "Scheduler",
+    Task: "Task",
+    Webserver: "WebServer",
+    Worker: "Worker",
+};
+
+/** The name of the log group MWAA writes a module's logs to. */
+export function mwaaLogGroupName(environmentName: string, module: MwaaLogModule): string {
+    return `airflow-${environmentName}-${MWAA_LOG_GROUP_SUFFIXES[module]}`;
+}
 
 /** MWAA's environment names: a letter, then letters, digits, hyphens or underscores; 80 at most. */
 const MWAA_NAME = /^[a-zA-Z][0-9a-zA-Z_-]{0,79}$/;
@@ -69,6 +89,12 @@ export interface MwaaEnvironmentArgs {
      */
     logging?: { level?: MwaaLogLevel; modules?: Partial<Record<MwaaLogModule, MwaaLogLevel>> };
     /**
+     * Retention in days (a value CloudWatch Logs accepts) of the five module log groups
+     * `airflow-<name>-<Module>`, which the component creates before the environment: MWAA would
+     * otherwise create them itself, kept forever. Default: 30.
+     */
+    logRetentionDays?: number;
+    /**
      * Airflow configuration options, `section.key` (lowercase letters, digits, underscores) to string.
      * `secrets.backend` and `secrets.backend_kwargs` are set by the component and cannot be given.
      * Default: none.
@@ -105,6 +131,11 @@ export interface MwaaEnvironmentArgs {
         /** The uploads, so that the environment is created (and updated) after them. Default: none. */
         uploads?: pulumi.Resource[];
         /**
+         * The bucket's versioning resource: MWAA refuses a bucket without versioning and pins object
+         * versions, so the environment is created after it. Default: none (the bucket is versioned already).
+         */
+        versioning?: pulumi.Resource;
+        /**
          * KMS key that encrypts the bucket (SSE-KMS); the execution role may decrypt with it through
          * S3 only. Default: none (SSE-S3).
          */
@@ -115,7 +146,7 @@ export interface MwaaEnvironmentArgs {
      * and from replacement. It is not retained on delete: an orphaned environment keeps costing.
      * Default: false.
      */
-    protect?: boolean;
+    protectData?: boolean;
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -145,7 +176,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
 
     constructor(name: string, args: MwaaEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:mwaa:MwaaEnvironment", name, {}, opts);
-        const a = validateArgs(name, args, this);
+        const resolved = validateArgs(name, args, this);
         const parent = { parent: this };
         const tags = args.tags;
         const envName = name;
@@ -191,7 +222,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             },
             parent,
         );
-        a.webserverIngressCidrs.forEach(
+        resolved.webserverIngressCidrs.forEach(
             (cidr, i) =>
                 new aws.vpc.SecurityGroupIngressRule(
                     `${name}-sg-in-https-${i}`,
@@ -238,7 +269,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                         region,
                         account,
                         envName,
-                        environment: a.environment,
+                        environment: resolved.environment,
                         bucketArn: args.source.bucketArn,
                         bucketKmsKeyArn: args.source.kmsKeyArn,
                     }),
@@ -247,20 +278,34 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             parent,
         );
 
+        // MWAA's module log groups, created here with a retention (MWAA creates missing ones without).
+        const logGroups = MWAA_LOG_MODULES.map(
+            (module) =>
+                new aws.cloudwatch.LogGroup(
+                    `${name}-logs-${module.toLowerCase()}`,
+                    {
+                        name: mwaaLogGroupName(envName, module),
+                        retentionInDays: resolved.logRetentionDays,
+                        tags: withName(tags, `${name}-logs-${module.toLowerCase()}`),
+                    },
+                    parent,
+                ),
+        );
+
         const source = args.source;
         const environment = new aws.mwaa.Environment(
             `${name}-environment`,
             {
                 name: envName,
-                airflowVersion: a.airflowVersion,
-                environmentClass: a.environmentClass,
-                minWorkers: a.capacity.minWorkers,
-                maxWorkers: a.capacity.maxWorkers,
-                schedulers: a.capacity.schedulers,
-                minWebservers: a.capacity.minWebservers,
-                maxWebservers: a.capacity.maxWebservers,
-                webserverAccessMode: a.webserverAccessMode,
-                weeklyMaintenanceWindowStart: a.weeklyMaintenanceWindowStart,
+                airflowVersion: resolved.airflowVersion,
+                environmentClass: resolved.environmentClass,
+                minWorkers: resolved.capacity.minWorkers,
+                maxWorkers: resolved.capacity.maxWorkers,
+                schedulers: resolved.capacity.schedulers,
+                minWebservers: resolved.capacity.minWebservers,
+                maxWebservers: resolved.capacity.maxWebservers,
+                webserverAccessMode: resolved.webserverAccessMode,
+                weeklyMaintenanceWindowStart: resolved.weeklyMaintenanceWindowStart,
                 executionRoleArn: role.arn,
                 sourceBucketArn: source.bucketArn,
                 dagS3Path: MWAA_S3_PATHS.dags,
@@ -274,18 +319,23 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
                     ? { pluginsS3Path: MWAA_S3_PATHS.plugins, pluginsS3ObjectVersion: source.pluginsVersion }
                     : {}),
                 networkConfiguration: { subnetIds: this.subnetIds, securityGroupIds: [securityGroup.id] },
-                loggingConfiguration: loggingConfiguration(a.logLevels),
+                loggingConfiguration: loggingConfiguration(resolved.logLevels),
                 airflowConfigurationOptions: {
-                    ...a.airflowConfigurationOptions,
-                    ...sharedAirflowOptions(a.environment),
+                    ...resolved.airflowConfigurationOptions,
+                    ...sharedAirflowOptions(resolved.environment),
                 },
                 tags: withName(tags, `${name}-environment`),
             },
             {
                 parent: this,
-                protect: args.protect ?? false,
+                protect: args.protectData ?? false,
                 // MWAA checks the role's permissions and the bucket's objects when it creates or updates.
-                dependsOn: [policy, ...(source.uploads ?? [])],
+                dependsOn: [
+                    policy,
+                    ...logGroups,
+                    ...(source.versioning ? [source.versioning] : []),
+                    ...(source.uploads ?? []),
+                ],
                 customTimeouts: MWAA_TIMEOUTS,
             },
         );
@@ -386,6 +436,16 @@ function executionRoleStatements(p: {
             Resource: pulumi.interpolate`arn:${partition}:logs:${region}:${account}:log-group:airflow-${envName}-*`,
         },
         {
+            // Listed in every sample policy of "Amazon MWAA execution role"
+            // (https://docs.aws.amazon.com/mwaa/latest/userguide/mwaa-create-role.html): MWAA looks its
+            // log groups up before it writes. DescribeLogGroups takes no resource ARN (the Service
+            // Authorization Reference lists no resource type for it), so "*".
+            Sid: "ListLogGroups",
+            Effect: "Allow",
+            Action: "logs:DescribeLogGroups",
+            Resource: "*",
+        },
+        {
             // PutMetricData takes no resource ARN.
             Sid: "PutMetrics",
             Effect: "Allow",
@@ -455,6 +515,7 @@ interface ResolvedArgs {
     logLevels: Record<MwaaLogModule, MwaaLogLevel>;
     airflowConfigurationOptions: Record<string, string>;
     webserverIngressCidrs: readonly string[];
+    logRetentionDays: number;
 }
 
 function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.Resource): ResolvedArgs {
@@ -467,7 +528,7 @@ function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.
     if (!MWAA_NAME.test(name)) {
         fail("name", "a letter followed by up to 79 letters, digits, hyphens or underscores (MWAA's names)", name);
     }
-    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(args.environment ?? "")) {
+    if (!ENVIRONMENT_PATTERN.test(args.environment ?? "")) {
         fail("environment", "2 to 16 lowercase letters, digits or hyphens", args.environment);
     }
     const airflowVersion = args.airflowVersion ?? DEFAULT_AIRFLOW_VERSION;
@@ -544,6 +605,10 @@ function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.
             subnets.length,
         );
     }
+    const logRetentionDays = args.logRetentionDays ?? 30;
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), logRetentionDays);
+    }
     const webserverIngressCidrs = args.network.webserverIngressCidrs ?? [];
     if (!webserverIngressCidrs.every((c) => isCidr(c))) {
         fail("network.webserverIngressCidrs", "a list of CIDR blocks", webserverIngressCidrs);
@@ -558,5 +623,6 @@ function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.
         logLevels,
         airflowConfigurationOptions: { ...options },
         webserverIngressCidrs,
+        logRetentionDays,
     };
 }

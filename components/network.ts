@@ -92,14 +92,14 @@ export class AirflowNetwork extends pulumi.ComponentResource {
 
     constructor(name: string, args: AirflowNetworkArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:network:AirflowNetwork", name, {}, opts);
-        const a = validateArgs(name, args, this);
+        const resolved = validateArgs(name, args, this);
         const parent = { parent: this };
         const tags = args.tags;
 
         const vpc = new aws.ec2.Vpc(
             `${name}-vpc`,
             {
-                cidrBlock: a.cidrBlock,
+                cidrBlock: resolved.cidrBlock,
                 enableDnsHostnames: true, // interface endpoints' private DNS needs both
                 enableDnsSupport: true,
                 tags: withName(tags, `${name}-vpc`),
@@ -114,16 +114,16 @@ export class AirflowNetwork extends pulumi.ComponentResource {
         );
 
         const azNames = aws.getAvailabilityZonesOutput({ state: "available" }, parent).names.apply((names) => {
-            if (names.length < a.azCount) {
+            if (names.length < resolved.azCount) {
                 throw new pulumi.ResourceError(
-                    `azCount is ${a.azCount} but the region has only ${names.length} available zones`,
+                    `azCount is ${resolved.azCount} but the region has only ${names.length} available zones`,
                     this,
                 );
             }
-            return names.slice(0, a.azCount);
+            return names.slice(0, resolved.azCount);
         });
-        const plan = subnetPlan(a.cidrBlock, a.azCount);
-        const azIndexes = [...Array(a.azCount).keys()];
+        const plan = subnetPlan(resolved.cidrBlock, resolved.azCount);
+        const azIndexes = [...Array(resolved.azCount).keys()];
 
         const igw = new aws.ec2.InternetGateway(
             `${name}-igw`,
@@ -178,7 +178,7 @@ export class AirflowNetwork extends pulumi.ComponentResource {
                 ),
         );
 
-        const natCount = { single: 1, perAz: a.azCount, none: 0 }[a.natStrategy];
+        const natCount = { single: 1, perAz: resolved.azCount, none: 0 }[resolved.natStrategy];
         const natGateways = [...Array(natCount).keys()].map((i) => {
             const eip = new aws.ec2.Eip(
                 `${name}-nat-eip-${i}`,
@@ -292,7 +292,7 @@ export class AirflowNetwork extends pulumi.ComponentResource {
                 parent,
             );
 
-        a.listeners.forEach(({ port, cidrs }) =>
+        resolved.listeners.forEach(({ port, cidrs }) =>
             cidrs.forEach((cidr, i) =>
                 ingress(`lb-in-${port}-${i}`, lb, port, { cidr }, `Listener ${port} from allow-listed ${cidr}`),
             ),
@@ -341,9 +341,15 @@ export class AirflowNetwork extends pulumi.ComponentResource {
         );
         ingress("broker-in-redis", broker, PORTS.redis, { sg: services }, "Redis from Airflow components");
         ingress("filesystem-in-nfs", fileSystem, PORTS.nfs, { sg: services }, "NFS from Airflow components");
-        ingress("endpoints-in-https", endpoints, PORTS.https, { cidr: a.cidrBlock }, "HTTPS from inside the VPC");
+        ingress(
+            "endpoints-in-https",
+            endpoints,
+            PORTS.https,
+            { cidr: resolved.cidrBlock },
+            "HTTPS from inside the VPC",
+        );
 
-        const interfaceEndpoints = a.interfaceEndpoints.map((service) => {
+        const interfaceEndpoints = resolved.interfaceEndpoints.map((service) => {
             const endpointName = `${name}-${service.replace(/\./g, "-")}-endpoint`;
             return [
                 service,
@@ -363,8 +369,8 @@ export class AirflowNetwork extends pulumi.ComponentResource {
             ] as const;
         });
 
-        if (a.flowLogs.enabled) {
-            this.createFlowLogs(name, vpc, a.flowLogs.retentionDays, tags);
+        if (resolved.flowLogs.enabled) {
+            this.createFlowLogs(name, vpc, resolved.flowLogs.retentionDays, tags);
         }
 
         this.vpcId = vpc.id;
@@ -462,7 +468,7 @@ interface ResolvedArgs {
 }
 
 function validateArgs(name: string, args: AirflowNetworkArgs, resource: pulumi.Resource): ResolvedArgs {
-    const a: ResolvedArgs = {
+    const resolved: ResolvedArgs = {
         cidrBlock: args.cidrBlock ?? "10.40.0.0/16",
         azCount: args.azCount ?? 2,
         natStrategy: args.natStrategy ?? "single",
@@ -479,20 +485,21 @@ function validateArgs(name: string, args: AirflowNetworkArgs, resource: pulumi.R
             resource,
         );
     };
-    const prefix = Number(a.cidrBlock.split("/")[1]);
-    if (!isPrivateIpv4Cidr(a.cidrBlock) || prefix < 16 || prefix > 21) {
-        fail("cidrBlock", "a private IPv4 network with a prefix from /16 to /21", a.cidrBlock);
+    const prefix = Number(resolved.cidrBlock.split("/")[1]);
+    if (!isPrivateIpv4Cidr(resolved.cidrBlock) || prefix < 16 || prefix > 21) {
+        fail("cidrBlock", "a private IPv4 network with a prefix from /16 to /21", resolved.cidrBlock);
     }
-    if (a.azCount !== 2 && a.azCount !== 3) fail("azCount", "2 or 3", a.azCount);
-    if (!NAT_STRATEGIES.includes(a.natStrategy)) fail("natStrategy", choiceText(NAT_STRATEGIES), a.natStrategy);
-    const badEndpoint = a.interfaceEndpoints.find((e) => !INTERFACE_ENDPOINTS.includes(e));
+    if (resolved.azCount !== 2 && resolved.azCount !== 3) fail("azCount", "2 or 3", resolved.azCount);
+    if (!NAT_STRATEGIES.includes(resolved.natStrategy))
+        fail("natStrategy", choiceText(NAT_STRATEGIES), resolved.natStrategy);
+    const badEndpoint = resolved.interfaceEndpoints.find((e) => !INTERFACE_ENDPOINTS.includes(e));
     if (badEndpoint !== undefined) {
         fail("interfaceEndpoints", `a list of ${choiceText(INTERFACE_ENDPOINTS)}`, badEndpoint);
     }
-    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(a.flowLogs.retentionDays)) {
-        fail("flowLogs.retentionDays", choiceText(LOG_RETENTION_DAYS), a.flowLogs.retentionDays);
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.flowLogs.retentionDays)) {
+        fail("flowLogs.retentionDays", choiceText(LOG_RETENTION_DAYS), resolved.flowLogs.retentionDays);
     }
-    for (const listener of a.listeners) {
+    for (const listener of resolved.listeners) {
         if (!Number.isInteger(listener.port) || listener.port < 1 || listener.port > 65535) {
             fail("listeners[].port", "a TCP port from 1 to 65535", listener.port);
         }
@@ -504,5 +511,5 @@ function validateArgs(name: string, args: AirflowNetworkArgs, resource: pulumi.R
             );
         }
     }
-    return a;
+    return resolved;
 }

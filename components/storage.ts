@@ -1,13 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENT_PATTERN } from "../config/core";
+import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import * as random from "@pulumi/random";
 import { BROKERS, Broker, Layout, LAYOUTS } from "../config";
 import { POSTGRES_VERSIONS } from "../config/storage";
-import { choiceText } from "../config/spec";
+import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { existsSync } from "fs";
 import * as path from "path";
 import { dagFiles, fileHash, folderHash, hasFiles, pathSlug } from "../lib/artifacts";
 import { createSecureBucket } from "../lib/bucket";
+import { redisBrokerUri, resultBackendUri, SQS_BROKER_URI, sqlAlchemyConnUri } from "../lib/airflow-uris";
 import { denyInsecureTransport, policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
@@ -84,8 +87,22 @@ export interface AirflowStorageArgs {
      * has files. Paths are read when the program runs. Default: nothing is uploaded.
      */
     deploy?: { dagsDir: string; requirementsFile?: string; pluginsDir?: string };
+    /**
+     * Retention in days of the database's exported log groups (`/aws/rds/instance/<id>/postgresql` and
+     * `.../upgrade`), which the component creates before the database: RDS would otherwise create
+     * them, kept forever. Default: 30.
+     */
+    logRetentionDays?: number;
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The logs the metadata database exports to CloudWatch Logs, each to `/aws/rds/instance/<id>/<log>`. */
+export const RDS_EXPORTED_LOGS = ["postgresql", "upgrade"] as const;
+
+/** The log group RDS exports one of an instance's logs to. */
+export function rdsLogGroupName(instanceIdentifier: string, log: string): string {
+    return `/aws/rds/instance/${instanceIdentifier}/${log}`;
 }
 
 /** The deployed artifacts: S3 keys and, for MWAA's pinning, object versions. */
@@ -120,6 +137,14 @@ export interface AirflowSecretArns {
     flowerBasicAuth?: pulumi.Output<string>;
 }
 
+/** The shared EFS file system and the access point every Airflow container mounts it through. */
+export interface SharedFileSystem {
+    id: pulumi.Output<string>;
+    arn: pulumi.Output<string>;
+    accessPointId: pulumi.Output<string>;
+    accessPointArn: pulumi.Output<string>;
+}
+
 /**
  * Every stateful piece of an Airflow environment. Both layouts get the artifacts bucket, the one
  * place DAGs, requirements, plugins (and, on the celery layout, task logs) are deployed to. The
@@ -132,17 +157,28 @@ export class AirflowStorage extends pulumi.ComponentResource {
     public readonly artifactsBucketArn: pulumi.Output<string>;
     /** The bucket resource, for uploads that other components make (DAGs, requirements). */
     public readonly artifactsBucket: aws.s3.Bucket;
+    /**
+     * The bucket's versioning: whatever writes objects into the bucket, or pins their versions (MWAA),
+     * waits for it.
+     */
+    public readonly artifactsBucketVersioning: aws.s3.BucketVersioning;
     public readonly databaseEndpoint?: pulumi.Output<string>;
     public readonly databasePort?: pulumi.Output<number>;
+    /** RDS instance identifier of the metadata database (its CloudWatch dimension). */
+    public readonly databaseInstanceId?: pulumi.Output<string>;
     public readonly brokerType?: Broker;
     /** Redis primary endpoint address (redis broker). */
     public readonly brokerEndpoint?: pulumi.Output<string>;
+    /** ElastiCache replication group id (redis broker). */
+    public readonly brokerReplicationGroupId?: pulumi.Output<string>;
     /** SQS queue URL and ARN per Celery queue name (sqs broker). */
     public readonly queues?: Record<string, { url: pulumi.Output<string>; arn: pulumi.Output<string> }>;
     public readonly fileSystemId?: pulumi.Output<string>;
     public readonly fileSystemArn?: pulumi.Output<string>;
     public readonly accessPointId?: pulumi.Output<string>;
     public readonly accessPointArn?: pulumi.Output<string>;
+    /** The shared file system and its access point together, when there is one. */
+    public readonly fileSystem?: SharedFileSystem;
     /** Present on the celery layout. */
     public readonly secretArns?: AirflowSecretArns;
     /** What `deploy` uploaded. */
@@ -150,7 +186,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
 
     constructor(name: string, args: AirflowStorageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:storage:AirflowStorage", name, {}, opts);
-        const a = validateArgs(name, args, this);
+        const resolved = validateArgs(name, args, this);
         const tags = args.tags;
         const parent = { parent: this };
 
@@ -158,9 +194,11 @@ export class AirflowStorage extends pulumi.ComponentResource {
             `${name}-artifacts`,
             {
                 kmsKeyArn: args.artifacts?.kmsKeyArn,
-                noncurrentVersionExpirationDays: a.noncurrentVersionExpirationDays,
-                expirations: [{ id: "expire-task-logs", prefix: ARTIFACT_KEYS.logs, days: a.taskLogExpirationDays }],
-                protect: a.protectData,
+                noncurrentVersionExpirationDays: resolved.noncurrentVersionExpirationDays,
+                expirations: [
+                    { id: "expire-task-logs", prefix: ARTIFACT_KEYS.logs, days: resolved.taskLogExpirationDays },
+                ],
+                protectData: resolved.protectData,
                 tags,
             },
             this,
@@ -168,37 +206,52 @@ export class AirflowStorage extends pulumi.ComponentResource {
         this.artifactsBucket = artifacts.bucket;
         this.artifactsBucketName = artifacts.bucket.bucket;
         this.artifactsBucketArn = artifacts.bucket.arn;
-        this.artifacts = this.deployArtifacts(name, args.deploy, artifacts.bucket, [artifacts.policy]);
+        this.artifactsBucketVersioning = artifacts.versioning;
+        // After versioning is on: an object put before has no version id, and MWAA pins versions.
+        this.artifacts = this.deployArtifacts(name, args.deploy, artifacts.bucket, [
+            artifacts.policy,
+            artifacts.versioning,
+        ]);
 
-        if (a.layout === "celery") {
+        if (resolved.layout === "celery") {
             const dbPassword = new random.RandomPassword(`${name}-db-password`, { length: 32, special: false }, parent);
-            const database = this.createDatabase(name, a, args, dbPassword.result);
+            const database = this.createDatabase(name, resolved, args, dbPassword.result);
             this.databaseEndpoint = database.address;
             this.databasePort = database.port;
+            this.databaseInstanceId = database.identifier;
             const dbCredentials = pulumi.interpolate`airflow:${dbPassword.result}@${database.address}:${database.port}/airflow`;
 
-            this.brokerType = a.broker.type;
+            this.brokerType = resolved.broker.type;
             let brokerUrl: pulumi.Output<string>;
-            if (a.broker.type === "redis") {
+            if (resolved.broker.type === "redis") {
                 const token = new random.RandomPassword(
                     `${name}-broker-auth-token`,
                     { length: 64, special: false },
                     parent,
                 );
-                const group = this.createRedis(name, a, args, token.result);
+                const group = this.createRedis(name, resolved, args, token.result);
                 this.brokerEndpoint = group.primaryEndpointAddress;
-                brokerUrl = pulumi.interpolate`rediss://:${token.result}@${group.primaryEndpointAddress}:${PORTS.redis}/0?ssl_cert_reqs=required`;
+                this.brokerReplicationGroupId = group.replicationGroupId;
+                brokerUrl = pulumi
+                    .all([token.result, group.primaryEndpointAddress])
+                    .apply(([password, host]) => redisBrokerUri({ password, host, port: PORTS.redis, tls: true }));
             } else {
-                this.queues = this.createQueues(name, a.queues, tags);
-                brokerUrl = pulumi.output("sqs://");
+                this.queues = this.createQueues(name, resolved.queues, tags);
+                brokerUrl = pulumi.output(SQS_BROKER_URI);
             }
 
-            if (a.sharedFileSystem.enabled) {
-                const fs = this.createFileSystem(name, a, args);
+            if (resolved.sharedFileSystem.enabled) {
+                const fs = this.createFileSystem(name, resolved, args);
                 this.fileSystemId = fs.fileSystem.id;
                 this.fileSystemArn = fs.fileSystem.arn;
                 this.accessPointId = fs.accessPoint.id;
                 this.accessPointArn = fs.accessPoint.arn;
+                this.fileSystem = {
+                    id: fs.fileSystem.id,
+                    arn: fs.fileSystem.arn,
+                    accessPointId: fs.accessPoint.id,
+                    accessPointArn: fs.accessPoint.arn,
+                };
             }
 
             // Fernet key: URL-safe base64 of 32 random bytes, as cryptography.fernet.Fernet expects.
@@ -216,28 +269,28 @@ export class AirflowStorage extends pulumi.ComponentResource {
             );
 
             const secret = (role: string, description: string, value: pulumi.Output<string>) =>
-                this.createSecret(name, a, role, description, value, tags);
+                this.createSecret(name, resolved, role, description, value, tags);
             this.secretArns = {
                 sqlAlchemyConn: secret(
                     "sql-alchemy-conn",
                     "Airflow metadata database URI",
-                    pulumi.interpolate`postgresql+psycopg2://${dbCredentials}?sslmode=require`,
+                    dbCredentials.apply((c) => sqlAlchemyConnUri(c, true)),
                 ),
                 resultBackend: secret(
                     "result-backend",
                     "Celery result backend URI",
-                    pulumi.interpolate`db+postgresql://${dbCredentials}?sslmode=require`,
+                    dbCredentials.apply((c) => resultBackendUri(c, true)),
                 ),
                 brokerUrl: secret("broker-url", "Celery broker URL", brokerUrl),
                 fernetKey: secret("fernet-key", "Airflow Fernet key", fernetKey),
                 apiSecretKey: secret("api-secret-key", "Airflow API/webserver secret key", apiSecretKey.result),
                 adminPassword: secret("admin-password", "Password of the Airflow admin user", adminPassword.result),
             };
-            if (a.airflowMajor === 3) {
+            if (resolved.airflowMajor === 3) {
                 const jwt = new random.RandomPassword(`${name}-jwt-secret`, { length: 64, special: false }, parent);
                 this.secretArns.jwtSecret = secret("jwt-secret", "Airflow API JWT signing secret", jwt.result);
             }
-            if (a.flower) {
+            if (resolved.flower) {
                 const flowerPassword = new random.RandomPassword(
                     `${name}-flower-password`,
                     { length: 24, special: false },
@@ -327,7 +380,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
 
     private createDatabase(
         name: string,
-        a: ResolvedArgs,
+        resolved: ResolvedArgs,
         args: AirflowStorageArgs,
         password: pulumi.Output<string>,
     ): aws.rds.Instance {
@@ -341,7 +394,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
         const parameters = new aws.rds.ParameterGroup(
             `${name}-db-params`,
             {
-                family: `postgres${a.database.engineVersion}`,
+                family: `postgres${resolved.database.engineVersion}`,
                 description: "Airflow metadata database: TLS required",
                 parameters: [{ name: "rds.force_ssl", value: "1" }],
                 tags: withName(tags, `${name}-db-params`),
@@ -350,15 +403,30 @@ export class AirflowStorage extends pulumi.ComponentResource {
         );
         const finalSnapshotSuffix = new random.RandomId(`${name}-db-final-snapshot-suffix`, { byteLength: 4 }, parent);
         const db = args.database ?? {};
+        // A fixed identifier, so that the log groups RDS exports to can be created first, with a retention.
+        const identifier = `${name}-db`;
+        const logGroups = RDS_EXPORTED_LOGS.map(
+            (log) =>
+                new aws.cloudwatch.LogGroup(
+                    `${name}-db-logs-${log}`,
+                    {
+                        name: rdsLogGroupName(identifier, log),
+                        retentionInDays: resolved.logRetentionDays,
+                        tags: withName(tags, `${name}-db-logs-${log}`),
+                    },
+                    parent,
+                ),
+        );
         return new aws.rds.Instance(
             `${name}-db`,
             {
+                identifier,
                 engine: "postgres",
-                engineVersion: a.database.engineVersion,
+                engineVersion: resolved.database.engineVersion,
                 autoMinorVersionUpgrade: true,
                 instanceClass: db.instanceClass ?? "db.t4g.micro",
-                allocatedStorage: a.database.allocatedStorageGb,
-                maxAllocatedStorage: a.database.maxAllocatedStorageGb,
+                allocatedStorage: resolved.database.allocatedStorageGb,
+                maxAllocatedStorage: resolved.database.maxAllocatedStorageGb,
                 storageType: "gp3",
                 storageEncrypted: true,
                 dbName: "airflow",
@@ -370,26 +438,26 @@ export class AirflowStorage extends pulumi.ComponentResource {
                 vpcSecurityGroupIds: [args.network.databaseSecurityGroupId],
                 publiclyAccessible: false,
                 multiAz: db.multiAz ?? false,
-                backupRetentionPeriod: a.database.backupRetentionDays,
+                backupRetentionPeriod: resolved.database.backupRetentionDays,
                 copyTagsToSnapshot: true,
                 deletionProtection: db.deletionProtection ?? false,
-                skipFinalSnapshot: !a.protectData,
-                finalSnapshotIdentifier: a.protectData
+                skipFinalSnapshot: !resolved.protectData,
+                finalSnapshotIdentifier: resolved.protectData
                     ? pulumi.interpolate`${name}-db-final-${finalSnapshotSuffix.hex}`
                     : undefined,
                 performanceInsightsEnabled: db.performanceInsights ?? false,
-                enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+                enabledCloudwatchLogsExports: [...RDS_EXPORTED_LOGS],
                 caCertIdentifier: "rds-ca-rsa2048-g1",
-                applyImmediately: !a.protectData,
+                applyImmediately: !resolved.protectData,
                 tags: withName(tags, `${name}-db`),
             },
-            { parent: this, protect: a.protectData, retainOnDelete: a.protectData },
+            { parent: this, protect: resolved.protectData, retainOnDelete: resolved.protectData, dependsOn: logGroups },
         );
     }
 
     private createRedis(
         name: string,
-        a: ResolvedArgs,
+        resolved: ResolvedArgs,
         args: AirflowStorageArgs,
         authToken: pulumi.Output<string>,
     ): aws.elasticache.ReplicationGroup {
@@ -399,16 +467,16 @@ export class AirflowStorage extends pulumi.ComponentResource {
             { subnetIds: args.network.privateSubnetIds, tags: withName(tags, `${name}-broker-subnets`) },
             { parent: this },
         );
-        const failover = a.broker.nodes > 1;
+        const failover = resolved.broker.nodes > 1;
         return new aws.elasticache.ReplicationGroup(
             `${name}-broker`,
             {
-                description: `Airflow ${a.environment} Celery broker`,
+                description: `Airflow ${resolved.environment} Celery broker`,
                 engine: "valkey",
                 engineVersion: "8.0",
                 parameterGroupName: "default.valkey8",
                 nodeType: args.broker?.nodeType ?? "cache.t4g.micro",
-                numCacheClusters: a.broker.nodes,
+                numCacheClusters: resolved.broker.nodes,
                 automaticFailoverEnabled: failover,
                 multiAzEnabled: failover,
                 port: PORTS.redis,
@@ -475,7 +543,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
 
     private createFileSystem(
         name: string,
-        a: ResolvedArgs,
+        resolved: ResolvedArgs,
         args: AirflowStorageArgs,
     ): { fileSystem: aws.efs.FileSystem; accessPoint: aws.efs.AccessPoint } {
         const tags = args.tags;
@@ -489,7 +557,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
                 lifecyclePolicies: [{ transitionToIa: "AFTER_30_DAYS" }],
                 tags: withName(tags, `${name}-fs`),
             },
-            { parent: this, protect: a.protectData, retainOnDelete: a.protectData },
+            { parent: this, protect: resolved.protectData, retainOnDelete: resolved.protectData },
         );
         args.network.privateSubnetIds.forEach(
             (subnetId, i) =>
@@ -520,7 +588,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
             `${name}-fs-backup`,
             {
                 fileSystemId: fileSystem.id,
-                backupPolicy: { status: a.sharedFileSystem.backups ? "ENABLED" : "DISABLED" },
+                backupPolicy: { status: resolved.sharedFileSystem.backups ? "ENABLED" : "DISABLED" },
             },
             parent,
         );
@@ -547,7 +615,7 @@ export class AirflowStorage extends pulumi.ComponentResource {
 
     private createSecret(
         name: string,
-        a: ResolvedArgs,
+        resolved: ResolvedArgs,
         role: string,
         description: string,
         value: pulumi.Output<string>,
@@ -556,9 +624,9 @@ export class AirflowStorage extends pulumi.ComponentResource {
         const secret = new aws.secretsmanager.Secret(
             `${name}-${role}`,
             {
-                name: `airflow/${a.environment}/config/${role}`,
-                description: `${description} (${a.environment})`,
-                recoveryWindowInDays: a.secretRecoveryWindowDays,
+                name: `airflow/${resolved.environment}/config/${role}`,
+                description: `${description} (${resolved.environment})`,
+                recoveryWindowInDays: resolved.secretRecoveryWindowDays,
                 tags: withName(tags, `${name}-${role}`),
             },
             { parent: this },
@@ -590,10 +658,11 @@ interface ResolvedArgs {
     queues: readonly string[];
     flower: boolean;
     sharedFileSystem: { enabled: boolean; backups: boolean };
+    logRetentionDays: number;
 }
 
 function validateArgs(name: string, args: AirflowStorageArgs, resource: pulumi.Resource): ResolvedArgs {
-    const a: ResolvedArgs = {
+    const resolved: ResolvedArgs = {
         environment: args.environment,
         layout: args.layout,
         airflowMajor: args.airflowMajor ?? 3,
@@ -614,6 +683,7 @@ function validateArgs(name: string, args: AirflowStorageArgs, resource: pulumi.R
             enabled: args.sharedFileSystem?.enabled ?? true,
             backups: args.sharedFileSystem?.backups ?? false,
         },
+        logRetentionDays: args.logRetentionDays ?? 30,
     };
     const fail = (field: string, allowed: string, got: unknown) => {
         throw new pulumi.ResourceError(
@@ -621,42 +691,49 @@ function validateArgs(name: string, args: AirflowStorageArgs, resource: pulumi.R
             resource,
         );
     };
-    if (!/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/.test(a.environment ?? "")) {
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", a.environment);
+    if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? "")) {
+        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
     }
-    if (!LAYOUTS.includes(a.layout)) fail("layout", choiceText(LAYOUTS), a.layout);
-    if (a.airflowMajor !== 2 && a.airflowMajor !== 3) fail("airflowMajor", "2 or 3", a.airflowMajor);
-    if (!BROKERS.includes(a.broker.type)) fail("broker.type", choiceText(BROKERS), a.broker.type);
-    if (!Number.isInteger(a.broker.nodes) || a.broker.nodes < 1 || a.broker.nodes > 6) {
-        fail("broker.nodes", "a whole number from 1 to 6", a.broker.nodes);
+    if (!LAYOUTS.includes(resolved.layout)) fail("layout", choiceText(LAYOUTS), resolved.layout);
+    if (resolved.airflowMajor !== 2 && resolved.airflowMajor !== 3)
+        fail("airflowMajor", "2 or 3", resolved.airflowMajor);
+    if (!BROKERS.includes(resolved.broker.type)) fail("broker.type", choiceText(BROKERS), resolved.broker.type);
+    if (!Number.isInteger(resolved.broker.nodes) || resolved.broker.nodes < 1 || resolved.broker.nodes > 6) {
+        fail("broker.nodes", "a whole number from 1 to 6", resolved.broker.nodes);
     }
-    if (!(POSTGRES_VERSIONS as readonly string[]).includes(a.database.engineVersion)) {
-        fail("database.engineVersion", choiceText(POSTGRES_VERSIONS), a.database.engineVersion);
+    if (!(POSTGRES_VERSIONS as readonly string[]).includes(resolved.database.engineVersion)) {
+        fail("database.engineVersion", choiceText(POSTGRES_VERSIONS), resolved.database.engineVersion);
     }
-    if (a.database.allocatedStorageGb < 20 || a.database.allocatedStorageGb > 65536) {
-        fail("database.allocatedStorageGb", "from 20 to 65536", a.database.allocatedStorageGb);
+    if (resolved.database.allocatedStorageGb < 20 || resolved.database.allocatedStorageGb > 65536) {
+        fail("database.allocatedStorageGb", "from 20 to 65536", resolved.database.allocatedStorageGb);
     }
-    if (a.database.maxAllocatedStorageGb < a.database.allocatedStorageGb) {
+    if (resolved.database.maxAllocatedStorageGb < resolved.database.allocatedStorageGb) {
         fail(
             "database.maxAllocatedStorageGb",
-            `at least database.allocatedStorageGb (${a.database.allocatedStorageGb})`,
-            a.database.maxAllocatedStorageGb,
+            `at least database.allocatedStorageGb (${resolved.database.allocatedStorageGb})`,
+            resolved.database.maxAllocatedStorageGb,
         );
     }
-    if (a.database.backupRetentionDays < 1 || a.database.backupRetentionDays > 35) {
-        fail("database.backupRetentionDays", "from 1 to 35", a.database.backupRetentionDays);
+    if (resolved.database.backupRetentionDays < 1 || resolved.database.backupRetentionDays > 35) {
+        fail("database.backupRetentionDays", "from 1 to 35", resolved.database.backupRetentionDays);
     }
-    if (a.secretRecoveryWindowDays !== 0 && (a.secretRecoveryWindowDays < 7 || a.secretRecoveryWindowDays > 30)) {
-        fail("secretRecoveryWindowDays", "0 or from 7 to 30", a.secretRecoveryWindowDays);
+    if (!isRecoveryWindow(resolved.secretRecoveryWindowDays))
+        fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, resolved.secretRecoveryWindowDays);
+    if (resolved.flower && resolved.broker.type === "sqs") {
+        fail("flower", "false with the sqs broker (Celery cannot inspect SQS)", resolved.flower);
     }
-    if (a.flower && a.broker.type === "sqs") {
-        fail("flower", "false with the sqs broker (Celery cannot inspect SQS)", a.flower);
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays)) {
+        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), resolved.logRetentionDays);
     }
-    if (a.queues.length === 0 || !a.queues.every((q) => /^[a-z][a-z0-9-]{0,30}$/.test(q))) {
-        fail("queues", "a non-empty list of lowercase queue names", a.queues);
+    if (resolved.queues.length === 0 || !resolved.queues.every((q) => /^[a-z][a-z0-9-]{0,30}$/.test(q))) {
+        fail("queues", "a non-empty list of lowercase queue names", resolved.queues);
     }
-    if (a.layout === "celery" && a.sharedFileSystem.enabled && args.network.privateSubnetIds.length === 0) {
+    if (
+        resolved.layout === "celery" &&
+        resolved.sharedFileSystem.enabled &&
+        args.network.privateSubnetIds.length === 0
+    ) {
         fail("network.privateSubnetIds", "at least one subnet", []);
     }
-    return a;
+    return resolved;
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { FARGATE_CPUS, isFargateSize, memoryChoices } from "./fargate";
-import { boolKey, choiceText, enumKey, intChoiceKey, intKey, key, KeySpec, LOG_RETENTION_DAYS, shown } from "./spec";
+import { FARGATE_CPUS, fargateSizeViolations, isFargateSize, memoryChoices } from "./fargate";
+import { boolKey, enumKey, intChoiceKey, intKey, key, KeySpec, LOG_RETENTION_DAYS, shown } from "./spec";
 
 export const WEB_ACCESS = ["public", "internal"] as const;
 export type WebAccess = (typeof WEB_ACCESS)[number];
@@ -34,6 +34,20 @@ export interface WorkerPool {
     /** Tasks one worker runs at once (Celery concurrency); also the scaling unit. */
     readonly concurrency: number;
 }
+
+/** The worker pools of a stack that sets none: one "default" pool of 1 to 4 on-demand workers of 1 vCPU / 2 GiB. */
+export const DEFAULT_WORKER_POOLS: readonly WorkerPool[] = [
+    {
+        name: "default",
+        cpu: 1024,
+        memory: 2048,
+        minCount: 1,
+        maxCount: 4,
+        spot: false,
+        onDemandBase: 0,
+        concurrency: 16,
+    },
+];
 
 const POOL_SCHEMA = z
     .array(
@@ -81,7 +95,7 @@ export const celeryKeys = {
     logRetentionDays: intChoiceKey(
         LOG_RETENTION_DAYS,
         30,
-        "Retention of the Airflow services' CloudWatch log groups, in days.",
+        "Retention in days of the stack's CloudWatch log groups: the Airflow services' and Fargate jobs', and those the program creates for AWS services before they write (MWAA's five module groups, the metadata database's exported logs, and SageMaker's when airflow:mlOwnsLogGroups is set).",
     ),
     webAccess: enumKey(
         WEB_ACCESS,
@@ -113,18 +127,7 @@ export const celeryKeys = {
         type: "object",
         description:
             "Celery worker pools, each its own ECS service consuming only its own queue: a list of {name, cpu, memory, minCount, maxCount, spot, onDemandBase, concurrency}. One pool must be named default (the default queue). Set as a YAML list in the stack file.",
-        default: [
-            {
-                name: "default",
-                cpu: 1024,
-                memory: 2048,
-                minCount: 1,
-                maxCount: 4,
-                spot: false,
-                onDemandBase: 0,
-                concurrency: 16,
-            },
-        ],
+        default: [...DEFAULT_WORKER_POOLS],
         allowed:
             "a non-empty list of pools, each {name, cpu, memory, minCount, maxCount} with optional spot (boolean), onDemandBase and concurrency (whole numbers), and no other fields",
         schema: POOL_SCHEMA as unknown as z.ZodType<WorkerPool[]>,
@@ -146,45 +149,56 @@ export function serviceSizeRules(v: Record<string, unknown>): string[] {
     return errors;
 }
 
-/** Checks every worker pool, naming the pool's index and field in each message. */
-export function workerPoolRules(v: { workerPools: readonly WorkerPool[] }): string[] {
-    const errors: string[] = [];
+/**
+ * What is wrong with a list of worker pools: each violation is a path below the pool list (`[0].name`,
+ * or empty for the list itself) and the rest of the sentence (`must be ..., got ...`). The one rule
+ * that the config loader (as `airflow:workerPools...`) and CeleryCluster's up-front check (as
+ * `workerPools...`) both report.
+ */
+export function workerPoolViolations(pools: readonly WorkerPool[]): { path: string; message: string }[] {
+    const violations: { path: string; message: string }[] = [];
     const names = new Set<string>();
-    v.workerPools.forEach((pool, i) => {
-        const at = `airflow:workerPools[${i}]`;
+    pools.forEach((pool, i) => {
+        const at = `[${i}]`;
+        const add = (path: string, message: string) => violations.push({ path: `${at}${path}`, message });
         if (!POOL_NAME.test(pool.name)) {
-            errors.push(
-                `${at}.name must be 1 to 21 lowercase letters, digits or hyphens, starting with a letter, got ${shown(pool.name)}`,
+            add(
+                ".name",
+                `must be 1 to 21 lowercase letters, digits or hyphens, starting with a letter, got ${shown(pool.name)}`,
             );
         } else if (names.has(pool.name)) {
-            errors.push(`${at}.name must be unique among the pools, got ${shown(pool.name)} twice`);
+            add(".name", `must be unique among the pools, got ${shown(pool.name)} twice`);
         }
         names.add(pool.name);
-        if (!FARGATE_CPUS.includes(pool.cpu)) {
-            errors.push(`${at}.cpu must be ${choiceText(FARGATE_CPUS)}, got ${shown(pool.cpu)}`);
-        } else if (!isFargateSize(pool.cpu, pool.memory)) {
-            errors.push(
-                `${at}.memory must be a memory size Fargate allows with cpu ${pool.cpu} (${memoryChoices(pool.cpu)}), got ${shown(pool.memory)}`,
-            );
+        for (const v of fargateSizeViolations(pool.cpu, pool.memory)) {
+            add(`.${v.field}`, `must be ${v.allowed}, got ${shown(v.field === "cpu" ? pool.cpu : pool.memory)}`);
         }
         if (pool.minCount < 0 || pool.maxCount < 1 || pool.maxCount > 100 || pool.minCount > pool.maxCount) {
-            errors.push(
-                `${at} must have 0 <= minCount <= maxCount and 1 <= maxCount <= 100, got minCount ${pool.minCount} and maxCount ${pool.maxCount}`,
+            add(
+                "",
+                `must have 0 <= minCount <= maxCount and 1 <= maxCount <= 100, got minCount ${pool.minCount} and maxCount ${pool.maxCount}`,
             );
         }
         if (pool.onDemandBase < 0 || pool.onDemandBase > pool.maxCount || (!pool.spot && pool.onDemandBase > 0)) {
-            errors.push(
-                `${at}.onDemandBase must be from 0 to maxCount (${pool.maxCount}) and is only used with spot: true, got ${pool.onDemandBase}`,
+            add(
+                ".onDemandBase",
+                `must be from 0 to maxCount (${pool.maxCount}) and is only used with spot: true, got ${pool.onDemandBase}`,
             );
         }
         if (pool.concurrency < 1 || pool.concurrency > 64) {
-            errors.push(`${at}.concurrency must be a whole number from 1 to 64, got ${pool.concurrency}`);
+            add(".concurrency", `must be a whole number from 1 to 64, got ${pool.concurrency}`);
         }
     });
     if (!names.has("default")) {
-        errors.push(
-            `airflow:workerPools must include a pool named "default" (tasks without queue= go to the default queue), got ${shown(v.workerPools.map((p) => p.name))}`,
-        );
+        violations.push({
+            path: "",
+            message: `must include a pool named "default" (tasks without queue= go to the default queue), got ${shown(pools.map((p) => p.name))}`,
+        });
     }
-    return errors;
+    return violations;
+}
+
+/** Checks every worker pool, naming the pool's index and field in each message. */
+export function workerPoolRules(v: { workerPools: readonly WorkerPool[] }): string[] {
+    return workerPoolViolations(v.workerPools).map((w) => `airflow:workerPools${w.path} ${w.message}`);
 }

@@ -1,4 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { boolKey, enumKey, key, KeySpec } from "./spec";
 import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
@@ -6,12 +5,49 @@ import { DEFAULT_AIRFLOW_VERSION, SUPPORTED_AIRFLOW_VERSIONS } from "./versions"
 export const LAYOUTS = ["celery", "mwaa"] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
-const ENVIRONMENT_PATTERN = /^[a-z][a-z0-9-]{0,14}[a-z0-9]$/;
+/** An environment name: resource names and secret prefixes. The one pattern every component checks. */
+export const ENVIRONMENT_PATTERN = /^[a-z][a-z0-9-]{0,14}[a-z0-9]$/;
 const TAG_KEY = z
     .string()
     .min(1)
     .max(128)
     .refine((k) => !k.toLowerCase().startsWith("aws:"));
+
+/** Tags the program sets itself: Project, Environment, Production, ManagedBy on everything, Name on each resource. */
+export const RESERVED_TAGS = ["Project", "Environment", "Production", "ManagedBy", "Name"] as const;
+
+/** The characters AWS allows in tag names and values (letters, digits, spaces and _ . : / = + - @). */
+const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** Cross-key checks of the core keys. */
+export function coreRules(v: { environment: string; tags: Readonly<Record<string, string>> }): string[] {
+    const errors: string[] = [];
+    if (v.environment.includes("--")) {
+        errors.push(
+            `airflow:environment must not have two hyphens in a row (it is part of the RDS instance identifier airflow-<environment>-db, which cannot), got ${JSON.stringify(v.environment)}`,
+        );
+    }
+    const reserved = RESERVED_TAGS.filter((t) => t in v.tags);
+    if (reserved.length > 0) {
+        errors.push(
+            `airflow:tags must not set ${reserved.map((t) => JSON.stringify(t)).join(", ")} (the program sets ${RESERVED_TAGS.join(", ")} itself and would overwrite them), got ${JSON.stringify(v.tags)}`,
+        );
+    }
+    // AWS takes at most 50 tags per resource (Tagging best practices, "Tag naming limits and requirements").
+    const room = 50 - RESERVED_TAGS.length;
+    if (Object.keys(v.tags).length > room) {
+        errors.push(
+            `airflow:tags must have at most ${room} tags (AWS allows 50 per resource and the program adds ${RESERVED_TAGS.length}), got ${Object.keys(v.tags).length}`,
+        );
+    }
+    const bad = Object.entries(v.tags).filter(([k, value]) => !TAG_CHARACTERS.test(k) || !TAG_CHARACTERS.test(value));
+    if (bad.length > 0) {
+        errors.push(
+            `airflow:tags must use only letters, digits, spaces and _ . : / = + - @ in tag names and values (AWS's tag character set), got ${bad.map(([k, value]) => `${JSON.stringify(k)}: ${JSON.stringify(value)}`).join(", ")}`,
+        );
+    }
+    return errors;
+}
 
 /** Keys every stack has, whatever its layout. */
 export const coreKeys = {
@@ -31,7 +67,7 @@ export const coreKeys = {
             "Environment name used in resource names and in the Secrets Manager prefixes airflow/<environment>/connections and airflow/<environment>/variables.",
         default: undefined,
         defaultText: "the stack name",
-        deriveDefault: () => pulumi.getStack(),
+        deriveDefault: ({ stack }) => stack,
         allowed: "2 to 16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen",
         schema: z.string().regex(ENVIRONMENT_PATTERN),
     }),

@@ -1,3 +1,5 @@
+import { choiceText } from "./spec";
+
 /**
  * The CPU and memory combinations Fargate accepts for a task (Linux): CPU units to the memory sizes
  * allowed with them, in MiB. Source: the "Task CPU and memory" table of the Amazon ECS Developer
@@ -30,4 +32,16 @@ export function memoryChoices(cpu: number): string {
 
 export function isFargateSize(cpu: number, memory: number): boolean {
     return (FARGATE_SIZES[cpu] ?? []).includes(memory);
+}
+
+/**
+ * What is wrong with a Fargate task size, as `<field> must be ...` phrases: the CPU first, then the
+ * memory with that CPU. Empty when Fargate accepts the pair. The one rule the config loader and the
+ * components' up-front checks share.
+ */
+export function fargateSizeViolations(cpu: number, memory: number): { field: "cpu" | "memory"; allowed: string }[] {
+    if (!FARGATE_CPUS.includes(cpu)) return [{ field: "cpu", allowed: choiceText(FARGATE_CPUS) }];
+    if (!isFargateSize(cpu, memory))
+        return [{ field: "memory", allowed: `a memory size Fargate allows with cpu ${cpu} (${memoryChoices(cpu)})` }];
+    return [];
 }

@@ -8,7 +8,9 @@ import {
     WorkerPool,
     workerPoolRules,
 } from "./celery";
-import { coreKeys, Layout } from "./core";
+import { arnRules, AwsTarget, instanceTypeRules } from "./aws";
+import { coreKeys, coreRules, Layout } from "./core";
+import { costKeys } from "./cost";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
 import {
@@ -23,6 +25,7 @@ import {
     resolveCapacity,
 } from "./mwaa";
 import { mlKeys, mlRules } from "./ml";
+import { observabilityKeys } from "./observability";
 import { KeyMap, shown, ValuesOf } from "./spec";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
@@ -31,13 +34,14 @@ export { LAYOUTS } from "./core";
 export type { Layout } from "./core";
 export { INTERFACE_ENDPOINTS, NAT_STRATEGIES } from "./network";
 export type { InterfaceEndpoint, NatStrategy } from "./network";
-export { SIZED_SERVICES, WEB_ACCESS } from "./celery";
+export { DEFAULT_WORKER_POOLS, SIZED_SERVICES, WEB_ACCESS, workerPoolViolations } from "./celery";
+export { ENVIRONMENT_PATTERN } from "./core";
 export type { SizedService, WebAccess, WorkerPool } from "./celery";
 export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSERVER_ACCESS_MODES } from "./mwaa";
 export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, MwaaWebserverAccessMode } from "./mwaa";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
-export { ML_INSTANCE_FAMILIES } from "./ml";
+export { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES } from "./aws-data";
 export { SUPPORTED_AIRFLOW_VERSIONS } from "./versions";
 export type { AirflowVersion } from "./versions";
 
@@ -53,6 +57,8 @@ export const CONFIG_KEYS = {
     ...jobKeys,
     ...mwaaKeys,
     ...mlKeys,
+    ...costKeys,
+    ...observabilityKeys,
 } satisfies KeyMap;
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
@@ -110,6 +116,8 @@ export interface MlConfig {
     readonly vpcMode: boolean;
     readonly checkpointExpirationDays: number;
     readonly batchExpirationDays: number;
+    /** SageMaker's shared log groups, when this stack owns them (airflow:mlOwnsLogGroups). */
+    readonly logGroups?: { readonly retentionDays: number };
 }
 
 export interface CeleryConfig {
@@ -152,6 +160,23 @@ export interface MwaaConfig extends MwaaCapacity {
     readonly configurationOptions: Readonly<Record<string, string>>;
 }
 
+/** Alarms (both layouts): who is notified, and each alarm's threshold. */
+export interface ObservabilityConfig {
+    readonly notifications: { readonly emails: readonly string[]; readonly httpsEndpoints: readonly string[] };
+    readonly thresholds: {
+        readonly heartbeatMissingMinutes: number;
+        readonly queuedWithoutWorkerMinutes: number;
+        readonly oldestQueuedTaskMinutes: number;
+        readonly importErrors: number;
+        readonly failedDagRunsPerHour: number;
+        readonly dbCpuPercent: number;
+        readonly dbFreeStorageGb: number;
+        readonly dbConnections: number;
+        readonly lb5xxPer5Minutes: number;
+        readonly unhealthyTargetMinutes: number;
+    };
+}
+
 /** The whole validated stack configuration. Components receive parts of it, never `pulumi.Config`. */
 export interface AirflowConfig {
     readonly project: string;
@@ -169,30 +194,49 @@ export interface AirflowConfig {
     readonly jobs: JobsConfig;
     readonly mwaa: MwaaConfig;
     readonly ml: MlConfig;
+    readonly observability: ObservabilityConfig;
 }
 
 /** Every problem with a stack's configuration, reported at once. */
 export class ConfigError extends pulumi.RunError {
-    constructor(public readonly errors: readonly string[]) {
+    constructor(
+        public readonly errors: readonly string[],
+        stack: string,
+    ) {
         super(
-            `Invalid configuration for stack "${pulumi.getStack()}" (${errors.length} ${errors.length === 1 ? "error" : "errors"}):\n` +
+            `Invalid configuration for stack "${stack}" (${errors.length} ${errors.length === 1 ? "error" : "errors"}):\n` +
                 errors.map((e) => `  - ${e}`).join("\n"),
         );
         this.name = "ConfigError";
     }
 }
 
+/** A stack's configuration as given: full key names (`airflow:<key>`) to values, typed as in a stack file. */
+export interface RawConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly config: Readonly<Record<string, unknown>>;
+}
+
 /**
- * Reads the stack's configuration, checks it as a whole and returns it typed and frozen.
+ * Reads the stack's configuration from the Pulumi engine, then checks it with {@link parseConfig}.
+ */
+export function loadConfig(): AirflowConfig {
+    return parseConfig({ project: pulumi.getProject(), stack: pulumi.getStack(), config: readRaw() });
+}
+
+/**
+ * Checks a stack's configuration as a whole and returns it typed and frozen. Pure: it reads no
+ * engine state, so scripts can give it a stack file's `config:` block.
  * Throws a {@link ConfigError} listing every invalid value, each with its key, the value given and
  * what is allowed.
  */
-export function loadConfig(): AirflowConfig {
-    const values = validate(readRaw());
-    const stack = pulumi.getStack();
+export function parseConfig(raw: RawConfig): AirflowConfig {
+    const { project, stack } = raw;
+    const values = validate(raw, awsTarget(raw.config));
     const environment = values.environment;
     return deepFreeze({
-        project: pulumi.getProject(),
+        project,
         stack,
         layout: values.layout,
         airflowVersion: values.airflowVersion,
@@ -201,7 +245,7 @@ export function loadConfig(): AirflowConfig {
         production: values.production,
         tags: {
             ...values.tags,
-            Project: pulumi.getProject(),
+            Project: project,
             Environment: environment,
             Production: String(values.production),
             ManagedBy: "pulumi",
@@ -235,28 +279,7 @@ export function loadConfig(): AirflowConfig {
             broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
             sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
         },
-        celery: {
-            flower: values.flower,
-            image: values.image || undefined,
-            ecrKeepImages: values.ecrKeepImages,
-            logRetentionDays: values.logRetentionDays,
-            webAccess: values.webAccess,
-            certificateArn: values.certificateArn || undefined,
-            dagSyncIntervalSeconds: values.dagSyncIntervalSeconds,
-            ecsExec: values.ecsExec,
-            apiServerCount: values.apiServerCount,
-            schedulerCount: values.schedulerCount,
-            sizes: Object.fromEntries(
-                Object.keys(SIZED_SERVICES).map((s) => [
-                    s,
-                    {
-                        cpu: values[`${s}Cpu` as keyof ConfigValues] as number,
-                        memory: values[`${s}Memory` as keyof ConfigValues] as number,
-                    },
-                ]),
-            ) as Record<SizedService, { cpu: number; memory: number }>,
-            workerPools: values.workerPools,
-        },
+        celery: celeryConfig(values),
         jobs: { image: values.jobImage, cpu: values.jobCpu, memory: values.jobMemory, spot: values.jobSpot },
         mwaa: {
             environmentClass: values.mwaaEnvironmentClass,
@@ -281,24 +304,100 @@ export function loadConfig(): AirflowConfig {
             vpcMode: values.mlVpcMode,
             checkpointExpirationDays: values.mlCheckpointExpirationDays,
             batchExpirationDays: values.mlBatchExpirationDays,
+            logGroups: values.mlOwnsLogGroups ? { retentionDays: values.logRetentionDays } : undefined,
+        },
+        observability: {
+            notifications: { emails: values.alarmEmails, httpsEndpoints: values.alarmHttpsEndpoints },
+            thresholds: {
+                heartbeatMissingMinutes: values.alarmHeartbeatMissingMinutes,
+                queuedWithoutWorkerMinutes: values.alarmQueuedWithoutWorkerMinutes,
+                oldestQueuedTaskMinutes: values.alarmOldestQueuedTaskMinutes,
+                importErrors: values.alarmImportErrors,
+                failedDagRunsPerHour: values.alarmFailedDagRunsPerHour,
+                dbCpuPercent: values.alarmDbCpuPercent,
+                dbFreeStorageGb: values.alarmDbFreeStorageGb,
+                dbConnections: values.alarmDbConnections,
+                lb5xxPer5Minutes: values.alarmLb5xxPer5Minutes,
+                unhealthyTargetMinutes: values.alarmUnhealthyTargetMinutes,
+            },
         },
     });
 }
 
-/** The raw values: strings as given, everything else parsed from the JSON the engine passes. */
-function readRaw(): { values: Record<string, unknown>; unknownKeys: string[] } {
+/** The celery layout's slice of the validated values. */
+function celeryConfig(values: ConfigValues): CeleryConfig {
+    return {
+        flower: values.flower,
+        image: values.image || undefined,
+        ecrKeepImages: values.ecrKeepImages,
+        logRetentionDays: values.logRetentionDays,
+        webAccess: values.webAccess,
+        certificateArn: values.certificateArn || undefined,
+        dagSyncIntervalSeconds: values.dagSyncIntervalSeconds,
+        ecsExec: values.ecsExec,
+        apiServerCount: values.apiServerCount,
+        schedulerCount: values.schedulerCount,
+        sizes: Object.fromEntries(
+            Object.keys(SIZED_SERVICES).map((s) => [
+                s,
+                {
+                    cpu: values[`${s}Cpu` as keyof ConfigValues] as number,
+                    memory: values[`${s}Memory` as keyof ConfigValues] as number,
+                },
+            ]),
+        ) as Record<SizedService, { cpu: number; memory: number }>,
+        workerPools: values.workerPools,
+    };
+}
+
+/** CeleryCluster's settings: the celery slice without the image (the component takes it built or given). */
+export type CelerySettings = Omit<CeleryConfig, "image">;
+
+/**
+ * What a CeleryCluster does when a setting is not given: what a stack without the key gets. Derived
+ * from the keys' declared defaults, so the loader and the component cannot disagree.
+ */
+export const CELERY_DEFAULTS: CelerySettings = (() => {
+    const defaults = Object.fromEntries(Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, spec.default]));
+    const settings: Record<string, unknown> = { ...celeryConfig(defaults as unknown as ConfigValues) };
+    delete settings.image;
+    return deepFreeze(settings as unknown as CelerySettings);
+})();
+
+/** The engine's values of this project's keys: strings as given, everything else parsed from JSON. */
+function readRaw(): Record<string, unknown> {
     const config = new pulumi.Config(NAMESPACE);
     const values: Record<string, unknown> = {};
     for (const [name, spec] of Object.entries(CONFIG_KEYS)) {
         const raw = config.get(name);
         if (raw === undefined) continue;
-        values[name] = spec.type === "string" ? raw : parseJson(raw);
+        values[`${NAMESPACE}:${name}`] = spec.type === "string" ? raw : parseJson(raw);
     }
     const prefix = `${NAMESPACE}:`;
-    const unknownKeys = Object.keys(pulumi.runtime.allConfig())
-        .filter((k) => k.startsWith(prefix) && !(k.slice(prefix.length) in CONFIG_KEYS))
-        .sort();
-    return { values, unknownKeys };
+    for (const [k, raw] of Object.entries(pulumi.runtime.allConfig())) {
+        if (k.startsWith(prefix) && !(k.slice(prefix.length) in CONFIG_KEYS)) values[k] = raw;
+    }
+    const aws = new pulumi.Config("aws");
+    for (const name of ["region", "allowedAccountIds"]) {
+        const raw = aws.get(name);
+        if (raw !== undefined) values[`aws:${name}`] = raw;
+    }
+    return values;
+}
+
+/** The AWS provider's own keys the checks need: the region, and the accounts when the stack names them. */
+/** Where the stack deploys: `aws:region` and `aws:allowedAccountIds` of its configuration. */
+function awsTarget(config: RawConfig["config"]): AwsTarget {
+    const region = config["aws:region"];
+    const accounts = config["aws:allowedAccountIds"];
+    const parsed = typeof accounts === "string" ? parseJson(accounts) : accounts;
+    return {
+        region: typeof region === "string" ? region : undefined,
+        allowedAccountIds:
+            parsed === undefined || parsed === null
+                ? undefined
+                : (Array.isArray(parsed) ? parsed : [parsed]).map(String),
+    };
 }
 
 function parseJson(raw: string): unknown {
@@ -309,14 +408,20 @@ function parseJson(raw: string): unknown {
     }
 }
 
-function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] }): ConfigValues {
-    const errors: string[] = raw.unknownKeys.map(
+function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
+    const prefix = `${NAMESPACE}:`;
+    const given = (name: string) => raw.config[`${prefix}${name}`];
+    const unknownKeys = Object.keys(raw.config)
+        .filter((k) => k.startsWith(prefix) && !(k.slice(prefix.length) in CONFIG_KEYS))
+        .sort();
+    const errors: string[] = unknownKeys.map(
         (k) => `${k} is not a configuration key of this project (known keys are listed in README.md and Pulumi.yaml)`,
     );
     const values: Record<string, unknown> = {};
     const invalid = new Set<string>();
     for (const [name, spec] of Object.entries(CONFIG_KEYS)) {
-        const value = name in raw.values ? raw.values[name] : (spec.default ?? spec.deriveDefault?.());
+        const value =
+            given(name) !== undefined ? given(name) : (spec.default ?? spec.deriveDefault?.({ stack: raw.stack }));
         const result = spec.schema.safeParse(value);
         if (result.success) {
             values[name] = result.data;
@@ -327,7 +432,27 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
     }
     const v = values as ConfigValues;
     const rules: { reads: (keyof ConfigValues)[]; check: () => string[] }[] = [
-        { reads: ["layout", "natStrategy", "interfaceEndpoints"], check: () => networkRules(v) },
+        { reads: ["environment", "tags"], check: () => coreRules(v) },
+        {
+            reads: ["layout", "natStrategy", "interfaceEndpoints", "broker", "ecsExec", "image", "jobImage"],
+            check: () => networkRules(v, target.region),
+        },
+        {
+            reads: [
+                "layout",
+                "dbInstanceClass",
+                "dbEngineVersion",
+                "brokerNodeType",
+                "broker",
+                "mlInstanceType",
+                "mlTransformInstanceType",
+            ],
+            check: () => instanceTypeRules(v, target),
+        },
+        {
+            reads: ["certificateArn", "artifactsKmsKeyArn", "mlImageUri"],
+            check: () => arnRules(v, target),
+        },
         {
             reads: ["broker", "flower", "dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"],
             check: () => storageRules(v),
@@ -355,7 +480,7 @@ function validate(raw: { values: Record<string, unknown>; unknownKeys: string[] 
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());
     }
-    if (errors.length > 0) throw new ConfigError(errors);
+    if (errors.length > 0) throw new ConfigError(errors, raw.stack);
     return v;
 }
 

@@ -1,46 +1,6 @@
 import { z } from "zod";
 import { boolKey, intKey, key, KeySpec } from "./spec";
 
-/**
- * SageMaker instance families accepted for training and batch transform jobs: general purpose
- * (m), compute (c), memory (r), GPU (g, p) and Trainium (trn). Notebook-only types such as
- * ml.t3.medium are left out: training jobs do not run on them. Source: "Amazon SageMaker AI
- * pricing" and the instance types the CreateTrainingJob API lists. Add a family here when needed.
- */
-export const ML_INSTANCE_FAMILIES = [
-    "m4",
-    "m5",
-    "m5d",
-    "m6i",
-    "m7i",
-    "c4",
-    "c5",
-    "c5n",
-    "c6i",
-    "c7i",
-    "r5",
-    "r5d",
-    "r6i",
-    "r7i",
-    "g4dn",
-    "g5",
-    "g6",
-    "p3",
-    "p3dn",
-    "p4d",
-    "p4de",
-    "p5",
-    "trn1",
-    "trn1n",
-] as const;
-
-/** ml.<family>.<size>, e.g. ml.m5.large or ml.p3.2xlarge. */
-export const ML_INSTANCE_TYPE = new RegExp(
-    `^ml\\.(${ML_INSTANCE_FAMILIES.join("|")})\\.(large|xlarge|(?:[2-9]|[1-4][0-9])xlarge)$`,
-);
-
-export const ML_INSTANCE_TYPE_ALLOWED = `an ML instance type ml.<family>.<size> such as "ml.m5.large" or "ml.p3.2xlarge" (families ${ML_INSTANCE_FAMILIES.join(", ")}; sizes large, xlarge, 2xlarge to 48xlarge)`;
-
 /** SageMaker stops a training job after at most 28 days. */
 export const MAX_TRAINING_SECONDS = 28 * 24 * 3600;
 
@@ -65,13 +25,13 @@ export const ECR_IMAGE_URI =
 export const ECR_IMAGE_URI_ALLOWED =
     "empty (the built-in XGBoost image of the stack's region) or an ECR image URI <account>.dkr.ecr.<region>.amazonaws.com/<repository> pinned with :<tag> (not latest) or @sha256:<digest>";
 
-const mlInstanceTypeKey = (def: string, description: string): KeySpec<string> =>
+const mlInstanceTypeKey = (def: string, description: string, jobs: string): KeySpec<string> =>
     key({
         type: "string",
         description,
         default: def,
-        allowed: ML_INSTANCE_TYPE_ALLOWED,
-        schema: z.string().regex(ML_INSTANCE_TYPE),
+        allowed: `an instance type SageMaker offers for ${jobs}, such as "ml.m5.large" or "ml.p3.2xlarge" (checked against config/aws-data/instance-types.json, from botocore's SageMaker model)`,
+        schema: z.string().regex(/^ml\.[a-z0-9-]+\.[a-z0-9-]+$/),
     });
 
 const secondsKey = (def: number, description: string): KeySpec<number> =>
@@ -88,6 +48,7 @@ export const mlKeys = {
     mlInstanceType: mlInstanceTypeKey(
         "ml.m5.large",
         "Instance type of SageMaker training jobs (a GPU type such as ml.p3.2xlarge for deep learning). The instances run only while a job runs.",
+        "training jobs",
     ),
     mlInstanceCount: intKey(1, 20, 1, "Instances per training job (more than 1: distributed training)."),
     mlVolumeSizeGb: key<number>({
@@ -121,7 +82,11 @@ export const mlKeys = {
         30,
         "Days after which batch transform data under batch/ in the ML bucket expires.",
     ),
-    mlTransformInstanceType: mlInstanceTypeKey("ml.m5.large", "Instance type of SageMaker batch transform jobs."),
+    mlTransformInstanceType: mlInstanceTypeKey(
+        "ml.m5.large",
+        "Instance type of SageMaker batch transform jobs.",
+        "batch transform jobs",
+    ),
     mlImageUri: key<string>({
         type: "string",
         description:
@@ -133,6 +98,10 @@ export const mlKeys = {
     mlVpcMode: boolKey(
         false,
         "Run training and transform jobs in the VPC's private subnets, behind a security group that allows only outbound HTTPS (S3 through the gateway endpoint, the rest through NAT).",
+    ),
+    mlOwnsLogGroups: boolKey(
+        false,
+        "This stack owns SageMaker's log groups /aws/sagemaker/TrainingJobs and /aws/sagemaker/TransformJobs, which every stack (and every other SageMaker user) of its AWS account and region shares: it creates them with airflow:logRetentionDays before Airflow may start jobs, and keeps them when the stack is destroyed. Set it on exactly one stack per account and region (a second one fails: the group exists); where no stack owns them, SageMaker creates them on the first job, kept forever.",
     ),
     mlNetworkIsolation: boolKey(
         false,

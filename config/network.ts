@@ -26,19 +26,68 @@ export const INTERFACE_ENDPOINTS = [
     "sts",
     "monitoring",
     "kms",
+    "ecs",
+    "sagemaker.api",
+    "ssmmessages",
 ] as const;
 export type InterfaceEndpoint = (typeof INTERFACE_ENDPOINTS)[number];
 
+/** What needs an endpoint without NAT: a layout's own components, and the AWS calls of the DAGs. */
+export interface EndpointNeeds {
+    readonly layout: Layout;
+    readonly broker: "redis" | "sqs";
+    readonly ecsExec: boolean;
+}
+
 /**
- * With no NAT gateway, private subnets reach AWS only through endpoints. These are the ones each layout
- * cannot start without (S3 always has its gateway endpoint).
- *  - celery: Fargate pulls images from ECR, writes logs and reads its secrets from Secrets Manager.
+ * With no NAT gateway, private subnets reach AWS only through endpoints (S3 always has its gateway
+ * endpoint). These are the ones the stack cannot work without, each with the reason:
+ *  - celery: Fargate pulls images from ECR, writes logs and reads its secrets from Secrets Manager; the
+ *    control service publishes the queue-depth metric the worker pools scale on (CloudWatch); SQS when
+ *    it is the broker; ECS Exec's sessions (SSM messages) when it is on.
  *  - mwaa: MWAA's workers need SQS (its Celery broker), CloudWatch Logs and metrics, KMS, and ECR.
+ *  - both: the DAGs (dags/) call ECS (fargate_parallel_tasks: RunTask, DescribeTasks; its log reads go
+ *    to CloudWatch Logs), SageMaker (ml_training_pipeline: training, model, transform jobs), S3 and
+ *    Secrets Manager (the Variables and Connections backend). They make no STS call: the credentials
+ *    are the task's or MWAA's own role's (aws_conn_id=None).
  */
-export const ENDPOINTS_REQUIRED_WITHOUT_NAT: Readonly<Record<Layout, readonly InterfaceEndpoint[]>> = {
-    celery: ["ecr.api", "ecr.dkr", "logs", "secretsmanager"],
-    mwaa: ["ecr.api", "ecr.dkr", "logs", "monitoring", "sqs", "kms"],
-};
+export function endpointsRequiredWithoutNat(n: EndpointNeeds): { endpoint: InterfaceEndpoint; why: string }[] {
+    const needs: { endpoint: InterfaceEndpoint; why: string }[] =
+        n.layout === "celery"
+            ? [
+                  { endpoint: "ecr.api", why: "Fargate pulls the Airflow image from ECR" },
+                  { endpoint: "ecr.dkr", why: "Fargate pulls the Airflow image from ECR" },
+                  { endpoint: "logs", why: "every container logs to CloudWatch Logs" },
+                  { endpoint: "secretsmanager", why: "Fargate reads Airflow's secrets at start" },
+                  {
+                      endpoint: "monitoring",
+                      why: "the control service publishes the queue-depth metric the worker pools scale on",
+                  },
+                  ...(n.broker === "sqs"
+                      ? [{ endpoint: "sqs" as const, why: "SQS is the Celery broker (airflow:broker)" }]
+                      : []),
+                  ...(n.ecsExec
+                      ? [{ endpoint: "ssmmessages" as const, why: "ECS Exec (airflow:ecsExec) opens SSM sessions" }]
+                      : []),
+              ]
+            : [
+                  { endpoint: "ecr.api", why: "MWAA pulls its images from ECR" },
+                  { endpoint: "ecr.dkr", why: "MWAA pulls its images from ECR" },
+                  { endpoint: "logs", why: "MWAA sends Airflow's logs to CloudWatch Logs" },
+                  { endpoint: "monitoring", why: "MWAA publishes Airflow's metrics to CloudWatch" },
+                  { endpoint: "sqs", why: "MWAA's Celery broker is SQS" },
+                  { endpoint: "kms", why: "MWAA's queues are encrypted with KMS" },
+                  { endpoint: "secretsmanager", why: "the Variables and Connections backend reads Secrets Manager" },
+              ];
+    needs.push(
+        { endpoint: "ecs", why: "the fargate_parallel_tasks DAG runs and watches ECS tasks" },
+        { endpoint: "sagemaker.api", why: "the ml_training_pipeline DAG starts and watches SageMaker jobs" },
+    );
+    return needs;
+}
+
+/** Private ECR of a region: <account>.dkr.ecr.<region>.amazonaws.com[.cn]/... */
+const ECR_OF_REGION = (region: string) => new RegExp(`^\\d{12}\\.dkr\\.ecr\\.${region}\\.amazonaws\\.com(\\.cn)?/`);
 
 export const networkKeys = {
     vpcCidr: key<string>({
@@ -87,18 +136,40 @@ function prefixOf(cidr: string): number {
 }
 
 /** Cross-key checks of the network section. */
-export function networkRules(v: {
-    layout: Layout;
-    natStrategy: NatStrategy;
-    interfaceEndpoints: readonly InterfaceEndpoint[];
-}): string[] {
+export function networkRules(
+    v: {
+        layout: Layout;
+        natStrategy: NatStrategy;
+        interfaceEndpoints: readonly InterfaceEndpoint[];
+        broker: "redis" | "sqs";
+        ecsExec: boolean;
+        image: string;
+        jobImage: string;
+    },
+    region: string | undefined,
+): string[] {
     const errors: string[] = [];
-    if (v.natStrategy === "none") {
-        const required = ENDPOINTS_REQUIRED_WITHOUT_NAT[v.layout];
-        const missing = required.filter((e) => !v.interfaceEndpoints.includes(e));
-        if (missing.length > 0) {
+    if (v.natStrategy !== "none") return errors;
+    const needs = endpointsRequiredWithoutNat(v);
+    const required = [...new Set(needs.map((n) => n.endpoint))];
+    const missing = required.filter((e) => !v.interfaceEndpoints.includes(e));
+    if (missing.length > 0) {
+        const why = missing.map((e) => `${JSON.stringify(e)}: ${needs.find((n) => n.endpoint === e)!.why}`);
+        errors.push(
+            `airflow:interfaceEndpoints must include ${required.map((e) => JSON.stringify(e)).join(", ")} when airflow:natStrategy is "none" and airflow:layout is ${JSON.stringify(v.layout)} (private subnets have no other way to reach those AWS services), got ${shown(v.interfaceEndpoints)}, missing ${why.join("; ")}`,
+        );
+    }
+    // Without NAT nothing outside AWS is reachable, and of ECR only the region's own registries.
+    const images: [string, string, string][] = [
+        ["jobImage", v.jobImage, "the Fargate job task pulls"],
+        ...(v.layout === "celery" && v.image !== ""
+            ? [["image", v.image, "the Airflow services pull"] as [string, string, string]]
+            : []),
+    ];
+    for (const [key, image, what] of images) {
+        if (region !== undefined && !ECR_OF_REGION(region).test(image)) {
             errors.push(
-                `airflow:interfaceEndpoints must include ${required.map((e) => JSON.stringify(e)).join(", ")} when airflow:natStrategy is "none" and airflow:layout is ${JSON.stringify(v.layout)} (private subnets have no other way to reach those AWS services), got ${shown(v.interfaceEndpoints)}, missing ${missing.map((e) => JSON.stringify(e)).join(", ")}`,
+                `airflow:${key} must be an image in a private ECR registry of ${region} (<account>.dkr.ecr.${region}.amazonaws.com/...) when airflow:natStrategy is "none": ${what} it through the ECR endpoints, and nothing else is reachable without NAT, got ${JSON.stringify(image)}`,
             );
         }
     }

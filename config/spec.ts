@@ -16,8 +16,8 @@ export interface KeySpec<T> {
     readonly default: T | undefined;
     /** How a derived default is described, e.g. "the stack name". */
     readonly defaultText?: string;
-    /** Computes a derived default when the key is not set. */
-    readonly deriveDefault?: () => T;
+    /** Computes a derived default when the key is not set, from the stack being configured. */
+    readonly deriveDefault?: (context: { readonly stack: string }) => T;
     /** What the key allows, phrased to follow "<key> must be", e.g. `"celery" or "mwaa"`. */
     readonly allowed: string;
     readonly schema: z.ZodType<T>;

@@ -9,6 +9,12 @@ export const POSTGRES_VERSIONS = ["13", "14", "15", "16", "17"] as const;
 
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
+/** Secrets Manager's recovery window of a deleted secret: 0 (delete at once) or 7 to 30 days. */
+export function isRecoveryWindow(days: number): boolean {
+    return Number.isInteger(days) && (days === 0 || (days >= 7 && days <= 30));
+}
+export const RECOVERY_WINDOW_ALLOWED = "0 or a whole number from 7 to 30";
+
 export const storageKeys = {
     artifactsKmsKeyArn: key<string>({
         type: "string",
@@ -39,11 +45,8 @@ export const storageKeys = {
         description:
             "Days a deleted Airflow secret can be restored. 0 deletes at once, so that a destroyed stack can be recreated with the same secret names straight away.",
         default: 7,
-        allowed: "0 or a whole number from 7 to 30",
-        schema: z
-            .number()
-            .int()
-            .refine((n) => n === 0 || (n >= 7 && n <= 30)),
+        allowed: RECOVERY_WINDOW_ALLOWED,
+        schema: z.number().int().refine(isRecoveryWindow),
     }),
     dbEngineVersion: enumKey(
         POSTGRES_VERSIONS,
@@ -55,12 +58,8 @@ export const storageKeys = {
         description: "RDS instance class of the metadata database (celery layout).",
         default: "db.t4g.micro",
         allowed:
-            'an RDS instance class such as "db.t4g.micro", "db.t4g.medium" or "db.m7g.large" (families t3, t4g, m5, m6g, m6i, m7g, r5, r6g, r6i, r7g)',
-        schema: z
-            .string()
-            .regex(
-                /^db\.(t3|t4g|m5|m6g|m6i|m7g|r5|r6g|r6i|r7g)\.(micro|small|medium|large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge)$/,
-            ),
+            'an RDS instance class offered for airflow:dbEngineVersion in the stack\'s region, such as "db.t4g.micro", "db.t4g.medium" or "db.m7g.large" (checked against config/aws-data/instance-types.json, from AWS\'s price list)',
+        schema: z.string().regex(/^db\.[a-z0-9-]+\.[a-z0-9-]+$/),
     }),
     dbAllocatedStorageGb: intKey(
         20,
@@ -95,10 +94,9 @@ export const storageKeys = {
         type: "string",
         description: "ElastiCache node type of the Redis broker.",
         default: "cache.t4g.micro",
-        allowed: 'an ElastiCache node type such as "cache.t4g.micro" or "cache.m7g.large"',
-        schema: z
-            .string()
-            .regex(/^cache\.(t3|t4g|m5|m6g|m7g|r5|r6g|r7g)\.(micro|small|medium|large|xlarge|2xlarge|4xlarge)$/),
+        allowed:
+            'an ElastiCache node type offered in the stack\'s region, such as "cache.t4g.micro" or "cache.m7g.large" (checked against config/aws-data/instance-types.json, from AWS\'s price list)',
+        schema: z.string().regex(/^cache\.[a-z0-9-]+\.[a-z0-9-]+$/),
     }),
     brokerNodes: intKey(
         1,

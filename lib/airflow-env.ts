@@ -5,6 +5,7 @@
  * Nothing else writes `AIRFLOW__*` variables.
  */
 import { sharedAirflowOptions } from "./airflow";
+import { airflowMajor } from "../config/versions";
 
 export const AIRFLOW_COMPONENTS = [
     "api-server",
@@ -59,6 +60,30 @@ export interface AirflowEnvSettings {
     awsEndpointUrl?: string;
     /** Where the DAGs are. Default: /opt/airflow/dags (the containers' DAGs volume). */
     dagsFolder?: string;
+    /** Send Airflow's metrics by StatsD to this target (the task's metrics sidecar). Default: metrics off. */
+    metrics?: MetricsTarget;
+}
+
+/** Where a component sends its StatsD metrics: the metrics sidecar of its task. */
+export interface MetricsTarget {
+    host: string;
+    port: number;
+    /** [metrics] statsd_prefix: the collector's rules expect it before every name. */
+    prefix: string;
+}
+
+/**
+ * Airflow's metrics settings: StatsD on, to the task's metrics sidecar
+ * (components/observability/agent.ts, STATSD_ENDPOINT and STATSD_PREFIX).
+ * https://airflow.apache.org/docs/apache-airflow/3.0.6/administration-and-deployment/logging-monitoring/metrics.html
+ */
+export function airflowMetricsEnvironment(m: MetricsTarget): Record<string, string> {
+    return {
+        AIRFLOW__METRICS__STATSD_ON: "True",
+        AIRFLOW__METRICS__STATSD_HOST: m.host,
+        AIRFLOW__METRICS__STATSD_PORT: String(m.port),
+        AIRFLOW__METRICS__STATSD_PREFIX: m.prefix,
+    };
 }
 
 export interface ContainerEnv {
@@ -66,14 +91,24 @@ export interface ContainerEnv {
     secrets: { name: string; valueFrom: string }[];
 }
 
-/** The major version of an Airflow version string. */
-function major(version: string): 2 | 3 {
-    return version.startsWith("3.") ? 3 : 2;
-}
+/**
+ * The endings of secret-looking setting names. The policy pack (policy/policies.ts, compiled on its
+ * own) keeps a copy, SECRET_MARKERS; tests/policy.test.ts keeps the two equal.
+ */
+export const SECRET_SETTING_MARKERS = [
+    "FERNET_KEY",
+    "SECRET_KEY",
+    "JWT_SECRET",
+    "PASSWORD",
+    "SQL_ALCHEMY_CONN",
+    "RESULT_BACKEND",
+    "BROKER_URL",
+    "BASIC_AUTH",
+    "TOKEN",
+] as const;
 
 /** Secret-looking setting names: these must only ever come from `secrets`. */
-export const SECRET_SETTING =
-    /(FERNET_KEY|SECRET_KEY|JWT_SECRET|PASSWORD|SQL_ALCHEMY_CONN|RESULT_BACKEND|BROKER_URL|BASIC_AUTH|TOKEN)$/;
+export const SECRET_SETTING = new RegExp(`(${SECRET_SETTING_MARKERS.join("|")})$`);
 
 /**
  * Renders the environment of one Airflow component. Secrets appear only in `secrets` (ECS resolves
@@ -81,7 +116,7 @@ export const SECRET_SETTING =
  * secrets it uses. Both lists are sorted by name.
  */
 export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
-    const v3 = major(s.airflowVersion) === 3;
+    const v3 = airflowMajor(s.airflowVersion) === 3;
     if (!v3 && (s.component === "api-server" || s.component === "dag-processor")) {
         throw new Error(
             `Airflow ${s.airflowVersion} has no ${s.component}; use webserver (and the scheduler parses DAGs)`,
@@ -139,6 +174,7 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
             },
         });
     }
+    if (s.metrics) Object.assign(env, airflowMetricsEnvironment(s.metrics));
     if (s.awsEndpointUrl) env.AWS_ENDPOINT_URL = s.awsEndpointUrl;
     for (const [name, value] of Object.entries(s.extra ?? {})) {
         if (name in env) throw new Error(`${name} is set by the platform and cannot be overridden`);

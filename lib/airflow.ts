@@ -43,7 +43,7 @@ export const SHARED_AIRFLOW_OPTION_NAMES = Object.keys(sharedAirflowOptions("x")
 export interface AirflowVariableArgs {
     environment: string;
     /** Days a deleted variable can be restored: 0, or 7 to 30. */
-    recoveryWindowDays: number;
+    secretRecoveryWindowDays: number;
     description: string;
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -67,7 +67,7 @@ export function publishVariable(
         {
             name: secretName,
             description: args.description,
-            recoveryWindowInDays: args.recoveryWindowDays,
+            recoveryWindowInDays: args.secretRecoveryWindowDays,
             tags: withName(args.tags, resourceName),
         },
         { parent },

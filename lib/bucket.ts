@@ -11,7 +11,7 @@ export interface SecureBucketArgs {
     /** Extra lifecycle expirations: objects under `prefix` expire after `days`. */
     expirations?: { id: string; prefix: string; days: number }[];
     /** Keep the bucket and its objects on delete, and protect it from `pulumi destroy`. */
-    protect: boolean;
+    protectData: boolean;
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -19,6 +19,11 @@ export interface SecureBucket {
     bucket: aws.s3.Bucket;
     /** The bucket policy: TLS only (other statements can be added by the caller's own policy). */
     policy: aws.s3.BucketPolicy;
+    /**
+     * Versioning: every object put into the bucket must wait for it (`dependsOn`), or an object
+     * written before it is on has no version id to pin.
+     */
+    versioning: aws.s3.BucketVersioning;
 }
 
 /**
@@ -30,8 +35,8 @@ export function createSecureBucket(name: string, args: SecureBucketArgs, parent:
     const opts = { parent };
     const bucket = new aws.s3.Bucket(
         name,
-        { forceDestroy: !args.protect, tags: withName(args.tags, name) },
-        { parent, protect: args.protect, retainOnDelete: args.protect },
+        { forceDestroy: !args.protectData, tags: withName(args.tags, name) },
+        { parent, protect: args.protectData, retainOnDelete: args.protectData },
     );
     new aws.s3.BucketOwnershipControls(
         `${name}-ownership`,
@@ -112,5 +117,5 @@ export function createSecureBucket(name: string, args: SecureBucketArgs, parent:
         },
         { parent, dependsOn: [publicAccessBlock] },
     );
-    return { bucket, policy };
+    return { bucket, policy, versioning };
 }

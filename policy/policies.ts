@@ -420,6 +420,7 @@ export const SECRET_MARKERS = [
     "SQL_ALCHEMY_CONN",
     "RESULT_BACKEND",
     "BROKER_URL",
+    "BASIC_AUTH",
     "TOKEN",
 ];
 
@@ -438,7 +439,7 @@ export function isSecretLookingAirflowSetting(name: string): boolean {
 
 const ecsSecretsNotInEnvironment = resourcePolicy(
     "ecs-secrets-not-in-environment",
-    "No ECS container sets a secret-looking Airflow setting (AIRFLOW__* with FERNET_KEY, SECRET_KEY, JWT_SECRET, PASSWORD, SQL_ALCHEMY_CONN, RESULT_BACKEND, BROKER_URL or TOKEN) in its environment; those come through secrets (valueFrom).",
+    "No ECS container sets a secret-looking Airflow setting (AIRFLOW__* with FERNET_KEY, SECRET_KEY, JWT_SECRET, PASSWORD, SQL_ALCHEMY_CONN, RESULT_BACKEND, BROKER_URL, BASIC_AUTH or TOKEN) in its environment; those come through secrets (valueFrom).",
     [TYPES.ecsTaskDefinition],
     (args, report) => {
         const raw = args.props.containerDefinitions;
@@ -476,6 +477,23 @@ const logRetention = resourcePolicy(
     },
 );
 
+// ---- Alarms -----------------------------------------------------------------------------------------
+
+const alarmHasAction = resourcePolicy(
+    "alarm-has-action",
+    "Every CloudWatch alarm notifies someone: it has at least one alarm action and its actions are enabled.",
+    [TYPES.metricAlarm, TYPES.compositeAlarm],
+    (args, report) => {
+        const actions = asList(args.props.alarmActions).filter((a) => a !== undefined && a !== null && a !== "");
+        if (actions.length === 0) {
+            report(`${describe(args)} has no alarmActions, so nobody hears when it fires; add the stack's alarm topic`);
+        }
+        if (args.props.actionsEnabled === false || args.props.actionsEnabled === "false") {
+            report(`${describe(args)} has actionsEnabled false, so its actions never run; enable them`);
+        }
+    },
+);
+
 // ---- MWAA -------------------------------------------------------------------------------------------
 
 const mwaaPrivateInProduction = resourcePolicy(
@@ -508,5 +526,6 @@ export const policies: Policy[] = [
     iamPassRoleScoped,
     ecsSecretsNotInEnvironment,
     logRetention,
+    alarmHasAction,
     mwaaPrivateInProduction,
 ];

@@ -43,6 +43,8 @@ export const TYPES = {
     lbLoadBalancer: "aws:lb/loadBalancer:LoadBalancer",
     lbListener: "aws:lb/listener:Listener",
     ecsService: "aws:ecs/service:Service",
+    metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
 } as const;
 
 /** "aws:s3/bucketPolicy:BucketPolicy" -> "aws.s3.BucketPolicy", the class that creates it. */

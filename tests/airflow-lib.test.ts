@@ -19,7 +19,7 @@ describe("Airflow settings shared by both layouts", () => {
                 "owner-var",
                 "ml_training",
                 { bucket: "b", instance_count: 1 },
-                { environment: "dev", recoveryWindowDays: 0, description: "ML settings" },
+                { environment: "dev", secretRecoveryWindowDays: 0, description: "ML settings" },
                 parent,
             );
             return { arn: v.arn, secretName: v.secretName };

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { CeleryCluster, migrateScript, queueSteps } from "../components/celery";
+import { DEFAULT_WORKER_POOLS } from "../config";
 import { renderAirflowEnvironment, SECRET_SETTING } from "../lib/airflow-env";
 import { ProgramRun, runProgram, runStack, useStack } from "./harness/program";
 import { itRejectsEach } from "./harness/config";
@@ -806,16 +807,38 @@ describe("CeleryCluster arguments", () => {
         servicesSecurityGroupId: "sg",
         loadBalancerSecurityGroupId: "sg",
     };
-    const base = { environment: "dev", airflowVersion: "3.0.6", network, storage, image: { uri: "x/y:1" } };
+    const base = {
+        environment: "dev",
+        airflowVersion: "3.0.6",
+        network,
+        storage,
+        image: { uri: "x/y:1" },
+        flower: false,
+    };
     const cases: [string, Partial<ConstructorParameters<typeof CeleryCluster>[1]>, string][] = [
         [
             "sizes",
             { sizes: { scheduler: { cpu: 256, memory: 4096 } } },
-            "CeleryCluster bad: sizes.scheduler.memory must be one of 512, 1024 or 2048 with cpu 256, got 4096",
+            "CeleryCluster bad: sizes.scheduler.memory must be a memory size Fargate allows with cpu 256 (512, 1024 or 2048), got 4096",
         ],
         [
             "flower without its secret",
             { flower: true },
+            "CeleryCluster bad: storage.secretArns.flowerBasicAuth must be set when flower is on, got undefined",
+        ],
+        [
+            "workerPools with the loader's own wording",
+            { workerPools: [{ ...DEFAULT_WORKER_POOLS[0], name: "large" }] },
+            'CeleryCluster bad: workerPools must include a pool named "default" (tasks without queue= go to the default queue), got ["large"]',
+        ],
+        [
+            "a worker pool's memory",
+            { workerPools: [{ ...DEFAULT_WORKER_POOLS[0], memory: 1024 }] },
+            "CeleryCluster bad: workerPools[0].memory must be a memory size Fargate allows with cpu 1024 (2048, 3072, 4096, 5120, 6144, 7168 or 8192), got 1024",
+        ],
+        [
+            "flower on by default, as airflow:flower is",
+            { flower: undefined },
             "CeleryCluster bad: storage.secretArns.flowerBasicAuth must be set when flower is on, got undefined",
         ],
         [
@@ -826,7 +849,7 @@ describe("CeleryCluster arguments", () => {
         [
             "airflowVersion",
             { airflowVersion: "latest" },
-            'CeleryCluster bad: airflowVersion must be an Airflow 2.x or 3.x version such as 3.0.6, got "latest"',
+            'CeleryCluster bad: airflowVersion must be one of "2.9.2", "2.10.1", "2.10.3", "2.11.0", "3.0.6", got "latest"',
         ],
     ];
     for (const [field, args, message] of cases) {

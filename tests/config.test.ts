@@ -1,8 +1,23 @@
 import { expect } from "chai";
 import { ConfigError, loadConfig } from "../config";
+import {
+    AWS_DATA_SOURCE,
+    elastiCacheNodeTypes,
+    rdsPostgresClasses,
+    SAGEMAKER_TRAINING_INSTANCE_TYPES,
+    SAGEMAKER_TRANSFORM_INSTANCE_TYPES,
+} from "../config/aws-data";
 import { SUPPORTED_AIRFLOW_VERSIONS } from "../config/versions";
 import { useStack } from "./harness/program";
 import { configErrors } from "./harness/config";
+
+/** Where the instance-type checks' data comes from, as the messages name it. */
+const DATA = `config/aws-data/instance-types.json of ${AWS_DATA_SOURCE.generated}`;
+const families = (classes: readonly string[]) =>
+    [...new Set(classes.map((c) => c.split(".").slice(0, 2).join(".")))].sort().join(", ");
+/** A job image the network can pull without NAT, and the endpoints the Celery layout and the DAGs need. */
+const JOB_ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs:1";
+const CELERY_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "monitoring", "ecs", "sagemaker.api"];
 
 describe("config loader", () => {
     const badConfigs: [string, string, Record<string, unknown>, string][] = [
@@ -53,13 +68,13 @@ describe("config loader", () => {
             "dev",
             "an unknown interface endpoint",
             { "airflow:interfaceEndpoints": ["ecr.api", "s3"] },
-            'airflow:interfaceEndpoints must be a list without repeats of one of "ecr.api", "ecr.dkr", "logs", "sqs", "secretsmanager", "sts", "monitoring", "kms", got ["ecr.api","s3"]',
+            'airflow:interfaceEndpoints must be a list without repeats of one of "ecr.api", "ecr.dkr", "logs", "sqs", "secretsmanager", "sts", "monitoring", "kms", "ecs", "sagemaker.api", "ssmmessages", got ["ecr.api","s3"]',
         ],
         [
             "dev",
             "a repeated interface endpoint",
             { "airflow:interfaceEndpoints": ["logs", "logs"] },
-            'airflow:interfaceEndpoints must be a list without repeats of one of "ecr.api", "ecr.dkr", "logs", "sqs", "secretsmanager", "sts", "monitoring", "kms", got ["logs","logs"]',
+            'airflow:interfaceEndpoints must be a list without repeats of one of "ecr.api", "ecr.dkr", "logs", "sqs", "secretsmanager", "sts", "monitoring", "kms", "ecs", "sagemaker.api", "ssmmessages", got ["logs","logs"]',
         ],
         [
             "dev",
@@ -106,14 +121,163 @@ describe("config loader", () => {
         [
             "dev",
             "no NAT gateway without the endpoints the Celery layout needs",
-            { "airflow:natStrategy": "none", "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr"] },
-            'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "secretsmanager" when airflow:natStrategy is "none" and airflow:layout is "celery" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr"], missing "logs", "secretsmanager"',
+            {
+                "airflow:natStrategy": "none",
+                "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr"],
+                "airflow:jobImage": JOB_ECR,
+            },
+            'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "secretsmanager", "monitoring", "ecs", "sagemaker.api" when airflow:natStrategy is "none" and airflow:layout is "celery" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr"], missing "logs": every container logs to CloudWatch Logs; "secretsmanager": Fargate reads Airflow\'s secrets at start; "monitoring": the control service publishes the queue-depth metric the worker pools scale on; "ecs": the fargate_parallel_tasks DAG runs and watches ECS tasks; "sagemaker.api": the ml_training_pipeline DAG starts and watches SageMaker jobs',
+        ],
+        [
+            "dev",
+            "no NAT gateway without the monitoring endpoint the queue-depth metric needs",
+            {
+                "airflow:natStrategy": "none",
+                "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ecs", "sagemaker.api"],
+                "airflow:jobImage": JOB_ECR,
+            },
+            'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "secretsmanager", "monitoring", "ecs", "sagemaker.api" when airflow:natStrategy is "none" and airflow:layout is "celery" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr","logs","secretsmanager","ecs","sagemaker.api"], missing "monitoring": the control service publishes the queue-depth metric the worker pools scale on',
+        ],
+        [
+            "dev",
+            "no NAT gateway without the SQS endpoint of an SQS broker and the SSM endpoint of ECS Exec",
+            {
+                "airflow:natStrategy": "none",
+                "airflow:broker": "sqs",
+                "airflow:flower": false,
+                "airflow:ecsExec": true,
+                "airflow:interfaceEndpoints": [
+                    "ecr.api",
+                    "ecr.dkr",
+                    "logs",
+                    "secretsmanager",
+                    "monitoring",
+                    "ecs",
+                    "sagemaker.api",
+                ],
+                "airflow:jobImage": JOB_ECR,
+            },
+            'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "secretsmanager", "monitoring", "sqs", "ssmmessages", "ecs", "sagemaker.api" when airflow:natStrategy is "none" and airflow:layout is "celery" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr","logs","secretsmanager","monitoring","ecs","sagemaker.api"], missing "sqs": SQS is the Celery broker (airflow:broker); "ssmmessages": ECS Exec (airflow:ecsExec) opens SSM sessions',
         ],
         [
             "prod",
-            "no NAT gateway without the endpoints MWAA needs",
-            { "airflow:natStrategy": "none", "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr", "logs"] },
-            'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "monitoring", "sqs", "kms" when airflow:natStrategy is "none" and airflow:layout is "mwaa" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr","logs"], missing "monitoring", "sqs", "kms"',
+            "no NAT gateway without the endpoints MWAA and the DAGs need",
+            {
+                "airflow:natStrategy": "none",
+                "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr", "logs"],
+                "airflow:jobImage": JOB_ECR,
+            },
+            'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "monitoring", "sqs", "kms", "secretsmanager", "ecs", "sagemaker.api" when airflow:natStrategy is "none" and airflow:layout is "mwaa" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr","logs"], missing "monitoring": MWAA publishes Airflow\'s metrics to CloudWatch; "sqs": MWAA\'s Celery broker is SQS; "kms": MWAA\'s queues are encrypted with KMS; "secretsmanager": the Variables and Connections backend reads Secrets Manager; "ecs": the fargate_parallel_tasks DAG runs and watches ECS tasks; "sagemaker.api": the ml_training_pipeline DAG starts and watches SageMaker jobs',
+        ],
+        [
+            "dev",
+            "no NAT gateway with a job image on the internet (the default, public.ecr.aws)",
+            { "airflow:natStrategy": "none", "airflow:interfaceEndpoints": CELERY_ENDPOINTS },
+            'airflow:jobImage must be an image in a private ECR registry of us-east-1 (<account>.dkr.ecr.us-east-1.amazonaws.com/...) when airflow:natStrategy is "none": the Fargate job task pulls it through the ECR endpoints, and nothing else is reachable without NAT, got "public.ecr.aws/docker/library/python:3.12-slim"',
+        ],
+        [
+            "dev",
+            "no NAT gateway with an Airflow image outside the region's ECR",
+            {
+                "airflow:natStrategy": "none",
+                "airflow:interfaceEndpoints": CELERY_ENDPOINTS,
+                "airflow:jobImage": JOB_ECR,
+                "airflow:image": "ghcr.io/me/airflow:3.0.6",
+            },
+            'airflow:image must be an image in a private ECR registry of us-east-1 (<account>.dkr.ecr.us-east-1.amazonaws.com/...) when airflow:natStrategy is "none": the Airflow services pull it through the ECR endpoints, and nothing else is reachable without NAT, got "ghcr.io/me/airflow:3.0.6"',
+        ],
+        [
+            "dev",
+            "an RDS class that does not exist (db.m5.micro)",
+            { "airflow:dbInstanceClass": "db.m5.micro" },
+            `airflow:dbInstanceClass must be an RDS instance class offered for PostgreSQL 16 (airflow:dbEngineVersion) in us-east-1 (${rdsPostgresClasses("us-east-1", "16").length} in ${DATA}; db.m5 comes in "db.m5.12xlarge", "db.m5.16xlarge", "db.m5.24xlarge", "db.m5.2xlarge", "db.m5.4xlarge", "db.m5.8xlarge", "db.m5.large", "db.m5.xlarge"), got "db.m5.micro"`,
+        ],
+        [
+            "dev",
+            "an RDS class PostgreSQL 16 cannot run on (db.t2.micro, previous generation)",
+            { "airflow:dbInstanceClass": "db.t2.micro" },
+            `airflow:dbInstanceClass must be an RDS instance class offered for PostgreSQL 16 (airflow:dbEngineVersion) in us-east-1 (${rdsPostgresClasses("us-east-1", "16").length} in ${DATA}; no db.t2 class is offered; the families are ${families(rdsPostgresClasses("us-east-1", "16"))}), got "db.t2.micro"`,
+        ],
+        [
+            "dev",
+            "an ElastiCache node type that does not exist",
+            { "airflow:brokerNodeType": "cache.t4g.huge" },
+            `airflow:brokerNodeType must be an ElastiCache node type offered in us-east-1 (${elastiCacheNodeTypes("us-east-1").length} in ${DATA}; cache.t4g comes in "cache.t4g.medium", "cache.t4g.micro", "cache.t4g.small"), got "cache.t4g.huge"`,
+        ],
+        [
+            "dev",
+            "a SageMaker type that does not exist (ml.p3.large)",
+            { "airflow:mlInstanceType": "ml.p3.large" },
+            `airflow:mlInstanceType must be an instance type SageMaker offers for training jobs (${SAGEMAKER_TRAINING_INSTANCE_TYPES.length} in ${DATA}; ml.p3 comes in "ml.p3.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge"), got "ml.p3.large"`,
+        ],
+        [
+            "dev",
+            "a transform instance type SageMaker offers for training only",
+            { "airflow:mlTransformInstanceType": "ml.p5.48xlarge" },
+            `airflow:mlTransformInstanceType must be an instance type SageMaker offers for batch transform jobs (${SAGEMAKER_TRANSFORM_INSTANCE_TYPES.length} in ${DATA}; SageMaker offers ml.p5.48xlarge for training jobs only), got "ml.p5.48xlarge"`,
+        ],
+        [
+            "dev",
+            "an ACM certificate of another region",
+            { "airflow:certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc-123" },
+            'airflow:certificateArn must be in the stack\'s region us-east-1 (aws:region, partition aws): a load balancer uses ACM certificates of its own region only, got "arn:aws:acm:eu-west-1:123456789012:certificate/abc-123"',
+        ],
+        [
+            "dev",
+            "an ACM certificate of an account the stack does not deploy to (aws:allowedAccountIds)",
+            {
+                "aws:allowedAccountIds": ["111111111111"],
+                "airflow:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc-123",
+            },
+            'airflow:certificateArn must belong to an account of aws:allowedAccountIds (111111111111): a load balancer uses ACM certificates of its own account only, got account 123456789012 in "arn:aws:acm:us-east-1:123456789012:certificate/abc-123"',
+        ],
+        [
+            "dev",
+            "a KMS key of another region for the artifacts bucket",
+            {
+                "airflow:artifactsKmsKeyArn":
+                    "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            },
+            "airflow:artifactsKmsKeyArn must be in the stack's region us-east-1 (aws:region, partition aws): S3 encrypts a bucket only with a KMS key of the bucket's region, got \"arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\"",
+        ],
+        [
+            "dev",
+            "a KMS key ARN of another partition",
+            {
+                "airflow:artifactsKmsKeyArn":
+                    "arn:aws-cn:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            },
+            "airflow:artifactsKmsKeyArn must be in the stack's region us-east-1 (aws:region, partition aws): S3 encrypts a bucket only with a KMS key of the bucket's region, got \"arn:aws-cn:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\"",
+        ],
+        [
+            "dev",
+            "a training image in another region's ECR",
+            { "airflow:mlImageUri": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/team/trainer:1.0" },
+            "airflow:mlImageUri must be an ECR image of the stack's region us-east-1 (aws:region): SageMaker runs training images from its own region's registries only, got \"123456789012.dkr.ecr.eu-central-1.amazonaws.com/team/trainer:1.0\"",
+        ],
+        [
+            "dev",
+            "tags that the program sets itself (Production, Environment, Name)",
+            { "airflow:tags": { Production: "true", Environment: "x", Name: "n", CostCenter: "a" } },
+            'airflow:tags must not set "Environment", "Production", "Name" (the program sets Project, Environment, Production, ManagedBy, Name itself and would overwrite them), got {"Production":"true","Environment":"x","Name":"n","CostCenter":"a"}',
+        ],
+        [
+            "dev",
+            "tags with characters AWS refuses",
+            { "airflow:tags": { "team#1": "data", Owner: "a,b" } },
+            'airflow:tags must use only letters, digits, spaces and _ . : / = + - @ in tag names and values (AWS\'s tag character set), got "team#1": "data", "Owner": "a,b"',
+        ],
+        [
+            "dev",
+            "more tags than AWS allows on a resource with the program's own",
+            { "airflow:tags": Object.fromEntries([...Array(46).keys()].map((i) => [`t${i}`, "x"])) },
+            "airflow:tags must have at most 45 tags (AWS allows 50 per resource and the program adds 5), got 46",
+        ],
+        [
+            "dev",
+            "an environment name RDS cannot put in an identifier (two hyphens)",
+            { "airflow:environment": "dev--1" },
+            'airflow:environment must not have two hyphens in a row (it is part of the RDS instance identifier airflow-<environment>-db, which cannot), got "dev--1"',
         ],
     ];
 
@@ -157,7 +321,8 @@ describe("config loader", () => {
         expect(
             configErrors("dev", {
                 "airflow:natStrategy": "none",
-                "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr", "logs", "secretsmanager"],
+                "airflow:interfaceEndpoints": CELERY_ENDPOINTS,
+                "airflow:jobImage": JOB_ECR,
             }),
         ).to.deep.equal([]);
     });

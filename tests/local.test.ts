@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import * as net from "net";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -67,5 +67,24 @@ describe("npm run local: bad states", () => {
         expect(errors).to.deep.equal([
             "error: unknown command start: use up (default), run <dag_id>, status, down or reset",
         ]);
+    });
+});
+
+describe("npm run local: the mirrored stack", () => {
+    it("runs each component with the command its ECS service runs, on loopback ports", () => {
+        expect(local.localComponents(["default", "large"])).to.deep.equal([
+            ["api-server", "api-server", ["api-server", "--port", "28080", "--host", "127.0.0.1"]],
+            ["scheduler", "scheduler", ["scheduler"]],
+            ["dag-processor", "dag-processor", ["dag-processor"]],
+            ["triggerer", "triggerer", ["triggerer"]],
+            ["worker", "worker", ["celery", "worker", "--queues", "default,large", "--concurrency", "8"]],
+            ["flower", "flower", ["celery", "flower", "--port", "25555", "--hostname", "127.0.0.1"]],
+        ]);
+    });
+
+    it("reads the stack file through the config parser, without the test harness's mocks", () => {
+        const source = readFileSync(path.join(__dirname, "..", "scripts", "local", "main.ts"), "utf8");
+        expect(source).not.to.match(/tools\/harness|setMocks/);
+        expect(source).to.contain("parseConfig(");
     });
 });

@@ -81,6 +81,8 @@ function expectedStatements(envName: string, environment: string, bucketArn: str
             ],
             Resource: `arn:aws:logs:${REGION}:${MOCK_ACCOUNT}:log-group:airflow-${envName}-*`,
         },
+        // https://docs.aws.amazon.com/mwaa/latest/userguide/mwaa-create-role.html lists it in every sample policy.
+        ListLogGroups: { Sid: "ListLogGroups", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
         PutMetrics: { Sid: "PutMetrics", Effect: "Allow", Action: "cloudwatch:PutMetricData", Resource: "*" },
         UseCeleryQueues: {
             Sid: "UseCeleryQueues",
@@ -126,7 +128,7 @@ describe("MWAA environment of the prod stack", () => {
         env = run.get(T.env, `${name}-environment`);
     });
 
-    it("is one MwaaEnvironment component that parents the environment, its security group, role and policy", () => {
+    it("is one MwaaEnvironment component that parents the environment, its security group, role, policy and log groups", () => {
         const component = run.get(T.component, name);
         expect(
             run
@@ -142,6 +144,9 @@ describe("MWAA environment of the prod stack", () => {
                 `${T.egress} ${name}-sg-out-all`,
                 `${T.role} ${name}-execution-role`,
                 `${T.rolePolicy} ${name}-execution-policy`,
+                ...["dagprocessing", "scheduler", "task", "webserver", "worker"].map(
+                    (m) => `aws:cloudwatch/logGroup:LogGroup ${name}-logs-${m}`,
+                ),
             ].sort(),
         );
         expect(run.ofType(T.env)).to.have.length(1);
@@ -299,7 +304,7 @@ describe("MWAA environment of the prod stack", () => {
             }
         });
 
-        it("allows only Allow statements, and '*' resources only for the two actions that take no resource ARN", () => {
+        it("allows only Allow statements, and '*' resources only for the three actions that take no resource ARN", () => {
             for (const s of Object.values(statements)) {
                 expect(s.Effect, s.Sid).to.equal("Allow");
                 expect(s.NotResource, s.Sid).to.equal(undefined);
@@ -308,7 +313,11 @@ describe("MWAA environment of the prod stack", () => {
                 if (resources.includes("*")) {
                     expect([s.Action].flat(), s.Sid).to.satisfy((actions: string[]) =>
                         actions.every((a) =>
-                            ["s3:GetAccountPublicAccessBlock", "cloudwatch:PutMetricData"].includes(a),
+                            [
+                                "s3:GetAccountPublicAccessBlock",
+                                "cloudwatch:PutMetricData",
+                                "logs:DescribeLogGroups",
+                            ].includes(a),
                         ),
                     );
                 } else {

@@ -233,7 +233,16 @@ describe("network configuration variants", () => {
     it("creates no NAT gateway and no default route with natStrategy none", async () => {
         const run = await runProgram("dev", {
             "airflow:natStrategy": "none",
-            "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr", "logs", "secretsmanager"],
+            "airflow:interfaceEndpoints": [
+                "ecr.api",
+                "ecr.dkr",
+                "logs",
+                "secretsmanager",
+                "monitoring",
+                "ecs",
+                "sagemaker.api",
+            ],
+            "airflow:jobImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs:1",
         });
         expect(run.ofType(T.nat)).to.have.length(0);
         expect(run.ofType(T.route).map((r) => r.name)).to.deep.equal(["airflow-dev-public-default-route"]);

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { expect } from "chai";
+import { execFile } from "child_process";
 import { mkdtempSync, readFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -62,6 +63,7 @@ describe("offline plan of a stack", () => {
             "airflow-prod (airflow:ml:SageMakerTraining)",
             "airflow-prod (airflow:mwaa:MwaaEnvironment)",
             "airflow-prod (airflow:network:AirflowNetwork)",
+            "airflow-prod (airflow:observability:Observability)",
             "airflow-prod (airflow:storage:AirflowStorage)",
         ]);
     });
@@ -133,12 +135,12 @@ describe("offline plan of a stack", () => {
     });
 
     it("reports the policy pack's verdict, and mandatory violations fail the plan", async () => {
-        expect(text).to.include("\nPolicies: 15 of policy pack airflow-aws, no violations\n");
+        expect(text).to.include("\nPolicies: 16 of policy pack airflow-aws, no violations\n");
         expect(failingViolations(prod)).to.deep.equal([]);
         const bad = await buildPlan(await runResources("dev", () => new aws.cloudwatch.LogGroup("forever", {})));
         expect(failingViolations(bad).map((v) => v.policy)).to.deep.equal(["log-group-retention"]);
         expect(renderPlan(bad)).to.include(
-            'Policies: 15 of policy pack airflow-aws, 1 violation (1 mandatory)\n    ✖ log-group-retention (mandatory): aws.cloudwatch.LogGroup "forever" has retentionInDays unset, which keeps logs forever; set retentionInDays\n',
+            'Policies: 16 of policy pack airflow-aws, 1 violation (1 mandatory)\n    ✖ log-group-retention (mandatory): aws.cloudwatch.LogGroup "forever" has retentionInDays unset, which keeps logs forever; set retentionInDays\n',
         );
     });
 });
@@ -243,6 +245,24 @@ describe("npm run plan", () => {
         );
         expect(code).to.equal(2);
         expect(out).to.include("✖ log-group-retention (mandatory)");
+    });
+
+    it("writes the whole JSON into a pipe whose reader is slow, then exits (--json=- | wc -c)", async function () {
+        this.timeout(120000);
+        // The real command in its own process, piped into a reader that starts a second late: the
+        // command must not exit before the pipe has taken every byte.
+        const { out: expected } = await plan(["staging", "--json=-"]);
+        const ts = path.join(__dirname, "..", "node_modules", ".bin", "ts-node");
+        const piped = await new Promise<string>((resolve, reject) =>
+            execFile(
+                "sh",
+                ["-c", `"${ts}" tools/plan/main.ts staging --json=- | (sleep 1; wc -c)`],
+                { cwd: path.join(__dirname, ".."), maxBuffer: 1 << 20 },
+                (error, stdout) => (error ? reject(error) : resolve(stdout)),
+            ),
+        );
+        expect(Buffer.byteLength(expected)).to.be.greaterThan(65536);
+        expect(Number(piped.trim())).to.equal(Buffer.byteLength(expected));
     });
 
     it("exits 1 on a stack without a stack file and on bad arguments", async () => {

@@ -3,7 +3,8 @@ import { expect } from "chai";
 import { readdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { evaluatePolicies } from "../policy/offline";
-import { isSecretLookingAirflowSetting, policies } from "../policy/policies";
+import { isSecretLookingAirflowSetting, policies, SECRET_MARKERS } from "../policy/policies";
+import { SECRET_SETTING_MARKERS } from "../lib/airflow-env";
 import { TYPES } from "../policy/resources";
 import { buildPlan } from "../tools/plan/plan";
 import { ROOT, runResources, runStack, STACKS } from "./harness/program";
@@ -136,6 +137,8 @@ describe("policy pack", () => {
             lbLoadBalancer: aws.lb.LoadBalancer,
             lbListener: aws.lb.Listener,
             ecsService: aws.ecs.Service,
+            metricAlarm: aws.cloudwatch.MetricAlarm,
+            compositeAlarm: aws.cloudwatch.CompositeAlarm,
         };
         for (const [key, token] of Object.entries(TYPES)) {
             // __pulumiType is internal to the SDK: the token the engine sees for resources of the class.
@@ -563,6 +566,10 @@ describe("policy ecs-secrets-not-in-environment", () => {
             ]),
         });
 
+    it("calls secret exactly the settings the environment renderer keeps out of environment", () => {
+        expect([...SECRET_MARKERS].sort()).to.deep.equal([...SECRET_SETTING_MARKERS].sort());
+    });
+
     it("tells secret Airflow settings from their _CMD and _SECRET pointers", () => {
         const cases: [string, boolean][] = [
             ["AIRFLOW__CORE__FERNET_KEY", true],
@@ -571,6 +578,7 @@ describe("policy ecs-secrets-not-in-environment", () => {
             ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", true],
             ["AIRFLOW__CELERY__RESULT_BACKEND", true],
             ["AIRFLOW__CELERY__BROKER_URL", true],
+            ["AIRFLOW__CELERY__FLOWER_BASIC_AUTH", true],
             ["AIRFLOW__CORE__FERNET_KEY_CMD", false],
             ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET", false],
             ["AIRFLOW__API_AUTH__JWT_SECRET_SECRET", false],
@@ -620,6 +628,42 @@ describe("policy log-group-retention", () => {
         ).to.deep.equal([]);
         expect(await violations("log-group-retention", () => new aws.cloudwatch.LogGroup("tasks", {}))).to.deep.equal([
             'aws.cloudwatch.LogGroup "tasks" has retentionInDays unset, which keeps logs forever; set retentionInDays',
+        ]);
+    });
+});
+
+describe("policy alarm-has-action", () => {
+    const alarm = (name: string, extra: Partial<aws.cloudwatch.MetricAlarmArgs>) =>
+        new aws.cloudwatch.MetricAlarm(name, {
+            comparisonOperator: "LessThanThreshold",
+            evaluationPeriods: 1,
+            threshold: 1,
+            namespace: "AmazonMWAA",
+            metricName: "SchedulerHeartbeat",
+            statistic: "Sum",
+            period: 60,
+            ...extra,
+        });
+
+    it("passes an alarm that notifies a topic", async () => {
+        expect(
+            await violations("alarm-has-action", () => {
+                const topic = new aws.sns.Topic("alarms", {});
+                alarm("heartbeat", { alarmActions: [topic.arn] });
+            }),
+        ).to.deep.equal([]);
+    });
+
+    it("fails an alarm without actions and one whose actions are disabled", async () => {
+        expect(
+            await violations("alarm-has-action", () => {
+                const topic = new aws.sns.Topic("alarms", {});
+                alarm("silent", {});
+                alarm("muted", { alarmActions: [topic.arn], actionsEnabled: false });
+            }),
+        ).to.have.members([
+            'aws.cloudwatch.MetricAlarm "silent" has no alarmActions, so nobody hears when it fires; add the stack\'s alarm topic',
+            'aws.cloudwatch.MetricAlarm "muted" has actionsEnabled false, so its actions never run; enable them',
         ]);
     });
 });

@@ -41,6 +41,15 @@ describe("policy pack as the Pulumi CLI runs it (pulumi preview --policy-pack po
                 }),
             });
             new aws.cloudwatch.LogGroup("forever", {});
+            new aws.cloudwatch.MetricAlarm("silent", {
+                comparisonOperator: "LessThanThreshold",
+                evaluationPeriods: 1,
+                threshold: 1,
+                namespace: "AmazonMWAA",
+                metricName: "SchedulerHeartbeat",
+                statistic: "Sum",
+                period: 60,
+            });
         });
         const offline = (await evaluatePolicies(run.resources)).map((v) => ({
             policy: v.policy,
@@ -52,6 +61,7 @@ describe("policy pack as the Pulumi CLI runs it (pulumi preview --policy-pack po
         const order = (a: { policy: string; message: string }, b: { policy: string; message: string }) =>
             a.policy.localeCompare(b.policy) || a.message.localeCompare(b.message);
         expect([...new Set(offline.map((v) => v.policy))].sort()).to.deep.equal([
+            "alarm-has-action",
             "iam-no-wildcard-actions",
             "iam-passrole-scoped",
             "log-group-retention",

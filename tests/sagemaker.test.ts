@@ -9,6 +9,11 @@ import {
     sageMakerTrainingArgs,
 } from "../components/sagemaker";
 import { ConfigError, loadConfig } from "../config";
+import {
+    AWS_DATA_SOURCE,
+    SAGEMAKER_TRAINING_INSTANCE_TYPES,
+    SAGEMAKER_TRANSFORM_INSTANCE_TYPES,
+} from "../config/aws-data";
 import { actionsOf, expectNoWildcardActions, PolicyStatement, statementsBySid, statementsOf } from "./harness/iam";
 import { CapturedResource, MOCK_ACCOUNT } from "./harness/mocks";
 import { installMocks, ProgramRun, runStack, runWith, STACKS, StackName, useStack } from "./harness/program";
@@ -822,29 +827,38 @@ describe("managed spot training", () => {
 });
 
 describe("ML training configuration errors", () => {
-    const families =
-        "m4, m5, m5d, m6i, m7i, c4, c5, c5n, c6i, c7i, r5, r5d, r6i, r7i, g4dn, g5, g6, p3, p3dn, p4d, p4de, p5, trn1, trn1n";
-    const instanceAllowed = `an ML instance type ml.<family>.<size> such as "ml.m5.large" or "ml.p3.2xlarge" (families ${families}; sizes large, xlarge, 2xlarge to 48xlarge)`;
+    // What SageMaker offers, from botocore's SageMaker model (config/aws-data/instance-types.json).
+    const from = (what: string, n: number) =>
+        `an instance type SageMaker offers for ${what} (${n} in config/aws-data/instance-types.json of ${AWS_DATA_SOURCE.generated}`;
+    const training = from("training jobs", SAGEMAKER_TRAINING_INSTANCE_TYPES.length);
+    const transform = from("batch transform jobs", SAGEMAKER_TRANSFORM_INSTANCE_TYPES.length);
+    const format = (what: string) =>
+        `an instance type SageMaker offers for ${what}, such as "ml.m5.large" or "ml.p3.2xlarge" (checked against config/aws-data/instance-types.json, from botocore's SageMaker model)`;
     const cases: [string, Record<string, unknown>, string][] = [
         [
             "an EC2 instance type without the ml. prefix",
             { "airflow:mlInstanceType": "p3.2xlarge" },
-            `airflow:mlInstanceType must be ${instanceAllowed}, got "p3.2xlarge"`,
+            `airflow:mlInstanceType must be ${format("training jobs")}, got "p3.2xlarge"`,
         ],
         [
-            "a notebook-only instance type",
-            { "airflow:mlInstanceType": "ml.t3.medium" },
-            `airflow:mlInstanceType must be ${instanceAllowed}, got "ml.t3.medium"`,
+            "a GPU size that does not exist (ml.p3.large)",
+            { "airflow:mlInstanceType": "ml.p3.large" },
+            `airflow:mlInstanceType must be ${training}; ml.p3 comes in "ml.p3.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge"), got "ml.p3.large"`,
         ],
         [
             "an instance size that does not exist",
             { "airflow:mlInstanceType": "ml.m5.huge" },
-            `airflow:mlInstanceType must be ${instanceAllowed}, got "ml.m5.huge"`,
+            `airflow:mlInstanceType must be ${training}; ml.m5 comes in "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.large", "ml.m5.xlarge"), got "ml.m5.huge"`,
         ],
         [
             "a transform instance type that is not an ML type",
             { "airflow:mlTransformInstanceType": "m5.xlarge" },
-            `airflow:mlTransformInstanceType must be ${instanceAllowed}, got "m5.xlarge"`,
+            `airflow:mlTransformInstanceType must be ${format("batch transform jobs")}, got "m5.xlarge"`,
+        ],
+        [
+            "a transform instance type SageMaker offers for training only",
+            { "airflow:mlTransformInstanceType": "ml.p4d.24xlarge" },
+            `airflow:mlTransformInstanceType must be ${transform}; SageMaker offers ml.p4d.24xlarge for training jobs only), got "ml.p4d.24xlarge"`,
         ],
         [
             "a max runtime of 0",
@@ -911,7 +925,7 @@ describe("ML training configuration errors", () => {
 
     it("accepts a digest-pinned image and the GPU and Trainium families", () => {
         useStack("dev", {
-            "airflow:mlImageUri": `123456789012.dkr.ecr.eu-central-1.amazonaws.com/team/trainer@sha256:${"ab".repeat(32)}`,
+            "airflow:mlImageUri": `123456789012.dkr.ecr.us-east-1.amazonaws.com/team/trainer@sha256:${"ab".repeat(32)}`,
             "airflow:mlInstanceType": "ml.trn1.32xlarge",
             "airflow:mlTransformInstanceType": "ml.g5.xlarge",
         });
@@ -926,7 +940,7 @@ describe("SageMakerTraining arguments", () => {
         [
             "training.instanceType",
             { training: { instanceType: "p3.2xlarge" } },
-            'SageMakerTraining bad: training.instanceType must be an ML instance type ml.<family>.<size> such as "ml.m5.large" or "ml.p3.2xlarge"',
+            "SageMakerTraining bad: training.instanceType must be an instance type SageMaker offers for training jobs (no p3.2xlarge class is offered;",
         ],
         [
             "training.maxRuntimeSeconds",
@@ -946,7 +960,7 @@ describe("SageMakerTraining arguments", () => {
         [
             "transformInstanceType",
             { transformInstanceType: "ml.m5" },
-            "SageMakerTraining bad: transformInstanceType must be an ML instance type",
+            "SageMakerTraining bad: transformInstanceType must be an instance type SageMaker offers for batch transform jobs (ml.m5 comes in",
         ],
         [
             "imageUri",
@@ -966,7 +980,7 @@ describe("SageMakerTraining arguments", () => {
         [
             "secretRecoveryWindowDays",
             { secretRecoveryWindowDays: 3 },
-            "SageMakerTraining bad: secretRecoveryWindowDays must be 0 or from 7 to 30, got 3",
+            "SageMakerTraining bad: secretRecoveryWindowDays must be 0 or a whole number from 7 to 30, got 3",
         ],
     ];
     for (const [field, args, message] of cases) {

@@ -46,6 +46,13 @@ describe("committed stacks", () => {
         "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
         "aws:ecr/lifecyclePolicy:LifecyclePolicy",
         "aws:appautoscaling/policy:Policy",
+        // Observability: filters, targets and policies of tagged rules, topics and log groups.
+        "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+        "aws:cloudwatch/eventTarget:EventTarget",
+        "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+        "aws:cloudwatch/dashboard:Dashboard",
+        "aws:sns/topicPolicy:TopicPolicy",
+        "aws:sns/topicSubscription:TopicSubscription",
         // Deployed files: S3 allows 10 tags per object and bills them; the bucket carries the stack's tags.
         "aws:s3/bucketObjectv2:BucketObjectv2",
     ]);

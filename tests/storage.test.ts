@@ -599,7 +599,7 @@ describe("storage configuration errors", () => {
         [
             "a database class that is not an RDS class",
             { "airflow:dbInstanceClass": "t3.micro" },
-            'airflow:dbInstanceClass must be an RDS instance class such as "db.t4g.micro", "db.t4g.medium" or "db.m7g.large" (families t3, t4g, m5, m6g, m6i, m7g, r5, r6g, r6i, r7g), got "t3.micro"',
+            'airflow:dbInstanceClass must be an RDS instance class offered for airflow:dbEngineVersion in the stack\'s region, such as "db.t4g.micro", "db.t4g.medium" or "db.m7g.large" (checked against config/aws-data/instance-types.json, from AWS\'s price list), got "t3.micro"',
         ],
         [
             "seven broker nodes",
@@ -633,7 +633,7 @@ describe("AirflowStorage arguments", () => {
         [
             "secretRecoveryWindowDays",
             { secretRecoveryWindowDays: 31 },
-            "AirflowStorage bad: secretRecoveryWindowDays must be 0 or from 7 to 30, got 31",
+            "AirflowStorage bad: secretRecoveryWindowDays must be 0 or a whole number from 7 to 30, got 31",
         ],
         [
             "database.maxAllocatedStorageGb",

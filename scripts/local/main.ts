@@ -25,10 +25,11 @@ import {
 } from "fs";
 import * as net from "net";
 import * as path from "path";
-import { migrateScript } from "../../components/celery";
-import { AirflowConfig, loadConfig } from "../../config";
+import { parse } from "yaml";
+import { airflowServices, componentCommand, migrateScript } from "../../components/celery";
+import { AirflowConfig, parseConfig } from "../../config";
 import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../lib/airflow-env";
-import { useStack } from "../../tools/harness/program";
+import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** .local/ (git-ignored); LOCAL_STATE_DIR moves it, for the tests. */
@@ -193,9 +194,14 @@ function localSecrets(): Record<string, string> {
 function componentEnv(component: AirflowComponent, s: Record<string, string>, queues: string[]): NodeJS.ProcessEnv {
     const db = `airflow:${s.dbPassword}@127.0.0.1:${PORTS.postgres}/airflow`;
     const values: Record<string, string> = {
-        "local:sql-alchemy-conn": `postgresql+psycopg2://${db}`,
-        "local:result-backend": `db+postgresql://${db}`,
-        "local:broker-url": `redis://:${s.redisPassword}@127.0.0.1:${PORTS.redis}/0`,
+        "local:sql-alchemy-conn": sqlAlchemyConnUri(db, false),
+        "local:result-backend": resultBackendUri(db, false),
+        "local:broker-url": redisBrokerUri({
+            password: s.redisPassword,
+            host: "127.0.0.1",
+            port: PORTS.redis,
+            tls: false,
+        }),
         "local:fernet-key": s.fernetKey,
         "local:api-secret-key": s.apiSecretKey,
         "local:jwt-secret": s.jwtSecret,
@@ -249,15 +255,46 @@ function componentEnv(component: AirflowComponent, s: Record<string, string>, qu
 let mirrored: AirflowConfig | undefined;
 
 /**
- * The configuration of the stack the local Airflow mirrors, read and checked by the program's own
- * loader (config/) from its committed stack file, as the tests and the offline plan read it.
+ * The configuration of the stack the local Airflow mirrors, read from its committed stack file and
+ * checked by the program's own parser (config/), as the program checks it under the engine.
  */
 function stackConfig(): AirflowConfig {
     if (!mirrored) {
-        useStack(STACK);
-        mirrored = loadConfig();
+        const file = parse(readFileSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), "utf8"));
+        mirrored = parseConfig({ project: "airflow", stack: STACK, config: file?.config ?? {} });
     }
     return mirrored;
+}
+
+/**
+ * The components the mirrored stack runs, each with the command its ECS service runs
+ * (components/celery/services.ts), on loopback ports: one process per component, one worker for
+ * every pool's queue, and Flower whatever the stack says (it is how the runner sees the worker).
+ */
+export function localComponents(queues: string[]): [string, AirflowComponent, string[]][] {
+    const config = stackConfig();
+    const specs = airflowServices({
+        ...config.celery,
+        flower: true,
+        airflowMajor: config.airflowMajor,
+        broker: "redis",
+    });
+    const components: [string, AirflowComponent, string[]][] = [];
+    for (const spec of specs) {
+        const component = spec.component;
+        if (component === "migrations" || components.some(([, c]) => c === component)) continue;
+        const host = component === "flower" ? ["--hostname", "127.0.0.1"] : ["--host", "127.0.0.1"];
+        const command =
+            component === "worker"
+                ? componentCommand(component, { queues, concurrency: 8 })
+                : component === "flower"
+                  ? [...componentCommand(component, { port: PORTS.flower }), ...host]
+                  : component === "api-server" || component === "webserver"
+                    ? [...componentCommand(component, { port: PORTS.apiServer }), ...host]
+                    : componentCommand(component);
+        components.push([component, component, command]);
+    }
+    return components;
 }
 
 function airflowVersion(): string {
@@ -481,14 +518,7 @@ async function up(): Promise<void> {
 
         step("starting api-server, scheduler, dag-processor, triggerer, a Celery worker and Flower");
         const airflow = path.join(VENV_BIN, "airflow");
-        const components: [string, AirflowComponent, string[]][] = [
-            ["api-server", "api-server", ["api-server", "--port", String(PORTS.apiServer), "--host", "127.0.0.1"]],
-            ["scheduler", "scheduler", ["scheduler"]],
-            ["dag-processor", "dag-processor", ["dag-processor"]],
-            ["triggerer", "triggerer", ["triggerer"]],
-            ["worker", "worker", ["celery", "worker", "--queues", queues.join(","), "--concurrency", "8"]],
-            ["flower", "flower", ["celery", "flower", "--port", String(PORTS.flower), "--hostname", "127.0.0.1"]],
-        ];
+        const components = localComponents(queues);
         const procs = components.map(([name, component, args]) =>
             startProcess(state, name, airflow, args, componentEnv(component, s, queues)),
         );

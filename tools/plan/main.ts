@@ -9,7 +9,9 @@ import { existsSync, writeFileSync } from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { ProgramRun, ROOT, runProgram } from "../harness/program";
-import { diffPlans, renderDiff } from "./diff";
+import { CostEstimate, estimateCost } from "./cost";
+import { diffCost, renderCost, renderCostDiff } from "./cost-render";
+import { diffPlans, normaliser, renderDiff } from "./diff";
 import { buildPlan, failingViolations, Plan, PLAN_FORMAT_VERSION } from "./plan";
 import { renderPlan } from "./render";
 
@@ -65,11 +67,15 @@ function parseArgs(argv: readonly string[]): Options {
 /** Runs the program for a stack under the mock runtime (the tests pass one that reuses their runs). */
 export type Runner = (stack: string, overrides: Record<string, unknown>) => Promise<ProgramRun>;
 
-async function planOf(stack: string, overrides: Record<string, unknown>, run: Runner): Promise<Plan> {
+/** A plan with its cost estimate (tools/plan/cost.ts): the JSON's top-level `cost`. */
+export type CostedPlan = Plan & { readonly cost: CostEstimate };
+
+async function planOf(stack: string, overrides: Record<string, unknown>, run: Runner): Promise<CostedPlan> {
     if (!existsSync(path.join(ROOT, `Pulumi.${stack}.yaml`))) {
         throw new UsageError(`there is no stack file Pulumi.${stack}.yaml in ${ROOT}`);
     }
-    return buildPlan(await run(stack, overrides));
+    const programRun = await run(stack, overrides);
+    return { ...(await buildPlan(programRun)), cost: estimateCost(programRun.resources, programRun.config) };
 }
 
 /** Runs the command; returns the exit status. */
@@ -91,12 +97,13 @@ export async function main(
         return 1;
     }
     try {
-        const plans: Plan[] = [];
+        const plans: CostedPlan[] = [];
         for (const stack of options.stacks) plans.push(await planOf(stack, options.overrides, run));
         const [left, right] = plans;
         const diff = right ? diffPlans(left, right) : undefined;
-        const text = diff ? renderDiff(diff) : renderPlan(left);
-        const json = diff ? { formatVersion: PLAN_FORMAT_VERSION, diff, plans } : left;
+        const cost = right ? diffCost(left, right, normaliser(left), normaliser(right)) : undefined;
+        const text = `${diff ? renderDiff(diff) : renderPlan(left)}\n${(cost ? renderCostDiff(cost) : renderCost(left.cost)).join("\n")}\n`;
+        const json = diff ? { formatVersion: PLAN_FORMAT_VERSION, diff, cost, plans } : left;
         if (options.json === "-") {
             io.out(`${JSON.stringify(json, null, 2)}\n`);
         } else {
@@ -115,12 +122,24 @@ export async function main(
     }
 }
 
+/**
+ * Exits with `code` once standard output and standard error have drained. `process.exit` right after
+ * a large write to a pipe loses what the pipe has not taken yet (writes to pipes are asynchronous):
+ * `--json=- | wc -c` saw exactly 65,536 bytes, one pipe buffer. A write's callback runs after it and
+ * every earlier write have been handed to the operating system.
+ */
+export function exitWhenFlushed(code: number): void {
+    let pending = 2;
+    const done = () => {
+        if (--pending === 0) process.exit(code);
+    };
+    process.stdout.write("", done);
+    process.stderr.write("", done);
+}
+
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err) => {
-            console.error(err);
-            process.exit(1);
-        },
-    );
+    main(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
+        console.error(err);
+        exitWhenFlushed(1);
+    });
 }

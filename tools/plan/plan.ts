@@ -20,6 +20,12 @@ export interface PlannedResource {
     readonly custom: boolean;
     /** The key inputs: the first line is a summary, further lines are details (e.g. IAM statements). */
     readonly keyInputs: string[];
+    /**
+     * URNs of the resources this one waits for: its explicit `dependsOn` and the resources its inputs
+     * come from (every property's dependencies), sorted. The engine creates none of this resource
+     * before all of them exist.
+     */
+    readonly dependencies: string[];
     /** Every input, with values only AWS can know replaced by `<known after apply: ...>` tokens. */
     readonly inputs: Record<string, unknown>;
     readonly options: {
@@ -67,6 +73,9 @@ export async function buildPlan(run: ProgramRun): Promise<Plan> {
             ...(r.parentUrn ? { parent: r.parentUrn } : {}),
             custom: r.custom,
             keyInputs: summarize({ ...r, inputs }, ctx),
+            dependencies: [
+                ...new Set([...r.options.dependencies, ...Object.values(r.options.propertyDependencies).flat()]),
+            ].sort(),
             inputs: unknowns.substitute(inputs),
             options: {
                 protect: r.options.protect,

@@ -1,0 +1,367 @@
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import { AirflowSecretRefs } from "../../lib/airflow-env";
+import { policyDocument } from "../../lib/iam";
+import { assumeRolePolicy } from "../../lib/iam";
+import { withName } from "../../lib/tags";
+import { fargateCluster } from "../ecs";
+import { PORTS } from "../network";
+import { AirflowSecretArns } from "../storage";
+import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
+import { GrantContext, grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "./iam";
+import { createLoadBalancer } from "./load-balancer";
+import { createScaling } from "./scaling";
+import { createService, SharedSettings } from "./service";
+import { airflowServices, apiRole, TaskRoleKey } from "./services";
+
+export { celeryArgViolations, resolveCeleryArgs } from "./args";
+export type { CeleryClusterArgs, CeleryQueue, ResolvedCeleryArgs } from "./args";
+export { migrateScript, QUEUE_METRIC, SHARED_MOUNT, taskContainers } from "./containers";
+export { grantStatements, taskRoleGrants } from "./iam";
+export { listenerSpecs } from "./load-balancer";
+export { queueSteps } from "./scaling";
+export { airflowServices, componentCommand } from "./services";
+export type { ServiceSpec } from "./services";
+
+/**
+ * Airflow with the CeleryExecutor on ECS Fargate: one ECS service per component, all in private
+ * subnets without public IPs, a load balancer in front of the UI (and Flower), migrations run once
+ * per deployment by a control service that every other component waits for, DAGs synced from the
+ * artifacts bucket by a sidecar, and worker pools that scale on their queue depth.
+ *
+ * The class only wires: the services (services.ts), their containers (containers.ts), the task
+ * roles' statements (iam.ts), the listeners (load-balancer.ts) and the scaling steps (scaling.ts)
+ * are exported functions of their own.
+ */
+export class CeleryCluster extends pulumi.ComponentResource {
+    public readonly clusterName: pulumi.Output<string>;
+    public readonly clusterArn: pulumi.Output<string>;
+    public readonly imageUri: pulumi.Output<string>;
+    public readonly repositoryUrl?: pulumi.Output<string>;
+    public readonly loadBalancerDnsName: pulumi.Output<string>;
+    /** The Airflow UI's URL. */
+    public readonly airflowUrl: pulumi.Output<string>;
+    /** Flower's URL, when Flower runs. */
+    public readonly flowerUrl?: pulumi.Output<string>;
+    /** The task role of every worker pool: DAG tasks run with it. */
+    public readonly workerTaskRole: aws.iam.Role;
+    /** The triggerer's task role: deferred waits (operators' triggers) run with it. */
+    public readonly triggererTaskRole: aws.iam.Role;
+    /** ECS service names by role. */
+    public readonly serviceNames: Record<string, pulumi.Output<string>> = {};
+    /** Log group names by role. */
+    public readonly logGroupNames: Record<string, pulumi.Output<string>> = {};
+
+    constructor(name: string, args: CeleryClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("airflow:celery:CeleryCluster", name, {}, opts);
+        const resolved = resolveCeleryArgs(name, args, this);
+        const { tags } = args;
+        const parent = { parent: this };
+        const region = aws.getRegionOutput({}, parent).region;
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        const partition = aws.getPartitionOutput({}, parent).partition;
+        const image = this.image(name, args, resolved);
+        this.imageUri = image.uri;
+        this.repositoryUrl = image.repositoryUrl;
+
+        const { cluster, capacityProviders } = fargateCluster(name, tags, this);
+        // From the association, so that what runs tasks on the cluster (the fargate_jobs Variable) waits for it.
+        this.clusterName = capacityProviders.clusterName;
+        this.clusterArn = cluster.arn;
+
+        // Service discovery: workers reach the api-server's execution API at a private DNS name.
+        const api = apiRole(resolved.airflowMajor);
+        const { apiRegistry, executionApiUrl } = this.discovery(
+            name,
+            api,
+            resolved.environment,
+            args.network.vpcId,
+            tags,
+        );
+
+        const lb = createLoadBalancer(
+            name,
+            {
+                ...resolved,
+                vpcId: args.network.vpcId,
+                publicSubnetIds: args.network.publicSubnetIds,
+                privateSubnetIds: args.network.privateSubnetIds,
+                securityGroupId: args.network.loadBalancerSecurityGroupId,
+                tags,
+            },
+            this,
+        );
+        this.loadBalancerDnsName = lb.alb.dnsName;
+        const scheme = resolved.certificateArn ? "https" : "http";
+        this.airflowUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}`;
+        if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}:${PORTS.flower}`;
+
+        const queues = args.storage.queues ?? {};
+        const roles = this.taskRoles(
+            name,
+            resolved,
+            {
+                partition,
+                region,
+                account,
+                environment: resolved.environment,
+                bucketArn: args.storage.artifactsBucketArn,
+                kmsKeyArn: args.storage.artifactsKmsKeyArn,
+                queueArns: Object.values(queues).map((q) => q.arn),
+                fileSystem: args.storage.fileSystem,
+                ecsExec: resolved.ecsExec,
+            },
+            tags,
+        );
+        this.workerTaskRole = roles.worker;
+        this.triggererTaskRole = roles.triggerer;
+
+        const settings = sharedSettings(resolved, {
+            region,
+            bucketName: args.storage.artifactsBucketName,
+            baseUrl: this.airflowUrl,
+            executionApiUrl,
+            queues,
+            secretArns: args.storage.secretArns,
+        });
+
+        for (const spec of airflowServices({ ...resolved, broker: resolved.brokerType })) {
+            const { service, logGroup } = createService(
+                name,
+                {
+                    environment: resolved.environment,
+                    spec,
+                    settings,
+                    cluster,
+                    capacityProviders,
+                    image: this.imageUri,
+                    repositoryArn: image.repositoryArn,
+                    region,
+                    account,
+                    bucketName: args.storage.artifactsBucketName,
+                    taskRole: roles[spec.taskRole],
+                    targetGroup: spec.targetGroup ? lb.targetGroups[spec.targetGroup] : undefined,
+                    serviceRegistry: spec.discovery ? apiRegistry : undefined,
+                    queues: resolved.workerPools.map((p) => p.name),
+                    logRetentionDays: resolved.logRetentionDays,
+                    dagSyncIntervalSeconds: resolved.dagSyncIntervalSeconds,
+                    ecsExec: resolved.ecsExec,
+                    subnetIds: args.network.privateSubnetIds,
+                    securityGroupId: args.network.servicesSecurityGroupId,
+                    fileSystem: args.storage.fileSystem,
+                    tags,
+                },
+                this,
+            );
+            this.serviceNames[spec.role] = service.name;
+            this.logGroupNames[spec.role] = logGroup.name;
+            const pool = resolved.workerPools.find((p) => spec.role === `worker-${p.name}`);
+            if (pool) {
+                const scaling = { environment: resolved.environment, pool, clusterName: cluster.name, tags };
+                createScaling(name, { ...scaling, serviceName: service.name }, this);
+            }
+        }
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            clusterArn: this.clusterArn,
+            imageUri: this.imageUri,
+            airflowUrl: this.airflowUrl,
+            flowerUrl: this.flowerUrl,
+            loadBalancerDnsName: this.loadBalancerDnsName,
+            workerTaskRoleArn: this.workerTaskRole.arn,
+            serviceNames: this.serviceNames,
+        });
+    }
+
+    /** The private DNS namespace and the UI/API service's registration in it. */
+    private discovery(
+        name: string,
+        api: string,
+        environment: string,
+        vpcId: pulumi.Input<string>,
+        tags: CeleryClusterArgs["tags"],
+    ): { apiRegistry: aws.servicediscovery.Service; executionApiUrl: pulumi.Output<string> } {
+        const parent = { parent: this };
+        const namespace = new aws.servicediscovery.PrivateDnsNamespace(
+            `${name}-namespace`,
+            {
+                name: `${name}.local`,
+                vpc: vpcId,
+                description: `Airflow ${environment} services`,
+                tags: withName(tags, `${name}-namespace`),
+            },
+            parent,
+        );
+        const apiRegistry = new aws.servicediscovery.Service(
+            `${name}-${api}-discovery`,
+            {
+                name: api,
+                dnsConfig: {
+                    namespaceId: namespace.id,
+                    routingPolicy: "MULTIVALUE",
+                    dnsRecords: [{ type: "A", ttl: 10 }],
+                },
+                healthCheckCustomConfig: { failureThreshold: 1 },
+                tags: withName(tags, `${name}-${api}-discovery`),
+            },
+            parent,
+        );
+        const executionApiUrl = pulumi.interpolate`http://${api}.${namespace.name}:${PORTS.airflowWeb}/execution/`;
+        return { apiRegistry, executionApiUrl };
+    }
+
+    /** The image: built from the repository into an ECR repository of the cluster, or the one given. */
+    private image(
+        name: string,
+        args: CeleryClusterArgs,
+        resolved: ResolvedCeleryArgs,
+    ): { uri: pulumi.Output<string>; repositoryUrl?: pulumi.Output<string>; repositoryArn?: pulumi.Output<string> } {
+        if (!("build" in args.image)) return { uri: pulumi.output(args.image.uri) };
+        const parent = { parent: this };
+        const repository = new aws.ecr.Repository(
+            `${name}-repo`,
+            {
+                imageTagMutability: "IMMUTABLE",
+                imageScanningConfiguration: { scanOnPush: true },
+                encryptionConfigurations: [{ encryptionType: "AES256" }],
+                forceDelete: !resolved.protectData,
+                tags: withName(args.tags, `${name}-repo`),
+            },
+            parent,
+        );
+        new aws.ecr.LifecyclePolicy(
+            `${name}-repo-lifecycle`,
+            { repository: repository.name, policy: JSON.stringify(lifecyclePolicy(resolved.ecrKeepImages)) },
+            parent,
+        );
+        const image = new awsx.ecr.Image(
+            `${name}-image`,
+            {
+                repositoryUrl: repository.repositoryUrl,
+                context: args.image.build.context,
+                dockerfile: args.image.build.dockerfile,
+                platform: "linux/amd64",
+                imageTag: args.image.build.tag,
+                args: { AIRFLOW_VERSION: resolved.airflowVersion },
+            },
+            parent,
+        );
+        return { uri: image.imageUri, repositoryUrl: repository.repositoryUrl, repositoryArn: repository.arn };
+    }
+
+    /** One task role per class of service, each with its grants' statements. */
+    private taskRoles(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        context: GrantContext,
+        tags: CeleryClusterArgs["tags"],
+    ): Record<TaskRoleKey, aws.iam.Role> {
+        const grants = taskRoleGrants(resolved.airflowMajor);
+        return Object.fromEntries(
+            (Object.keys(TASK_ROLE_NAMES) as TaskRoleKey[]).map((key) => [
+                key,
+                this.taskRole(
+                    name,
+                    TASK_ROLE_NAMES[key],
+                    resolved.environment,
+                    context.account,
+                    grantStatements(grants[key], context),
+                    tags,
+                ),
+            ]),
+        ) as Record<TaskRoleKey, aws.iam.Role>;
+    }
+
+    /** A task role (`<name>-<role>-task-role`) with its statements as one inline policy, if any. */
+    private taskRole(
+        name: string,
+        role: string,
+        environment: string,
+        account: pulumi.Input<string>,
+        statements: ReturnType<typeof grantStatements>,
+        tags: CeleryClusterArgs["tags"],
+    ): aws.iam.Role {
+        const taskRole = new aws.iam.Role(
+            `${name}-${role}-task-role`,
+            {
+                description: `Airflow ${environment} ${role} tasks`,
+                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                tags: withName(tags, `${name}-${role}-task-role`),
+            },
+            { parent: this },
+        );
+        if (statements.length > 0) {
+            new aws.iam.RolePolicy(
+                `${name}-${role}-task-policy`,
+                { role: taskRole.id, policy: policyDocument(statements) },
+                { parent: this },
+            );
+        }
+        return taskRole;
+    }
+}
+
+/** The ECR lifecycle policy that keeps the last `keep` images. */
+export function lifecyclePolicy(keep: number): object {
+    return {
+        rules: [
+            {
+                rulePriority: 1,
+                description: `Keep the last ${keep} images`,
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep },
+                action: { type: "expire" },
+            },
+        ],
+    };
+}
+
+/** The Airflow settings every component of the cluster shares (the component is set per service). */
+export function sharedSettings(
+    resolved: Pick<ResolvedCeleryArgs, "airflowVersion" | "environment" | "brokerType">,
+    inputs: {
+        region: pulumi.Input<string>;
+        bucketName: pulumi.Input<string>;
+        baseUrl: pulumi.Input<string>;
+        executionApiUrl: pulumi.Input<string>;
+        queues: Record<string, { url: pulumi.Input<string> }>;
+        secretArns: AirflowSecretArns;
+    },
+): pulumi.Output<SharedSettings> {
+    const queueUrls = pulumi.all(
+        Object.fromEntries(Object.entries(inputs.queues).map(([q, v]) => [q, v.url])),
+    ) as pulumi.Output<Record<string, string>>;
+    return pulumi
+        .all([
+            inputs.region,
+            inputs.bucketName,
+            inputs.baseUrl,
+            inputs.executionApiUrl,
+            queueUrls,
+            secretRefs(inputs.secretArns),
+        ])
+        .apply(([region, bucket, baseUrl, executionUrl, urls, secrets]) => ({
+            airflowVersion: resolved.airflowVersion,
+            environment: resolved.environment,
+            region,
+            artifactsBucket: bucket,
+            baseUrl,
+            executionApiUrl: executionUrl,
+            broker:
+                resolved.brokerType === "sqs" ? { type: "sqs" as const, queueUrls: urls } : { type: "redis" as const },
+            secrets,
+        }));
+}
+
+function secretRefs(arns: AirflowSecretArns): pulumi.Output<AirflowSecretRefs> {
+    return pulumi.all({
+        sqlAlchemyConn: arns.sqlAlchemyConn,
+        resultBackend: arns.resultBackend,
+        brokerUrl: arns.brokerUrl,
+        fernetKey: arns.fernetKey,
+        apiSecretKey: arns.apiSecretKey,
+        jwtSecret: arns.jwtSecret ?? pulumi.output(undefined),
+        adminPassword: arns.adminPassword,
+        flowerBasicAuth: arns.flowerBasicAuth ?? pulumi.output(undefined),
+    }) as unknown as pulumi.Output<AirflowSecretRefs>;
+}

@@ -1,0 +1,173 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AirflowEnvSettings, renderAirflowEnvironment } from "../../lib/airflow-env";
+import { withName } from "../../lib/tags";
+import { executionRole } from "../ecs";
+import { taskContainers } from "./containers";
+import { executionStatements } from "./iam";
+import { mountsSharedFs, ServiceSpec } from "./services";
+
+/** The Airflow settings every component shares; the component (and worker concurrency) is per service. */
+export type SharedSettings = Omit<AirflowEnvSettings, "component" | "workerConcurrency">;
+
+/** What one ECS service is made of besides its spec. */
+export interface ServiceArgs {
+    environment: string;
+    spec: ServiceSpec;
+    settings: pulumi.Output<SharedSettings>;
+    cluster: aws.ecs.Cluster;
+    /**
+     * The cluster's capacity providers: a service with a capacity-provider strategy waits for them,
+     * as CreateService fails while the provider is not associated with the cluster.
+     */
+    capacityProviders: aws.ecs.ClusterCapacityProviders;
+    image: pulumi.Input<string>;
+    /** The cluster's ECR repository, when the program built the image. */
+    repositoryArn?: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+    account: pulumi.Input<string>;
+    bucketName: pulumi.Input<string>;
+    taskRole: aws.iam.Role;
+    targetGroup?: aws.lb.TargetGroup;
+    serviceRegistry?: aws.servicediscovery.Service;
+    queues: readonly string[];
+    logRetentionDays: number;
+    dagSyncIntervalSeconds: number;
+    ecsExec: boolean;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    securityGroupId: pulumi.Input<string>;
+    fileSystem?: { id: pulumi.Input<string>; accessPointId: pulumi.Input<string> };
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The task definition's volumes: the dags scratch volume and the shared file system (EFS over TLS, IAM). */
+export function taskVolumes(
+    spec: Pick<ServiceSpec, "needsDags" | "control" | "component">,
+    fileSystem?: ServiceArgs["fileSystem"],
+): aws.types.input.ecs.TaskDefinitionVolume[] {
+    return [
+        ...(spec.needsDags ? [{ name: "dags" }] : []),
+        ...(fileSystem && mountsSharedFs(spec)
+            ? [
+                  {
+                      name: "shared",
+                      efsVolumeConfiguration: {
+                          fileSystemId: fileSystem.id,
+                          transitEncryption: "ENABLED",
+                          authorizationConfig: { accessPointId: fileSystem.accessPointId, iam: "ENABLED" },
+                      },
+                  },
+              ]
+            : []),
+    ];
+}
+
+/** One Airflow component as an ECS service: log group, execution role, task definition, service. */
+export function createService(
+    name: string,
+    args: ServiceArgs,
+    parent: pulumi.Resource,
+): { service: aws.ecs.Service; logGroup: aws.cloudwatch.LogGroup } {
+    const { spec, tags } = args;
+    const role = spec.role;
+    const logGroup = new aws.cloudwatch.LogGroup(
+        `${name}-${role}-logs`,
+        {
+            name: `/airflow/${args.environment}/${role}`,
+            retentionInDays: args.logRetentionDays,
+            tags: withName(tags, `${name}-${role}-logs`),
+        },
+        { parent },
+    );
+    const env = args.settings.apply((s) =>
+        renderAirflowEnvironment({ ...s, component: spec.component, workerConcurrency: spec.workerConcurrency }),
+    );
+    // Every secret ARN the task's containers read, and nothing else, for the execution role.
+    const secretArns = env.apply((e) => [...new Set(e.secrets.map((s) => s.valueFrom))].sort());
+    const execution = executionRole(
+        `${name}-${role}`,
+        {
+            description: `Starts Airflow ${args.environment} ${role} tasks`,
+            account: args.account,
+            statements: executionStatements({
+                logGroupArn: logGroup.arn,
+                secretArns,
+                repositoryArn: args.repositoryArn,
+            }),
+            tags,
+        },
+        parent,
+    );
+    const containerDefinitions = pulumi
+        .all([env, args.image, logGroup.name, args.region, args.bucketName])
+        .apply(([e, image, group, region, bucket]) =>
+            JSON.stringify(
+                taskContainers({
+                    spec,
+                    env: e,
+                    image,
+                    logGroup: group,
+                    region,
+                    bucket,
+                    environment: args.environment,
+                    queues: args.queues,
+                    dagSyncIntervalSeconds: args.dagSyncIntervalSeconds,
+                    ecsExec: args.ecsExec,
+                    sharedFileSystem: !!args.fileSystem,
+                }),
+            ),
+        );
+    const taskDefinition = new aws.ecs.TaskDefinition(
+        `${name}-${role}-task`,
+        {
+            family: `${name}-${role}`,
+            requiresCompatibilities: ["FARGATE"],
+            networkMode: "awsvpc",
+            cpu: String(spec.cpu),
+            memory: String(spec.memory),
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+            executionRoleArn: execution.arn,
+            taskRoleArn: args.taskRole.arn,
+            containerDefinitions,
+            volumes: taskVolumes(spec, args.fileSystem),
+            tags: withName(tags, `${name}-${role}-task`),
+        },
+        { parent },
+    );
+    const service = new aws.ecs.Service(
+        `${name}-${role}`,
+        {
+            name: `${name}-${role}`,
+            cluster: args.cluster.arn,
+            taskDefinition: taskDefinition.arn,
+            desiredCount: spec.desiredCount,
+            capacityProviderStrategies: spec.capacityProviders,
+            platformVersion: "1.4.0",
+            networkConfiguration: {
+                subnets: args.subnetIds,
+                securityGroups: [args.securityGroupId],
+                assignPublicIp: false,
+            },
+            deploymentCircuitBreaker: { enable: true, rollback: true },
+            // The control service must never run twice at once: it runs the migrations.
+            deploymentMinimumHealthyPercent: spec.control ? 0 : 100,
+            deploymentMaximumPercent: spec.control ? 100 : 200,
+            enableExecuteCommand: args.ecsExec,
+            enableEcsManagedTags: true,
+            propagateTags: "SERVICE",
+            healthCheckGracePeriodSeconds: args.targetGroup ? 300 : undefined,
+            loadBalancers: args.targetGroup
+                ? [{ targetGroupArn: args.targetGroup.arn, containerName: spec.component, containerPort: spec.port! }]
+                : undefined,
+            serviceRegistries: args.serviceRegistry ? { registryArn: args.serviceRegistry.arn } : undefined,
+            tags: withName(tags, `${name}-${role}`),
+        },
+        // Autoscaling owns the workers' desired count after creation.
+        {
+            parent,
+            dependsOn: spec.capacityProviders.length > 0 ? [args.capacityProviders] : [],
+            ignoreChanges: spec.component === "worker" ? ["desiredCount"] : [],
+        },
+    );
+    return { service, logGroup };
+}

@@ -1,0 +1,86 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
+import { withName } from "../lib/tags";
+
+/** The capacity providers every cluster of the program offers; FARGATE is the default strategy. */
+export const CAPACITY_PROVIDERS = ["FARGATE", "FARGATE_SPOT"] as const;
+
+export interface FargateCluster {
+    cluster: aws.ecs.Cluster;
+    /**
+     * The cluster's capacity-provider association. A service with `capacityProviderStrategies`
+     * must wait for it: CreateService fails while the provider is not associated with the cluster.
+     */
+    capacityProviders: aws.ecs.ClusterCapacityProviders;
+}
+
+/**
+ * An ECS cluster with Container Insights and the FARGATE and FARGATE_SPOT capacity providers, named
+ * `<prefix>-cluster` and `<prefix>-capacity-providers`. Shared by CeleryCluster and FargateJobs.
+ */
+export function fargateCluster(
+    prefix: string,
+    tags: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
+    parent: pulumi.Resource,
+): FargateCluster {
+    const cluster = new aws.ecs.Cluster(
+        `${prefix}-cluster`,
+        {
+            settings: [{ name: "containerInsights", value: "enabled" }],
+            tags: withName(tags, `${prefix}-cluster`),
+        },
+        { parent },
+    );
+    const capacityProviders = new aws.ecs.ClusterCapacityProviders(
+        `${prefix}-capacity-providers`,
+        {
+            clusterName: cluster.name,
+            capacityProviders: [...CAPACITY_PROVIDERS],
+            defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1 }],
+        },
+        { parent },
+    );
+    return { cluster, capacityProviders };
+}
+
+/**
+ * A task execution role (trusted by ecs-tasks.amazonaws.com from this account only) with one inline
+ * policy of `statements`: `<prefix>-execution-role` and `<prefix>-execution-policy`.
+ */
+export function executionRole(
+    prefix: string,
+    args: {
+        description: string;
+        account: pulumi.Input<string>;
+        statements: Statement[];
+        tags: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined;
+    },
+    parent: pulumi.Resource,
+): aws.iam.Role {
+    const role = new aws.iam.Role(
+        `${prefix}-execution-role`,
+        {
+            description: args.description,
+            assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], args.account),
+            tags: withName(args.tags, `${prefix}-execution-role`),
+        },
+        { parent },
+    );
+    new aws.iam.RolePolicy(
+        `${prefix}-execution-policy`,
+        { role: role.id, policy: policyDocument(args.statements) },
+        { parent },
+    );
+    return role;
+}
+
+/** Execution-role statement: write the task's log streams into its log group. */
+export function writeLogStatement(logGroupArn: pulumi.Input<string>): Statement {
+    return {
+        Sid: "WriteLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: pulumi.interpolate`${logGroupArn}:log-stream:*`,
+    };
+}

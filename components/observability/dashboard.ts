@@ -1,0 +1,383 @@
+/**
+ * The dashboard of one environment: the same rows, in the same order, on both layouts. Where a
+ * layout has no such figure the row says so in a text widget rather than vanishing, so that a team
+ * moving from staging (Celery) to prod (MWAA) reads the same page. Airflow's own figures come from
+ * the AmazonMWAA namespace on both layouts (metrics.ts); infrastructure figures from each layout's
+ * resources.
+ */
+import { AIRFLOW_NAMESPACE, AirflowMetricName, EVENT_METRICS, MWAA_SERVICE_NAMESPACE } from "./metrics";
+import { airflowMetric, MetricUse, Observed, QUEUE_LOAD_METRIC, quoted } from "./spec";
+
+/** The row titles, in order: the same list on both layouts (the tests check it). */
+export const DASHBOARD_ROWS = [
+    "Scheduler heartbeat",
+    "Queued, running and open slots",
+    "Oldest queued task",
+    "Task failures and retries",
+    "DAG processing",
+    "Pool starvation",
+    "Metadata database",
+    "Broker depth",
+    "Workers and Spot interruptions",
+    "Load balancer and api-server",
+] as const;
+
+type Series = (string | Record<string, unknown>)[];
+interface Widget {
+    type: "metric" | "text";
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    properties: Record<string, unknown>;
+}
+
+export interface Dashboard {
+    body: { widgets: Widget[] };
+    /** Every metric a widget reads. */
+    uses: MetricUse[];
+}
+
+class Builder {
+    readonly widgets: Widget[] = [];
+    readonly uses: MetricUse[] = [];
+    private y = 0;
+    private x = 0;
+    constructor(private readonly region: string) {}
+
+    row(title: string): void {
+        if (this.x > 0) this.y += 6;
+        this.x = 0;
+        this.widgets.push({
+            type: "text",
+            x: 0,
+            y: this.y,
+            width: 24,
+            height: 1,
+            properties: { markdown: `## ${title}` },
+        });
+        this.y += 1;
+    }
+
+    private place(width: number): { x: number; y: number } {
+        if (this.x + width > 24) {
+            this.x = 0;
+            this.y += 6;
+        }
+        const at = { x: this.x, y: this.y };
+        this.x += width;
+        return at;
+    }
+
+    text(markdown: string, width = 8): void {
+        this.widgets.push({ type: "text", ...this.place(width), width, height: 6, properties: { markdown } });
+    }
+
+    graph(title: string, series: Series[], opts: { stat?: string; period?: number; width?: number } = {}): void {
+        const width = opts.width ?? 8;
+        this.widgets.push({
+            type: "metric",
+            ...this.place(width),
+            width,
+            height: 6,
+            properties: {
+                title,
+                view: "timeSeries",
+                region: this.region,
+                stat: opts.stat ?? "Average",
+                period: opts.period ?? 60,
+                metrics: series,
+            },
+        });
+    }
+
+    metric(
+        namespace: string,
+        name: string,
+        dims: Readonly<Record<string, string>>,
+        opts: Record<string, unknown> = {},
+    ): Series {
+        this.uses.push({ namespace, name });
+        return [namespace, name, ...Object.entries(dims).flat(), ...(Object.keys(opts).length ? [opts] : [])];
+    }
+
+    /** A SEARCH or Metrics Insights expression; `reads` names the metrics it reads. */
+    expression(expression: string, label: string, reads: MetricUse[]): Series {
+        this.uses.push(...reads);
+        return [{ expression, label }];
+    }
+}
+
+/** The dashboard body (CloudWatch's dashboard JSON) and the metrics it reads. */
+export function dashboard(o: Observed<string>): Dashboard {
+    const b = new Builder(o.region);
+    const env = o.environmentName;
+    const pools = o.pools ?? ["default_pool"];
+    const airflow = (
+        name: AirflowMetricName,
+        opts: Record<string, unknown> = {},
+        extra: Record<string, string> = {},
+    ) => {
+        const m = airflowMetric(o, name, extra);
+        return b.metric(m.namespace, m.name, m.dimensions, opts);
+    };
+    const mwaaSearch = (name: string, stat: string, label: string, period = 300) =>
+        b.expression(
+            `SEARCH('Namespace="${MWAA_SERVICE_NAMESPACE}" MetricName="${name}" Environment="${env}"', '${stat}', ${period})`,
+            label,
+            [{ namespace: MWAA_SERVICE_NAMESPACE, name }],
+        );
+    const c = o.layout === "celery" ? o.celery : undefined;
+    const mwaa = o.layout === "mwaa";
+
+    b.row(DASHBOARD_ROWS[0]);
+    b.graph("Scheduler heartbeats per minute", [airflow("SchedulerHeartbeat")], { stat: "Sum", width: 12 });
+    b.graph("Tasks the scheduler can queue", [airflow("TasksExecutable")], { stat: "Maximum", width: 12 });
+
+    b.row(DASHBOARD_ROWS[1]);
+    b.graph("Executor", [airflow("QueuedTasks"), airflow("RunningTasks"), airflow("OpenSlots")], { stat: "Maximum" });
+    b.graph(
+        "Pools",
+        pools.flatMap((p) => [
+            airflow("PoolQueuedSlots", { label: `${p} queued` }, { Pool: p }),
+            airflow("PoolRunningSlots", { label: `${p} running` }, { Pool: p }),
+            airflow("PoolOpenSlots", { label: `${p} open` }, { Pool: p }),
+        ]),
+        { stat: "Maximum" },
+    );
+    if (c) {
+        b.graph(
+            "Queued and running per Celery queue (drives worker scaling)",
+            Object.keys(c.workerServices)
+                .sort()
+                .map((q) =>
+                    b.metric(
+                        QUEUE_LOAD_METRIC.namespace,
+                        QUEUE_LOAD_METRIC.name,
+                        { Environment: c.environment, Queue: q },
+                        { label: q },
+                    ),
+                ),
+            { stat: "Maximum" },
+        );
+    } else {
+        b.graph(
+            "MWAA queue: queued and running",
+            [mwaaSearch("QueuedTasks", "Maximum", "Queued", 60), mwaaSearch("RunningTasks", "Maximum", "Running", 60)],
+            { stat: "Maximum" },
+        );
+    }
+
+    b.row(DASHBOARD_ROWS[2]);
+    if (c?.broker.type === "sqs") {
+        const names = c.broker.queueNames;
+        b.graph(
+            "Age of the oldest queued task (s)",
+            Object.keys(names)
+                .sort()
+                .map((q) =>
+                    b.metric("AWS/SQS", "ApproximateAgeOfOldestMessage", { QueueName: names[q] }, { label: q }),
+                ),
+            { stat: "Maximum", period: 300, width: 24 },
+        );
+    } else if (c) {
+        b.text(
+            "**Not measured on the redis broker**: neither Airflow nor ElastiCache publishes the age of a Celery message. Queued tasks per queue are in the row above.",
+            24,
+        );
+    } else {
+        b.graph("Age of the oldest queued task (s)", [mwaaSearch("ApproximateAgeOfOldestTask", "Maximum", "Oldest")], {
+            stat: "Maximum",
+            period: 300,
+            width: 24,
+        });
+    }
+
+    b.row(DASHBOARD_ROWS[3]);
+    b.graph(
+        "Failed DAG runs",
+        [
+            b.expression(
+                `SELECT COUNT(DAGDurationFailed) FROM SCHEMA("${AIRFLOW_NAMESPACE}", DAG, Environment) WHERE Environment = ${quoted(env)} GROUP BY DAG`,
+                "Failed DAG runs",
+                [{ namespace: AIRFLOW_NAMESPACE, name: "DAGDurationFailed" }],
+            ),
+        ],
+        { stat: "SampleCount", period: 300 },
+    );
+    b.graph(
+        "Task failures the scheduler handled",
+        [airflow("TaskInstanceFailures"), airflow("TasksKilledExternally")],
+        {
+            stat: "Sum",
+            period: 300,
+        },
+    );
+    b.text(
+        "**Retries**: Airflow 3.0 emits no retry or per-task failure counter for tasks that fail on a worker (`ti.finish.*` is gone, `ti_failures` counts only failures the scheduler handles: lost workers, tasks killed externally). Failed DAG runs count every failure that ends a run.",
+    );
+
+    b.row(DASHBOARD_ROWS[4]);
+    b.graph("Import errors", [airflow("ImportErrors")], { stat: "Maximum" });
+    b.graph("Total parse time (s)", [airflow("TotalParseTime")], { stat: "Maximum" });
+    b.graph("DAGs parsed", [airflow("DagBagSize")], { stat: "Maximum" });
+
+    b.row(DASHBOARD_ROWS[5]);
+    b.graph("Tasks starving for pool slots", [airflow("TasksStarving")], { stat: "Maximum", width: 24 });
+
+    b.row(DASHBOARD_ROWS[6]);
+    if (c) {
+        const db = (name: string, label: string, stat = "Average") =>
+            b.graph(label, [b.metric("AWS/RDS", name, { DBInstanceIdentifier: c.databaseInstanceId })], {
+                stat,
+                period: 300,
+                width: 6,
+            });
+        db("CPUUtilization", "CPU (%)");
+        db("DatabaseConnections", "Connections", "Maximum");
+        db("FreeStorageSpace", "Free storage (bytes)", "Minimum");
+        db("FreeableMemory", "Free memory (bytes)", "Minimum");
+    } else {
+        b.graph("CPU (%)", [mwaaSearch("CPUUtilization", "Average", "CPU")], { period: 300, width: 6 });
+        b.graph("Connections", [mwaaSearch("DatabaseConnections", "Maximum", "Connections")], {
+            period: 300,
+            width: 6,
+        });
+        b.text(
+            "**Free storage**: MWAA's Aurora database grows its storage itself and publishes no free-storage metric.",
+            6,
+        );
+        b.graph("Free memory (bytes)", [mwaaSearch("FreeableMemory", "Minimum", "Free memory")], {
+            period: 300,
+            width: 6,
+        });
+    }
+
+    b.row(DASHBOARD_ROWS[7]);
+    if (c?.broker.type === "sqs") {
+        const names = c.broker.queueNames;
+        b.graph(
+            "Messages waiting per queue",
+            Object.keys(names)
+                .sort()
+                .map((q) =>
+                    b.metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: names[q] }, { label: q }),
+                ),
+            { stat: "Maximum", width: 24 },
+        );
+    } else if (c && c.broker.type === "redis") {
+        b.graph(
+            "Keys in the broker (Celery queues and results)",
+            [
+                b.expression(
+                    `SEARCH('{AWS/ElastiCache,CacheClusterId} MetricName="CurrItems" ${c.broker.replicationGroupId}', 'Maximum', 60)`,
+                    "Keys",
+                    [{ namespace: "AWS/ElastiCache", name: "CurrItems" }],
+                ),
+            ],
+            { stat: "Maximum", width: 24 },
+        );
+    } else {
+        b.graph("Tasks waiting in MWAA's queue", [mwaaSearch("QueuedTasks", "Maximum", "Queued", 60)], {
+            stat: "Maximum",
+            width: 24,
+        });
+    }
+
+    b.row(DASHBOARD_ROWS[8]);
+    if (c) {
+        b.graph(
+            "Workers running per pool",
+            Object.keys(c.workerServices)
+                .sort()
+                .map((pool) =>
+                    b.metric(
+                        "ECS/ContainerInsights",
+                        "RunningTaskCount",
+                        { ClusterName: c.clusterName, ServiceName: c.workerServices[pool] },
+                        { label: pool },
+                    ),
+                ),
+            { stat: "Maximum", width: 12 },
+        );
+        b.graph(
+            "Spot interruptions",
+            [
+                b.expression(
+                    `SEARCH('{${EVENT_METRICS.namespace},ClusterArn,Group} MetricName="${EVENT_METRICS.spotInterruptions}" ClusterArn="${c.clusterArn}"', 'Sum', 300)`,
+                    "Interrupted",
+                    [{ namespace: EVENT_METRICS.namespace, name: EVENT_METRICS.spotInterruptions }],
+                ),
+            ],
+            { stat: "Sum", period: 300, width: 12 },
+        );
+    } else {
+        b.graph(
+            "Workers",
+            [
+                mwaaSearch("NumWorkers", "Maximum", "Base workers"),
+                mwaaSearch("NumAdditionalWorkers", "Maximum", "Additional workers"),
+            ],
+            { stat: "Maximum", width: 12 },
+        );
+        b.text("**Spot interruptions**: MWAA runs its workers on demand.", 12);
+    }
+
+    b.row(DASHBOARD_ROWS[9]);
+    if (c?.loadBalancer) {
+        const lb = c.loadBalancer;
+        const tg = { TargetGroup: lb.apiTargetGroupArnSuffix, LoadBalancer: lb.arnSuffix };
+        b.graph(
+            "5xx responses",
+            [
+                b.metric(
+                    "AWS/ApplicationELB",
+                    "HTTPCode_ELB_5XX_Count",
+                    { LoadBalancer: lb.arnSuffix },
+                    { label: "Load balancer" },
+                ),
+                b.metric(
+                    "AWS/ApplicationELB",
+                    "HTTPCode_Target_5XX_Count",
+                    { LoadBalancer: lb.arnSuffix },
+                    { label: "api-server" },
+                ),
+            ],
+            { stat: "Sum", period: 300 },
+        );
+        b.graph(
+            "Response time (s), p90",
+            [b.metric("AWS/ApplicationELB", "TargetResponseTime", { LoadBalancer: lb.arnSuffix })],
+            {
+                stat: "p90",
+                period: 300,
+            },
+        );
+        b.graph(
+            "api-server targets",
+            [
+                b.metric("AWS/ApplicationELB", "HealthyHostCount", tg, { label: "Healthy" }),
+                b.metric("AWS/ApplicationELB", "UnHealthyHostCount", tg, { label: "Unhealthy" }),
+            ],
+            { stat: "Maximum" },
+        );
+    } else if (c) {
+        b.text(
+            "**Not wired yet**: the CeleryCluster does not expose its load balancer's and target group's ARN suffixes.",
+            24,
+        );
+    } else if (mwaa) {
+        b.text(
+            "**MWAA**: the web server sits behind MWAA's own endpoint, which publishes no load-balancer metrics.",
+            24,
+        );
+    }
+
+    return { body: { widgets: b.widgets }, uses: dedupe(b.uses) };
+}
+
+export function dedupe(uses: readonly MetricUse[]): MetricUse[] {
+    const seen = new Map<string, MetricUse>();
+    for (const u of uses) seen.set(`${u.namespace}|${u.name}`, u);
+    return [...seen.values()].sort((a, b) => `${a.namespace}|${a.name}`.localeCompare(`${b.namespace}|${b.name}`));
+}

@@ -1,0 +1,190 @@
+"""Every Airflow metric the dashboard or an alarm reads is one the pinned Airflow really emits.
+
+The list comes from the TypeScript definitions (components/observability/catalog.ts, written to
+metric_catalog.json by ``npm run docs``; a mocha test keeps the file fresh): each entry is a CloudWatch
+metric of MWAA's AmazonMWAA namespace with the StatsD rule the Celery layout's collector applies. This
+test turns StatsD on (the settings lib/airflow-env.ts gives every component), listens on a UDP port
+on 127.0.0.1 as the collector does, and drives the real Airflow through the code paths that emit the
+metrics on a deployment:
+
+- the DAG processor parses the DAG files once (``DagFileProcessorManager``, as ``airflow dag-processor``);
+- a DAG whose task fails runs with ``dag.test()``, which ends the DAG run through ``DagRun.update_state``;
+- the scheduler's own loop runs a few iterations (``SchedulerJobRunner._execute``, as ``airflow scheduler``);
+- the scheduler handles an executor's report that a queued task failed (a worker that vanished), as its
+  loop does with every executor event.
+
+Then every rule must match at least one metric Airflow sent, under that name. A rule with a misspelt
+StatsD name, or a metric that an Airflow upgrade renamed or dropped, fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CATALOG_FILE = Path(__file__).with_name("metric_catalog.json")
+
+
+class StatsdListener:
+    """A StatsD server on 127.0.0.1: records every metric name it receives (``name:value|type``)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.names: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65535)
+            except TimeoutError:
+                continue
+            for line in data.decode("utf-8", "replace").splitlines():
+                if ":" in line:
+                    self.names.add(line.split(":", 1)[0])
+
+    def drain(self) -> set[str]:
+        """The names received so far, once the packets in flight have arrived."""
+        import time
+
+        time.sleep(0.5)
+        return set(self.names)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def statsd(monkeypatch: pytest.MonkeyPatch):
+    """Airflow with StatsD on, sending to a listener. Airflow picks its metrics logger once, when
+    airflow.stats is imported (the test session started with metrics off): pick it again, with the
+    settings a deployed component has."""
+    from airflow import stats
+    from airflow.metrics import statsd_logger
+
+    listener = StatsdListener()
+    for name, value in {
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(listener.port),
+        "AIRFLOW__METRICS__STATSD_PREFIX": json.loads(CATALOG_FILE.read_text())["statsdPrefix"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(stats._Stats, "factory", statsd_logger.get_statsd_logger)
+    monkeypatch.setattr(stats.Stats, "instance", None)
+    yield listener
+    listener.close()
+
+
+def failing_dag() -> Any:
+    from airflow.sdk import DAG, task
+
+    with DAG("metrics_failing_dag", schedule=None, start_date=datetime(2025, 1, 1, tzinfo=UTC)) as dag:
+
+        @task(retries=0)
+        def fail() -> None:
+            raise RuntimeError("this task fails on purpose")
+
+        fail()
+    return dag
+
+
+def deploy(dag: Any) -> Any:
+    """Store the DAG as the DAG processor does (DAG row, serialized version), so the scheduler finds it."""
+    # The scheduler's DAG model, which the DAG processor writes with in Airflow 3.0.
+    from airflow.models.dag import DAG as SchedulerDAG
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.serialization.serialized_objects import SerializedDAG
+    from airflow.utils.session import create_session
+
+    scheduler_dag = SerializedDAG.deserialize_dag(SerializedDAG.serialize_dag(dag))
+    with create_session() as session:
+        SchedulerDAG.bulk_write_to_db("dags-folder", None, [scheduler_dag], session=session)  # noqa: AIR311
+        SerializedDagModel.write_dag(scheduler_dag, bundle_name="dags-folder", session=session)
+    return dag
+
+
+def run_dag_processor() -> None:
+    from airflow.dag_processing.manager import DagFileProcessorManager
+
+    DagFileProcessorManager(max_runs=1).run()
+
+
+def run_scheduler_loop(loops: int) -> None:
+    from airflow.jobs.job import Job, run_job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+
+    runner = SchedulerJobRunner(job=Job(), num_runs=loops)
+    run_job(job=runner.job, execute_callable=runner._execute)
+
+
+def scheduler_handles_a_lost_task(dag_run: Any) -> None:
+    """The failed run's task is queued again, then its executor reports it failed while the database
+    still says queued (the worker died): the scheduler fails it through TaskInstance.handle_failure."""
+    from airflow.executors.executor_loader import ExecutorLoader
+    from airflow.jobs.scheduler_job_runner import SchedulerDagBag, SchedulerJobRunner
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).one()
+        ti.state = TaskInstanceState.QUEUED
+        key = ti.key
+    executor = ExecutorLoader.get_default_executor()
+    executor.event_buffer[key] = (TaskInstanceState.FAILED, None)
+    with create_session() as session:
+        SchedulerJobRunner.process_executor_events(
+            executor=executor, job_id=None, scheduler_dag_bag=SchedulerDagBag(), session=session
+        )
+
+
+def emitted_by_airflow(listener: StatsdListener) -> set[str]:
+    import time
+
+    steps = {
+        "DAG processor": run_dag_processor,
+        "failing DAG run": lambda: steps.update(run=deploy(failing_dag()).test()),
+        "scheduler loop": lambda: run_scheduler_loop(loops=8),
+        "lost task": lambda: scheduler_handles_a_lost_task(steps["run"]),
+    }
+    for name in ["DAG processor", "failing DAG run", "scheduler loop", "lost task"]:
+        start = time.monotonic()
+        steps[name]()
+        print(f"{name}: {time.monotonic() - start:.1f} s")
+    return listener.drain()
+
+
+def test_every_airflow_metric_the_dashboard_and_alarms_read_is_emitted_by_the_pinned_airflow(statsd):
+    catalog = json.loads(CATALOG_FILE.read_text())
+    assert catalog["airflow"], "the catalog lists no Airflow metric"
+    emitted = emitted_by_airflow(statsd)
+    missing = []
+    for metric in catalog["airflow"]:
+        rule = re.compile(metric["statsd"])
+        matches = [m for name in sorted(emitted) if (m := rule.match(name))]
+        if not matches:
+            missing.append(f"{metric['name']} (StatsD {metric['statsd']})")
+            continue
+        groups = set(rule.groupindex)
+        assert groups <= set(metric["dimensions"]), metric
+        assert all(all(m.group(g) for g in groups) for m in matches), metric
+    assert not missing, (
+        "Airflow emitted no metric these rules map (components/observability/metrics.ts): "
+        + "; ".join(missing)
+        + f". It emitted: {sorted(emitted)}"
+    )
