@@ -90,7 +90,8 @@ export function awsguardView(captured: readonly CapturedResourceLike[]): Capture
     }
     return captured.map((r) => {
         if (r.type in AWSGUARD_TYPE_MAP) return { ...r, type: AWSGUARD_TYPE_MAP[r.type] };
-        if (r.type === BUCKET && logged.has(r.urn)) return { ...r, inputs: { ...r.inputs, loggings: logged.get(r.urn) } };
+        if (r.type === BUCKET && logged.has(r.urn))
+            return { ...r, inputs: { ...r.inputs, loggings: logged.get(r.urn) } };
         return r;
     });
 }

@@ -35,7 +35,8 @@ const databaseDurable = resourcePolicy(
         if (!isTrue(p.deletionProtection)) problems.push(`deletionProtection ${shown(p.deletionProtection)}`);
         if (isTrue(p.skipFinalSnapshot)) problems.push("skipFinalSnapshot true");
         const days = Number(p.backupRetentionPeriod ?? 0);
-        if (!(days >= PRODUCTION_MIN_BACKUP_DAYS)) problems.push(`backupRetentionPeriod ${shown(p.backupRetentionPeriod)}`);
+        if (!(days >= PRODUCTION_MIN_BACKUP_DAYS))
+            problems.push(`backupRetentionPeriod ${shown(p.backupRetentionPeriod)}`);
         if (problems.length === 0) return;
         report(
             `${describe(args)} is tagged Production=true and has ${problems.join(", ")}; a production database is Multi-AZ, ` +
@@ -52,7 +53,8 @@ const cacheFailover = resourcePolicy(
         if (!productionOf(args)) return;
         const p = args.props;
         const problems: string[] = [];
-        if (!isTrue(p.automaticFailoverEnabled)) problems.push(`automaticFailoverEnabled ${shown(p.automaticFailoverEnabled)}`);
+        if (!isTrue(p.automaticFailoverEnabled))
+            problems.push(`automaticFailoverEnabled ${shown(p.automaticFailoverEnabled)}`);
         if (!isTrue(p.multiAzEnabled)) problems.push(`multiAzEnabled ${shown(p.multiAzEnabled)}`);
         if (!(Number(p.numCacheClusters ?? 1) >= 2)) problems.push(`numCacheClusters ${shown(p.numCacheClusters)}`);
         if (problems.length === 0) return;
@@ -124,7 +126,9 @@ const loadBalancerLogs = resourcePolicy(
     (args, report) => {
         const logs = args.props.accessLogs as { enabled?: unknown; bucket?: unknown } | undefined;
         if (!isTrue(logs?.enabled) || !logs?.bucket) {
-            report(`${describe(args)} has no access logs (accessLogs ${shown(logs)}); enable them into the stack's log bucket`);
+            report(
+                `${describe(args)} has no access logs (accessLogs ${shown(logs)}); enable them into the stack's log bucket`,
+            );
         }
         if (productionOf(args) && !isTrue(args.props.enableDeletionProtection)) {
             report(

@@ -35,7 +35,11 @@ describe("policy production-database-durable", () => {
         expect(
             await violations("production-database-durable", () => {
                 database("prod-db", PRODUCTION);
-                database("dev-db", NOT_PRODUCTION, { multiAz: false, deletionProtection: false, skipFinalSnapshot: true });
+                database("dev-db", NOT_PRODUCTION, {
+                    multiAz: false,
+                    deletionProtection: false,
+                    skipFinalSnapshot: true,
+                });
             }),
         ).to.deep.equal([]);
     });
@@ -77,7 +81,9 @@ describe("policy production-cache-failover", () => {
     });
 
     it("fails a single-node production cache", async () => {
-        expect(await violations("production-cache-failover", () => cache("prod-cache", PRODUCTION, 1, false))).to.deep.equal([
+        expect(
+            await violations("production-cache-failover", () => cache("prod-cache", PRODUCTION, 1, false)),
+        ).to.deep.equal([
             'aws.elasticache.ReplicationGroup "prod-cache" is tagged Production=true and has automaticFailoverEnabled false, ' +
                 "multiAzEnabled false, numCacheClusters 1; a production cache has a replica (numCacheClusters 2 or more) with Multi-AZ and automatic failover",
         ]);
@@ -107,7 +113,9 @@ describe("policy production-buckets-keep-data", () => {
 
 describe("policy load-balancer-https", () => {
     const redirect = [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }];
-    const forward = [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/1" }];
+    const forward = [
+        { type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/1" },
+    ];
 
     function listeners(tags: Record<string, string>, http: "redirect" | "forward", sslPolicy: string) {
         const lb = new aws.lb.LoadBalancer("lb", { tags });
@@ -149,7 +157,9 @@ describe("policy load-balancer-https", () => {
 
     it("fails plain HTTP on a production load balancer and a TLS policy that allows TLS 1.0", async () => {
         expect(
-            await violations("load-balancer-https", () => listeners(PRODUCTION, "forward", "ELBSecurityPolicy-2016-08")),
+            await violations("load-balancer-https", () =>
+                listeners(PRODUCTION, "forward", "ELBSecurityPolicy-2016-08"),
+            ),
         ).to.deep.equal([
             'aws.lb.Listener "http" on a Production=true load balancer serves plain HTTP; production HTTP listeners only redirect to HTTPS',
             'aws.lb.Listener "https" serves HTTPS with sslPolicy "ELBSecurityPolicy-2016-08", which allows TLS below 1.2; use a TLS 1.2+ policy such as ELBSecurityPolicy-TLS13-1-2-2021-06',
@@ -161,7 +171,12 @@ describe("policies load-balancer-access-logs and s3-server-access-logging", () =
     function logged(withLogs: boolean, tags: Record<string, string>, deletionProtection: boolean) {
         const logs = new aws.s3.Bucket("logs", { tags });
         const data = new aws.s3.Bucket("data", { tags });
-        if (withLogs) new aws.s3.BucketLogging("data-logging", { bucket: data.bucket, targetBucket: logs.bucket, targetPrefix: "s3/data/" });
+        if (withLogs)
+            new aws.s3.BucketLogging("data-logging", {
+                bucket: data.bucket,
+                targetBucket: logs.bucket,
+                targetPrefix: "s3/data/",
+            });
         new aws.lb.LoadBalancer("lb", {
             tags,
             enableDeletionProtection: deletionProtection,
@@ -219,8 +234,16 @@ describe("@pulumi/awsguard as the advisory pack", () => {
         const logs = new aws.s3.Bucket("logs", {});
         const data = new aws.s3.Bucket("data", {});
         if (withLogs) {
-            new aws.s3.BucketLogging("data-logging", { bucket: data.bucket, targetBucket: logs.bucket, targetPrefix: "s3/" });
-            new aws.s3.BucketLogging("logs-logging", { bucket: logs.bucket, targetBucket: logs.bucket, targetPrefix: "self/" });
+            new aws.s3.BucketLogging("data-logging", {
+                bucket: data.bucket,
+                targetBucket: logs.bucket,
+                targetPrefix: "s3/",
+            });
+            new aws.s3.BucketLogging("logs-logging", {
+                bucket: logs.bucket,
+                targetBucket: logs.bucket,
+                targetPrefix: "self/",
+            });
         }
         new aws.lb.LoadBalancer("lb", withLogs ? { accessLogs: { bucket: logs.bucket, enabled: true } } : {});
     }
@@ -228,20 +251,29 @@ describe("@pulumi/awsguard as the advisory pack", () => {
     async function guardPolicies(withLogs: boolean, view: boolean): Promise<string[]> {
         const run = await runResources("dev", () => stack(withLogs));
         const resources = view ? awsguardView(run.resources) : run.resources;
-        const only = awsguardPolicies().filter((p) => ["elb-logging-enabled", "s3-bucket-logging-enabled"].includes(p.name));
+        const only = awsguardPolicies().filter((p) =>
+            ["elb-logging-enabled", "s3-bucket-logging-enabled"].includes(p.name),
+        );
         return (await evaluatePolicies(resources, only)).map((v) => `${v.policy} ${v.resource?.name}`);
     }
 
     it("serves every awsguard rule as advisory, less the waived ones, each waiver with its reason", () => {
         const names = awsguardPolicies().map((p) => p.name);
-        expect(names).to.include.members(["elb-logging-enabled", "s3-bucket-logging-enabled", "alb-http-to-https-redirection"]);
+        expect(names).to.include.members([
+            "elb-logging-enabled",
+            "s3-bucket-logging-enabled",
+            "alb-http-to-https-redirection",
+        ]);
         for (const waived of Object.keys(AWSGUARD_WAIVERS)) expect(names).not.to.include(waived);
         for (const reason of Object.values(AWSGUARD_WAIVERS)) expect(reason).to.have.length.greaterThan(40);
         expect(awsguardPolicies().every((p) => p.enforcementLevel === "advisory")).to.equal(true);
     });
 
     it("misses aws:lb resources and split-out bucket logging without the view, and sees both with it", async () => {
-        expect(await guardPolicies(false, false)).to.deep.equal(["s3-bucket-logging-enabled data", "s3-bucket-logging-enabled logs"]);
+        expect(await guardPolicies(false, false)).to.deep.equal([
+            "s3-bucket-logging-enabled data",
+            "s3-bucket-logging-enabled logs",
+        ]);
         expect(await guardPolicies(false, true)).to.deep.equal([
             "elb-logging-enabled lb",
             "s3-bucket-logging-enabled data",

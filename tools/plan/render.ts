@@ -97,6 +97,9 @@ export function renderPolicies(plan: Plan): string[] {
         ...violations.map((v) => `    ${violationLine(v)}`),
         guardHead,
         // awsguard's messages do not name the resource: the line does.
-        ...guard.violations.map((v) => `    ${violationLine(v)}${v.resource ? ` (${className(v.resource.type)} "${v.resource.name}")` : ""}`),
+        ...guard.violations.map(
+            (v) =>
+                `    ${violationLine(v)}${v.resource ? ` (${className(v.resource.type)} "${v.resource.name}")` : ""}`,
+        ),
     ];
 }
