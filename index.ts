@@ -20,7 +20,8 @@ const flower = celeryLayout && config.celery.flower;
 // takes the allow-list too, except "the whole internet", which is only ever allowed on 80 and 443,
 // plus the VPC itself (VPN and bastion users).
 const world = (cidr: string) => cidr === "0.0.0.0/0" || cidr === "::/0";
-const allowList = config.network.webAllowedCidrs;
+// An internal load balancer (no HTTPS and no airflow:publicPlainHttp) takes the VPC only.
+const allowList = config.celery.webAccess === "internal" ? [config.network.cidr] : config.network.webAllowedCidrs;
 const network = new AirflowNetwork(name, {
     cidrBlock: config.network.cidr,
     azCount: config.network.azCount,
@@ -32,7 +33,12 @@ const network = new AirflowNetwork(name, {
               { port: PORTS.http, cidrs: allowList },
               { port: PORTS.https, cidrs: allowList },
               ...(flower
-                  ? [{ port: PORTS.flower, cidrs: [...allowList.filter((c) => !world(c)), config.network.cidr] }]
+                  ? [
+                        {
+                            port: PORTS.flower,
+                            cidrs: [...new Set([...allowList.filter((c) => !world(c)), config.network.cidr])],
+                        },
+                    ]
                   : []),
           ]
         : [],

@@ -26,7 +26,8 @@ import {
 } from "./mwaa";
 import { mlKeys, mlRules } from "./ml";
 import { observabilityKeys } from "./observability";
-import { KeyMap, shown, ValuesOf } from "./spec";
+import { defaultOf, KeyMap, KeySpec, shown, ValuesOf } from "./spec";
+import { httpsRules, productionKeyRules } from "./production";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
 
@@ -128,8 +129,12 @@ export interface CeleryConfig {
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
     readonly webAccess: WebAccess;
-    /** ACM certificate ARN; undefined means HTTP only. */
+    /** ACM certificate ARN given by the stack; undefined means one is issued for `domain`, or none. */
     readonly certificateArn?: string;
+    /** The UI's DNS name and its Route 53 zone (undefined: looked up); undefined means no DNS name. */
+    readonly domain?: { readonly name: string; readonly hostedZoneId?: string };
+    /** The stack opted in to an internet-facing load balancer without HTTPS. */
+    readonly publicPlainHttp: boolean;
     readonly dagSyncIntervalSeconds: number;
     readonly ecsExec: boolean;
     readonly apiServerCount: number;
@@ -333,6 +338,10 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
         logRetentionDays: values.logRetentionDays,
         webAccess: values.webAccess,
         certificateArn: values.certificateArn || undefined,
+        domain: values.domainName
+            ? { name: values.domainName, hostedZoneId: values.hostedZoneId || undefined }
+            : undefined,
+        publicPlainHttp: values.publicPlainHttp,
         dagSyncIntervalSeconds: values.dagSyncIntervalSeconds,
         ecsExec: values.ecsExec,
         apiServerCount: values.apiServerCount,
@@ -358,7 +367,10 @@ export type CelerySettings = Omit<CeleryConfig, "image">;
  * from the keys' declared defaults, so the loader and the component cannot disagree.
  */
 export const CELERY_DEFAULTS: CelerySettings = (() => {
-    const defaults = Object.fromEntries(Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, spec.default]));
+    const context = { stack: "", production: false, given: () => undefined };
+    const defaults = Object.fromEntries(
+        Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, defaultOf(spec as KeySpec<unknown>, context)]),
+    );
     const settings: Record<string, unknown> = { ...celeryConfig(defaults as unknown as ConfigValues) };
     delete settings.image;
     return deepFreeze(settings as unknown as CelerySettings);
@@ -419,9 +431,11 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
     );
     const values: Record<string, unknown> = {};
     const invalid = new Set<string>();
+    // Defaults may follow from airflow:production (KeySpec.productionDefault): an invalid value counts as
+    // false here, and its own check reports it.
+    const context = { stack: raw.stack, production: given("production") === true, given };
     for (const [name, spec] of Object.entries(CONFIG_KEYS)) {
-        const value =
-            given(name) !== undefined ? given(name) : (spec.default ?? spec.deriveDefault?.({ stack: raw.stack }));
+        const value = given(name) !== undefined ? given(name) : defaultOf(spec as KeySpec<unknown>, context);
         const result = spec.schema.safeParse(value);
         if (result.success) {
             values[name] = result.data;
@@ -476,6 +490,27 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
         },
         { reads: ["mwaaConfigurationOptions"], check: () => mwaaOptionRules(v) },
         { reads: ["mlSpotTraining", "mlMaxRuntimeSeconds", "mlMaxWaitSeconds"], check: () => mlRules(v) },
+        {
+            reads: [
+                "production",
+                ...(Object.entries(CONFIG_KEYS)
+                    .filter(([, spec]) => (spec as KeySpec<unknown>).productionDefault)
+                    .map(([k]) => k) as (keyof ConfigValues)[]),
+            ],
+            check: () => productionKeyRules(CONFIG_KEYS, v, given),
+        },
+        {
+            reads: [
+                "layout",
+                "production",
+                "domainName",
+                "hostedZoneId",
+                "certificateArn",
+                "publicPlainHttp",
+                "webAccess",
+            ],
+            check: () => httpsRules(v),
+        },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());

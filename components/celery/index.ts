@@ -93,9 +93,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
             this,
         );
         this.loadBalancerDnsName = lb.alb.dnsName;
-        const scheme = resolved.certificateArn ? "https" : "http";
-        this.airflowUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}`;
-        if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}:${PORTS.flower}`;
+        this.airflowUrl = lb.url;
+        if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${lb.url}:${PORTS.flower}`;
 
         const queues = args.storage.queues ?? {};
         const roles = this.taskRoles(

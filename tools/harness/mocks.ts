@@ -178,6 +178,19 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                     arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/ci`,
                     userId: "AIDAMOCK",
                 };
+            case "aws:route53/getZone:getZone": {
+                // A public hosted zone of the asked name, as Route 53 would list it.
+                const zoneName = String(args.inputs.name ?? "").replace(/\.$/, "");
+                if (!zoneName) throw new Error("aws.route53.getZone was called without a zone name");
+                const zoneId = `Z${createHash("sha256").update(zoneName).digest("hex").slice(0, 20).toUpperCase()}`;
+                return {
+                    id: zoneId,
+                    zoneId,
+                    name: `${zoneName}.`,
+                    privateZone: false,
+                    arn: `arn:aws:route53:::hostedzone/${zoneId}`,
+                };
+            }
             case "aws:index/getPartition:getPartition":
                 return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
             case "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": {
@@ -287,6 +300,28 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 out.createdAt = "2025-01-01T00:00:00Z";
                 break;
             }
+            case "aws:lb/loadBalancer:LoadBalancer":
+                out.dnsName = `${inputs.internal ? "internal-" : ""}${inputs.name ?? name}-${suffix(name)}.${region}.elb.amazonaws.com`;
+                // The ALB hosted zone of us-east-1 (Elastic Load Balancing endpoints, AWS General Reference).
+                out.zoneId = "Z35SXDOTRQ7X7K";
+                break;
+            case "aws:route53/record:Record":
+                out.fqdn = String(inputs.name).replace(/\.$/, "");
+                break;
+            case "aws:acm/certificate:Certificate":
+                out.arn = `arn:aws:acm:${region}:${MOCK_ACCOUNT}:certificate/${suffix(name)}`;
+                out.domainValidationOptions = [
+                    {
+                        domainName: inputs.domainName,
+                        resourceRecordName: `_${suffix(name)}.${inputs.domainName}.`,
+                        resourceRecordType: "CNAME",
+                        resourceRecordValue: `_${suffix(inputs.domainName)}.acm-validations.aws.`,
+                    },
+                ];
+                break;
+            case "aws:acm/certificateValidation:CertificateValidation":
+                out.id = inputs.certificateArn;
+                break;
             case "aws:ec2/eip:Eip":
                 out.publicIp = "203.0.113.10";
                 out.allocationId = `${name}-alloc`;
