@@ -8,6 +8,7 @@ import { Observability } from "./components/observability";
 import { AirflowNetwork, PORTS } from "./components/network";
 import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
 import { AirflowStorage } from "./components/storage";
+import { AccessLogBucket } from "./components/logs";
 import { loadConfig } from "./config";
 import { imageTag } from "./lib/artifacts";
 
@@ -45,7 +46,16 @@ const network = new AirflowNetwork(name, {
     tags: config.tags,
 });
 
+// One log bucket per stack: S3 server access logs of the artifacts and ML buckets, and the load balancer's.
+const accessLogs = new AccessLogBucket(name, {
+    region: config.region ?? "",
+    expirationDays: config.storage.accessLogExpirationDays,
+    protectData: config.storage.protectData,
+    tags: config.tags,
+});
+
 const storage = new AirflowStorage(name, {
+    accessLogBucket: accessLogs.bucketName,
     environment: config.environment,
     layout: config.layout,
     airflowMajor: config.airflowMajor,
@@ -81,6 +91,7 @@ if (celeryLayout) {
         flower,
         environment: config.environment,
         airflowVersion: config.airflowVersion,
+        accessLogBucket: accessLogs.bucketName,
         network: {
             vpcId: network.vpcId,
             vpcCidr: network.vpcCidr,
@@ -179,15 +190,15 @@ const jobs = airflowRoleName
 
 // SageMaker training infrastructure, driven by the DAGs with the same role on either layout.
 const ml = airflowRoleName
-    ? new SageMakerTraining(
-          name,
-          sageMakerTrainingArgs(
+    ? new SageMakerTraining(name, {
+          ...sageMakerTrainingArgs(
               config,
               { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIdList },
               airflowRoleName,
               triggererRoleName,
           ),
-      )
+          accessLogBucket: accessLogs.bucketName,
+      })
     : undefined;
 
 // One dashboard and one set of alarms, the same on both layouts, notifying one topic.

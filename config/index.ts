@@ -84,6 +84,8 @@ export interface StorageConfig {
         readonly noncurrentVersionExpirationDays: number;
     };
     readonly secretRecoveryWindowDays: number;
+    /** Days objects in the log bucket are kept. */
+    readonly accessLogExpirationDays: number;
     readonly database: {
         readonly engineVersion: string;
         readonly instanceClass: string;
@@ -186,6 +188,8 @@ export interface ObservabilityConfig {
 export interface AirflowConfig {
     readonly project: string;
     readonly stack: string;
+    /** aws:region of the stack (undefined only where no region is configured, e.g. unit tests). */
+    readonly region?: string;
     readonly layout: Layout;
     readonly airflowVersion: AirflowVersion;
     readonly airflowMajor: 2 | 3;
@@ -238,11 +242,13 @@ export function loadConfig(): AirflowConfig {
  */
 export function parseConfig(raw: RawConfig): AirflowConfig {
     const { project, stack } = raw;
-    const values = validate(raw, awsTarget(raw.config));
+    const target = awsTarget(raw.config);
+    const values = validate(raw, target);
     const environment = values.environment;
     return deepFreeze({
         project,
         stack,
+        region: target.region,
         layout: values.layout,
         airflowVersion: values.airflowVersion,
         airflowMajor: airflowMajor(values.airflowVersion),
@@ -271,6 +277,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
                 noncurrentVersionExpirationDays: values.noncurrentVersionExpirationDays,
             },
             secretRecoveryWindowDays: values.secretRecoveryWindowDays,
+            accessLogExpirationDays: values.accessLogExpirationDays,
             database: {
                 engineVersion: values.dbEngineVersion,
                 instanceClass: values.dbInstanceClass,

@@ -36,6 +36,12 @@ export const storageKeys = {
         30,
         "Days after which replaced versions of DAGs, requirements and plugins in the artifacts bucket expire.",
     ),
+    accessLogExpirationDays: intKey(
+        1,
+        3650,
+        90,
+        "Days after which objects in the stack's log bucket (S3 server access logs of the artifacts and ML buckets, the load balancer's access logs) expire.",
+    ),
     protectData: productionKey(
         boolKey(
             false,

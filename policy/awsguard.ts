@@ -18,11 +18,24 @@ export const AWSGUARD_PACK_NAME = "pulumi-awsguard";
 /** Rules that stay off, each with the reason; one place for every waiver. */
 export const AWSGUARD_WAIVERS: Readonly<Record<string, string>> = {
     "rds-instance-multi-az-enabled":
-        "Multi-AZ is what production: true implies (our pack's production-database-multi-az enforces it on " +
-        "Production=true resources); a non-production database in one AZ is a deliberate saving",
+        "Multi-AZ is what production: true implies (config/production.ts defaults and requires it; our pack's " +
+        "production-database-durable enforces it on Production=true resources); a non-production database in one AZ is a deliberate saving",
     "elb-deletion-protection-enabled":
         "deletion protection follows protectData, which production: true implies (our pack's " +
-        "production-load-balancer-deletion-protection enforces it); non-production stacks must destroy cleanly",
+        "load-balancer-access-logs enforces it on Production=true load balancers); non-production stacks must destroy cleanly",
+    "alb-http-to-https-redirection":
+        "a stack without airflow:domainName or airflow:certificateArn has no certificate to redirect to: its load balancer is " +
+        "internal (VPC only) unless airflow:publicPlainHttp opts in; our pack's load-balancer-https refuses plain HTTP on production",
+    "efs-encrypted":
+        "the file system is encrypted at rest with the AWS-managed key aws/elasticfilesystem (our pack's efs-encryption-at-rest " +
+        "enforces encrypted: true); it holds DAG files copied from the artifacts bucket, nothing a customer-managed key's " +
+        "separate key policy would protect further, and a customer key costs $1/month per stack plus its key policy to maintain",
+    "s3-bucket-logging-enabled":
+        "awsguard wants every bucket logged, the log bucket too, which would log into itself; our pack's s3-server-access-logging " +
+        "enforces it on every bucket except the stack's log bucket",
+    "acm-certificate-expiration":
+        "it calls ACM's DescribeCertificate for the live certificate, which no preview or offline plan can; ACM renews a " +
+        "DNS-validated certificate by itself while its validation record stays in the zone, which the program keeps",
 };
 
 /** The awsguard module names whose policies the pack registers (its index.js requires exactly these). */

@@ -5,6 +5,7 @@
 // only the inputs named in their messages.
 import type { PolicyResource, ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
 import { isTrue, Policy, resourcePolicy, shown, stackPolicy } from "./define";
+import { productionPolicies } from "./production";
 import {
     actionMatches,
     asList,
@@ -528,4 +529,6 @@ export const policies: Policy[] = [
     logRetention,
     alarmHasAction,
     mwaaPrivateInProduction,
+    // What production: true implies, HTTPS and access logs (policy/production.ts).
+    ...productionPolicies,
 ];

@@ -84,6 +84,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             name,
             {
                 ...resolved,
+                accessLogBucket: args.accessLogBucket,
                 vpcId: args.network.vpcId,
                 publicSubnetIds: args.network.publicSubnetIds,
                 privateSubnetIds: args.network.privateSubnetIds,

@@ -68,6 +68,8 @@ export interface LoadBalancerArgs {
     domain?: { name: string; hostedZoneId?: string };
     flower: boolean;
     protectData: boolean;
+    /** Bucket of the load balancer's access logs (prefix alb). Undefined: no access logs. */
+    accessLogBucket?: pulumi.Input<string>;
     vpcId: pulumi.Input<string>;
     publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -99,6 +101,9 @@ export function createLoadBalancer(name: string, args: LoadBalancerArgs, parent:
             dropInvalidHeaderFields: true,
             enableDeletionProtection: args.protectData,
             idleTimeout: 120,
+            ...(args.accessLogBucket
+                ? { accessLogs: { enabled: true, bucket: args.accessLogBucket, prefix: "alb" } }
+                : {}),
             tags: withName(tags, `${name}-alb`),
         },
         { parent },
