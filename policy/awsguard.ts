@@ -51,6 +51,23 @@ function isPolicy(value: unknown): value is Policy {
 }
 
 let cached: Policies | undefined;
+let cachedAll: Policies | undefined;
+
+/** Every awsguard policy, advisory, waived ones included (to test the view's mapping on them). */
+export function allAwsguardPolicies(): Policies {
+    if (!cachedAll) {
+        const policies: Policy[] = [];
+        process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= "1";
+        for (const module of MODULES) {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, see below
+            const exported = require(`@pulumi/awsguard/${module}`) as Record<string, unknown>;
+            for (const value of Object.values(exported))
+                if (isPolicy(value)) policies.push({ ...value, enforcementLevel: "advisory" });
+        }
+        cachedAll = policies.sort((a, b) => a.name.localeCompare(b.name));
+    }
+    return cachedAll;
+}
 
 /**
  * Every awsguard policy, advisory, less the waived ones. Loaded lazily: awsguard brings its own

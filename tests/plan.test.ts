@@ -60,6 +60,7 @@ describe("offline plan of a stack", () => {
         const component = text.split("\n").filter((l) => l.startsWith("airflow-prod "));
         expect(component).to.deep.equal([
             "airflow-prod (airflow:jobs:FargateJobs)",
+            "airflow-prod (airflow:logs:AccessLogBucket)",
             "airflow-prod (airflow:ml:SageMakerTraining)",
             "airflow-prod (airflow:mwaa:MwaaEnvironment)",
             "airflow-prod (airflow:network:AirflowNetwork)",

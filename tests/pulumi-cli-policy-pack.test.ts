@@ -185,7 +185,11 @@ describe("policy pack as the Pulumi CLI runs it (pulumi preview --policy-pack po
                 restrictPublicBuckets: true,
             });
             new aws.s3.BucketPolicy("artifacts-policy", { bucket: bucket.id, policy: bucket.arn.apply((a) => a) });
-            new aws.s3.BucketLogging("artifacts-logging", { bucket: bucket.id, targetBucket: "logs", targetPrefix: "s3/" });
+            new aws.s3.BucketLogging("artifacts-logging", {
+                bucket: bucket.id,
+                targetBucket: "logs",
+                targetPrefix: "s3/",
+            });
             const key = new aws.kms.Key("secrets", {});
             new aws.secretsmanager.Secret("fernet", { kmsKeyId: key.arn });
         });
