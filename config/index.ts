@@ -27,7 +27,8 @@ import {
 } from "./mwaa";
 import { mlKeys, mlRules } from "./ml";
 import { observabilityKeys } from "./observability";
-import { KeyMap, shown, ValuesOf } from "./spec";
+import { defaultOf, KeyMap, KeySpec, shown, ValuesOf } from "./spec";
+import { httpsRules, productionKeyRules } from "./production";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
 
@@ -87,6 +88,8 @@ export interface StorageConfig {
         readonly noncurrentVersionExpirationDays: number;
     };
     readonly secretRecoveryWindowDays: number;
+    /** Days objects in the log bucket are kept. */
+    readonly accessLogExpirationDays: number;
     readonly database: {
         readonly engineVersion: string;
         readonly instanceClass: string;
@@ -132,8 +135,12 @@ export interface CeleryConfig {
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
     readonly webAccess: WebAccess;
-    /** ACM certificate ARN; undefined means HTTP only. */
+    /** ACM certificate ARN given by the stack; undefined means one is issued for `domain`, or none. */
     readonly certificateArn?: string;
+    /** The UI's DNS name and its Route 53 zone (undefined: looked up); undefined means no DNS name. */
+    readonly domain?: { readonly name: string; readonly hostedZoneId?: string };
+    /** The stack opted in to an internet-facing load balancer without HTTPS. */
+    readonly publicPlainHttp: boolean;
     readonly dagSyncIntervalSeconds: number;
     readonly ecsExec: boolean;
     readonly apiServerCount: number;
@@ -194,6 +201,8 @@ export interface ObservabilityConfig {
 export interface AirflowConfig {
     readonly project: string;
     readonly stack: string;
+    /** aws:region of the stack (undefined only where no region is configured, e.g. unit tests). */
+    readonly region?: string;
     readonly layout: Layout;
     readonly airflowVersion: AirflowVersion;
     readonly airflowMajor: 2 | 3;
@@ -246,11 +255,13 @@ export function loadConfig(): AirflowConfig {
  */
 export function parseConfig(raw: RawConfig): AirflowConfig {
     const { project, stack } = raw;
-    const values = validate(raw, awsTarget(raw.config));
+    const target = awsTarget(raw.config);
+    const values = validate(raw, target);
     const environment = values.environment;
     return deepFreeze({
         project,
         stack,
+        region: target.region,
         layout: values.layout,
         airflowVersion: values.airflowVersion,
         airflowMajor: airflowMajor(values.airflowVersion),
@@ -279,6 +290,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
                 noncurrentVersionExpirationDays: values.noncurrentVersionExpirationDays,
             },
             secretRecoveryWindowDays: values.secretRecoveryWindowDays,
+            accessLogExpirationDays: values.accessLogExpirationDays,
             database: {
                 engineVersion: values.dbEngineVersion,
                 instanceClass: values.dbInstanceClass,
@@ -352,6 +364,10 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
         logRetentionDays: values.logRetentionDays,
         webAccess: values.webAccess,
         certificateArn: values.certificateArn || undefined,
+        domain: values.domainName
+            ? { name: values.domainName, hostedZoneId: values.hostedZoneId || undefined }
+            : undefined,
+        publicPlainHttp: values.publicPlainHttp,
         dagSyncIntervalSeconds: values.dagSyncIntervalSeconds,
         ecsExec: values.ecsExec,
         apiServerCount: values.apiServerCount,
@@ -383,7 +399,10 @@ export type CelerySettings = Omit<CeleryConfig, "image">;
  * from the keys' declared defaults, so the loader and the component cannot disagree.
  */
 export const CELERY_DEFAULTS: CelerySettings = (() => {
-    const defaults = Object.fromEntries(Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, spec.default]));
+    const context = { stack: "", production: false, given: () => undefined };
+    const defaults = Object.fromEntries(
+        Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, defaultOf(spec as KeySpec<unknown>, context)]),
+    );
     const settings: Record<string, unknown> = { ...celeryConfig(defaults as unknown as ConfigValues) };
     delete settings.image;
     return deepFreeze(settings as unknown as CelerySettings);
@@ -444,9 +463,11 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
     );
     const values: Record<string, unknown> = {};
     const invalid = new Set<string>();
+    // Defaults may follow from airflow:production (KeySpec.productionDefault): an invalid value counts as
+    // false here, and its own check reports it.
+    const context = { stack: raw.stack, production: given("production") === true, given };
     for (const [name, spec] of Object.entries(CONFIG_KEYS)) {
-        const value =
-            given(name) !== undefined ? given(name) : (spec.default ?? spec.deriveDefault?.({ stack: raw.stack }));
+        const value = given(name) !== undefined ? given(name) : defaultOf(spec as KeySpec<unknown>, context);
         const result = spec.schema.safeParse(value);
         if (result.success) {
             values[name] = result.data;
@@ -506,6 +527,27 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
         },
         { reads: ["mwaaConfigurationOptions"], check: () => mwaaOptionRules(v) },
         { reads: ["mlSpotTraining", "mlMaxRuntimeSeconds", "mlMaxWaitSeconds"], check: () => mlRules(v) },
+        {
+            reads: [
+                "production",
+                ...(Object.entries(CONFIG_KEYS)
+                    .filter(([, spec]) => (spec as KeySpec<unknown>).productionDefault)
+                    .map(([k]) => k) as (keyof ConfigValues)[]),
+            ],
+            check: () => productionKeyRules(CONFIG_KEYS, v, given),
+        },
+        {
+            reads: [
+                "layout",
+                "production",
+                "domainName",
+                "hostedZoneId",
+                "certificateArn",
+                "publicPlainHttp",
+                "webAccess",
+            ],
+            check: () => httpsRules(v),
+        },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());

@@ -30,7 +30,8 @@ export function pulumiConfigBlock(): Record<string, unknown> {
             type: spec.type,
             description: spec.description,
             ...(spec.type === "array" ? { items: { type: "string" } } : {}),
-            ...(spec.default !== undefined ? { default: spec.default } : {}),
+            // A key whose default follows from airflow:production declares none: the engine would set it on every stack.
+            ...(spec.default !== undefined && !spec.productionDefault ? { default: spec.default } : {}),
         };
     }
     return block;
@@ -48,7 +49,11 @@ function cell(text: string): string {
 
 export function readmeTable(): string {
     const rows = entries().map(([name, spec]) => {
-        const def = spec.default !== undefined ? `\`${JSON.stringify(spec.default)}\`` : (spec.defaultText ?? "none");
+        const def = spec.productionDefault
+            ? (spec.defaultText ?? "")
+            : spec.default !== undefined
+              ? `\`${JSON.stringify(spec.default)}\``
+              : (spec.defaultText ?? "none");
         return `| \`${NAMESPACE}:${name}\` | ${spec.type} | ${cell(def)} | ${cell(spec.allowed)} | ${cell(spec.description)} |`;
     });
     return ["| Key | Type | Default | Allowed values | What it does |", "|---|---|---|---|---|", ...rows].join("\n");

@@ -4,7 +4,7 @@ import { CeleryCluster, migrateScript, queueSteps } from "../components/celery";
 import { DEFAULT_WORKER_POOLS, SUPPORTED_AIRFLOW_VERSIONS } from "../config";
 import { choiceText } from "../config/spec";
 import { renderAirflowEnvironment, SECRET_SETTING } from "../lib/airflow-env";
-import { ProgramRun, runProgram, runStack, useStack } from "./harness/program";
+import { installMocks, ProgramRun, runProgram, runStack, useStack } from "./harness/program";
 import { itRejectsEach } from "./harness/config";
 
 const T = {
@@ -305,14 +305,15 @@ for (const stack of ["dev", "staging"] as const) {
             }
         });
 
-        it("puts the ALB in front of the api-server and Flower, with health checks on their endpoints", () => {
+        it("puts an internal ALB (no HTTPS configured) in front of the api-server and Flower, with health checks", () => {
             const alb = run.get(T.alb, `${name}-alb`);
+            // No domain and no certificate on dev/staging: internal, in the private subnets.
             expect(alb.inputs).to.include({
-                internal: false,
+                internal: true,
                 dropInvalidHeaderFields: true,
                 loadBalancerType: "application",
             });
-            expect(alb.inputs.subnets).to.deep.equal([`${name}-public-0-id`, `${name}-public-1-id`]);
+            expect(alb.inputs.subnets).to.deep.equal([`${name}-private-0-id`, `${name}-private-1-id`]);
             expect(alb.inputs.securityGroups).to.deep.equal([`${name}-lb-sg-id`]);
             const api = run.get(T.tg, `${name}-api-tg`);
             expect(api.inputs).to.include({ port: 8080, targetType: "ip", protocol: "HTTP" });
@@ -543,6 +544,8 @@ describe("Celery layout variants", () => {
     it("serves HTTPS with the configured certificate and redirects HTTP to it", async () => {
         const cert = "arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234";
         const run = await runProgram("dev", { "airflow:certificateArn": cert });
+        expect(run.ofType("aws:acm/certificate:Certificate")).to.have.length(0);
+        expect(run.get(T.alb, "airflow-dev-alb").inputs.internal).to.equal(false);
         const byPort = Object.fromEntries(run.ofType(T.listener).map((l) => [l.inputs.port, l.inputs]));
         expect(byPort[443]).to.include({
             protocol: "HTTPS",
@@ -555,6 +558,59 @@ describe("Celery layout variants", () => {
         ]);
         expect(byPort[5555]).to.include({ protocol: "HTTPS", certificateArn: cert });
         expect(run.outputs.airflowUrl).to.match(/^https:\/\//);
+    });
+
+    it("issues a DNS-validated certificate for airflow:domainName, waits for it, serves HTTPS and adds the alias record", async () => {
+        const run = await runProgram("dev", {
+            "airflow:domainName": "airflow.example.com",
+            "airflow:hostedZoneId": "Z0123456789ABCDEFGHIJ",
+        });
+        const cert = run.get("aws:acm/certificate:Certificate", "airflow-dev-certificate");
+        expect(cert.inputs).to.include({ domainName: "airflow.example.com", validationMethod: "DNS" });
+        const validationRecord = run.get("aws:route53/record:Record", "airflow-dev-certificate-validation-record");
+        const option = cert.state.domainValidationOptions[0];
+        expect(validationRecord.inputs).to.include({
+            zoneId: "Z0123456789ABCDEFGHIJ",
+            name: option.resourceRecordName,
+            type: "CNAME",
+        });
+        expect(validationRecord.inputs.records).to.deep.equal([option.resourceRecordValue]);
+        const validation = run.get(
+            "aws:acm/certificateValidation:CertificateValidation",
+            "airflow-dev-certificate-validation",
+        );
+        expect(validation.inputs.validationRecordFqdns).to.deep.equal([validationRecord.state.fqdn]);
+        const byPort = Object.fromEntries(run.ofType(T.listener).map((l) => [l.inputs.port, l]));
+        // The listener takes the validation's ARN, so it waits until ACM has issued the certificate.
+        expect(byPort[443].inputs).to.include({ protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
+        expect(byPort[443].options.propertyDependencies.certificateArn).to.include(validation.urn);
+        expect(byPort[80].inputs.defaultActions[0].type).to.equal("redirect");
+        expect(byPort[5555].inputs.protocol).to.equal("HTTPS");
+        const alb = run.get(T.alb, "airflow-dev-alb");
+        expect(alb.inputs.internal).to.equal(false);
+        const alias = run.get("aws:route53/record:Record", "airflow-dev-alias-record");
+        expect(alias.inputs).to.deep.include({
+            zoneId: "Z0123456789ABCDEFGHIJ",
+            name: "airflow.example.com",
+            type: "A",
+            aliases: [{ name: alb.state.dnsName, zoneId: alb.state.zoneId, evaluateTargetHealth: true }],
+        });
+        expect(run.outputs.airflowUrl).to.equal("https://airflow.example.com");
+        expect(run.outputs.flowerUrl).to.equal("https://airflow.example.com:5555");
+    });
+
+    it("looks the hosted zone up by the domain's parent name when airflow:hostedZoneId is empty", async () => {
+        const run = await runProgram("dev", { "airflow:domainName": "airflow.example.com" });
+        const lookups = installMocks().invokes.filter((i) => i.token === "aws:route53/getZone:getZone");
+        expect(lookups.map((i) => i.inputs)).to.deep.equal([{ name: "example.com", privateZone: false }]);
+        const alias = run.get("aws:route53/record:Record", "airflow-dev-alias-record");
+        expect(alias.inputs.zoneId).to.match(/^Z[0-9A-F]{20}$/);
+    });
+
+    it("opens a public load balancer serving plain HTTP only with airflow:publicPlainHttp", async () => {
+        const run = await runProgram("dev", { "airflow:publicPlainHttp": true });
+        expect(run.get(T.alb, "airflow-dev-alb").inputs.internal).to.equal(false);
+        expect(run.ofType(T.listener).map((l) => l.inputs.protocol)).to.deep.equal(["HTTP", "HTTP"]);
     });
 
     it("puts an internal load balancer in the private subnets with webAccess internal", async () => {

@@ -60,6 +60,7 @@ describe("offline plan of a stack", () => {
         const component = text.split("\n").filter((l) => l.startsWith("airflow-prod "));
         expect(component).to.deep.equal([
             "airflow-prod (airflow:jobs:FargateJobs)",
+            "airflow-prod (airflow:logs:AccessLogBucket)",
             "airflow-prod (airflow:ml:SageMakerTraining)",
             "airflow-prod (airflow:mwaa:MwaaEnvironment)",
             "airflow-prod (airflow:network:AirflowNetwork)",
@@ -135,12 +136,12 @@ describe("offline plan of a stack", () => {
     });
 
     it("reports the policy pack's verdict, and mandatory violations fail the plan", async () => {
-        expect(text).to.include("\nPolicies: 16 of policy pack airflow-aws, no violations\n");
+        expect(text).to.include("\nPolicies: 23 of policy pack airflow-aws, no violations\n");
         expect(failingViolations(prod)).to.deep.equal([]);
         const bad = await buildPlan(await runResources("dev", () => new aws.cloudwatch.LogGroup("forever", {})));
         expect(failingViolations(bad).map((v) => v.policy)).to.deep.equal(["log-group-retention"]);
         expect(renderPlan(bad)).to.include(
-            'Policies: 16 of policy pack airflow-aws, 1 violation (1 mandatory)\n    ✖ log-group-retention (mandatory): aws.cloudwatch.LogGroup "forever" has retentionInDays unset, which keeps logs forever; set retentionInDays\n',
+            'Policies: 23 of policy pack airflow-aws, 1 violation (1 mandatory)\n    ✖ log-group-retention (mandatory): aws.cloudwatch.LogGroup "forever" has retentionInDays unset, which keeps logs forever; set retentionInDays\n',
         );
     });
 });

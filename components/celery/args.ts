@@ -29,6 +29,8 @@ export interface CeleryClusterArgs extends Partial<Omit<CelerySettings, "sizes">
     sizes?: Partial<CelerySettings["sizes"]>;
     /** Environment name (resource names, secret prefixes, metric dimension). Required. */
     environment: string;
+    /** The stack's log bucket: the load balancer's access logs go there (prefix alb). Default: none. */
+    accessLogBucket?: pulumi.Input<string>;
     /** Airflow version, one of SUPPORTED_AIRFLOW_VERSIONS; the major decides the components. Required. */
     airflowVersion: string;
     /** Where the services run. Required. */

@@ -86,6 +86,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             name,
             {
                 ...resolved,
+                accessLogBucket: args.accessLogBucket,
                 vpcId: args.network.vpcId,
                 publicSubnetIds: args.network.publicSubnetIds,
                 privateSubnetIds: args.network.privateSubnetIds,
@@ -95,9 +96,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
             this,
         );
         this.loadBalancerDnsName = lb.alb.dnsName;
-        const scheme = resolved.certificateArn ? "https" : "http";
-        this.airflowUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}`;
-        if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}:${PORTS.flower}`;
+        this.airflowUrl = lb.url;
+        if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${lb.url}:${PORTS.flower}`;
 
         const queues = args.storage.queues ?? {};
         const roles = this.taskRoles(

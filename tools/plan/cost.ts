@@ -203,6 +203,14 @@ export const RESOURCE_CLASSES: Readonly<Record<string, Classification>> = {
         "bucket settings are free; the bucket's storage is priced",
     ),
     "aws:s3/bucketPolicy:BucketPolicy": free("bucket settings are free; the bucket's storage is priced"),
+    "aws:s3/bucketLogging:BucketLogging": free(
+        "server access logging is free; the log objects are counted in the log bucket's storage",
+    ),
+    "aws:acm/certificate:Certificate": free("ACM public certificates are free (AWS Certificate Manager pricing)"),
+    "aws:acm/certificateValidation:CertificateValidation": free("a wait for ACM's validation, no AWS resource"),
+    "aws:route53/record:Record": free(
+        "records in a hosted zone are free, and alias queries to a load balancer are free (Route 53 pricing); the zone is the user's",
+    ),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": free(
         "bucket settings are free; the bucket's storage is priced",
     ),
