@@ -17,6 +17,15 @@ const T = {
     cluster: "aws:ecs/cluster:Cluster",
 };
 
+/** dev made a production stack in every other respect (issue 15's rules), so each case names one rule. */
+const PRODUCTION_DEV = {
+    "airflow:production": true,
+    "airflow:protectData": true,
+    "airflow:dbBackupRetentionDays": 7,
+    "airflow:brokerNodes": 2,
+    "airflow:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0e0f1a2b-3c4d-5e6f-7a8b-9c0d1e2f3a4b",
+};
+
 describe("cost levers: rejected configuration", () => {
     itRejectsEach([
         [
@@ -46,12 +55,12 @@ describe("cost levers: rejected configuration", () => {
         ],
         [
             "Spot services on a production stack",
-            { "airflow:production": true, "airflow:offHoursStop": "", "airflow:offHoursStart": "" },
+            { ...PRODUCTION_DEV, "airflow:offHoursStop": "", "airflow:offHoursStart": "" },
             "airflow:spotServices must be false on a production stack (airflow:production is true): Spot tasks can be stopped at any time, got true",
         ],
         [
             "an off-hours schedule on a production stack",
-            { "airflow:production": true, "airflow:spotServices": false },
+            { ...PRODUCTION_DEV, "airflow:spotServices": false },
             'airflow:offHoursStop and airflow:offHoursStart must be empty on a production stack (airflow:production is true), got "cron(0 20 ? * MON-FRI *)" and "cron(0 8 ? * MON-FRI *)"',
         ],
     ]);
