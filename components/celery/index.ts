@@ -6,6 +6,7 @@ import { policyDocument } from "../../lib/iam";
 import { assumeRolePolicy } from "../../lib/iam";
 import { withName } from "../../lib/tags";
 import { fargateCluster } from "../ecs";
+import { WorkerStopEvents } from "../worker-events";
 import { PORTS } from "../network";
 import { AirflowSecretArns } from "../storage";
 import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
@@ -111,6 +112,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 queueArns: Object.values(queues).map((q) => q.arn),
                 fileSystem: args.storage.fileSystem,
                 ecsExec: resolved.ecsExec,
+                cluster: { name: cluster.name, arn: cluster.arn },
             },
             tags,
         );
@@ -162,6 +164,18 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 createScaling(name, { ...scaling, serviceName: service.name }, this);
             }
         }
+        // Worker tasks stopped mid-run become a metric (Spot interruptions: Observability's events).
+        new WorkerStopEvents(
+            `${name}-worker-stops`,
+            {
+                environment: resolved.environment,
+                clusterArn: cluster.arn,
+                workerServiceNames: resolved.workerPools.map((p) => this.serviceNames[`worker-${p.name}`]),
+                logRetentionDays: resolved.logRetentionDays,
+                tags,
+            },
+            { parent: this },
+        );
         this.registerOutputs({
             clusterName: this.clusterName,
             clusterArn: this.clusterArn,

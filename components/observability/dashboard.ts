@@ -308,6 +308,11 @@ export function dashboard(o: Observed<string>): Dashboard {
                     "Interrupted",
                     [{ namespace: EVENT_METRICS.namespace, name: EVENT_METRICS.spotInterruptions }],
                 ),
+                b.expression(
+                    `SEARCH('{${EVENT_METRICS.namespace},ClusterArn,Group} MetricName="${EVENT_METRICS.workersStoppedMidRun}" ClusterArn="${c.clusterArn}"', 'Sum', 300)`,
+                    "Workers stopped mid-run",
+                    [{ namespace: EVENT_METRICS.namespace, name: EVENT_METRICS.workersStoppedMidRun }],
+                ),
             ],
             { stat: "Sum", period: 300, width: 12 },
         );
