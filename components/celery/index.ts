@@ -158,13 +158,35 @@ export class CeleryCluster extends pulumi.ComponentResource {
             );
             this.serviceNames[spec.role] = service.name;
             this.logGroupNames[spec.role] = logGroup.name;
-            const pool = resolved.workerPools.find((p) => spec.role === `worker-${p.name}`);
-            if (pool) {
-                const scaling = { environment: resolved.environment, pool, clusterName: cluster.name, tags };
-                createScaling(name, { ...scaling, serviceName: service.name }, this);
-            }
         }
-        // Worker tasks stopped mid-run become a metric (Spot interruptions: Observability's events).
+        this.workerPools(name, resolved, cluster, tags);
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            clusterArn: this.clusterArn,
+            imageUri: this.imageUri,
+            airflowUrl: this.airflowUrl,
+            flowerUrl: this.flowerUrl,
+            loadBalancerDnsName: this.loadBalancerDnsName,
+            workerTaskRoleArn: this.workerTaskRole.arn,
+            serviceNames: this.serviceNames,
+        });
+    }
+
+    /**
+     * What the worker pools' services get besides the service: scaling on the queue (pools that
+     * scale), and the metric of worker tasks stopped mid-run (Spot interruptions: Observability's
+     * event rule counts them for the whole cluster).
+     */
+    private workerPools(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        cluster: aws.ecs.Cluster,
+        tags: CeleryClusterArgs["tags"],
+    ): void {
+        for (const pool of resolved.workerPools) {
+            const scaling = { environment: resolved.environment, pool, clusterName: cluster.name, tags };
+            createScaling(name, { ...scaling, serviceName: this.serviceNames[`worker-${pool.name}`] }, this);
+        }
         new WorkerStopEvents(
             `${name}-worker-stops`,
             {
@@ -176,16 +198,6 @@ export class CeleryCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.registerOutputs({
-            clusterName: this.clusterName,
-            clusterArn: this.clusterArn,
-            imageUri: this.imageUri,
-            airflowUrl: this.airflowUrl,
-            flowerUrl: this.flowerUrl,
-            loadBalancerDnsName: this.loadBalancerDnsName,
-            workerTaskRoleArn: this.workerTaskRole.arn,
-            serviceNames: this.serviceNames,
-        });
     }
 
     /** The private DNS namespace and the UI/API service's registration in it. */
