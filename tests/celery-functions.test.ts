@@ -227,6 +227,7 @@ describe("taskRoleGrants and grantStatements", () => {
         bucketArn: "arn:aws-cn:s3:::b",
         queueArns: [] as string[],
         ecsExec: false,
+        cluster: { name: "airflow-dev", arn: "arn:aws-cn:ecs:cn-north-1:123456789012:cluster/airflow-dev" },
     };
     const sids = (grants: Parameters<typeof grantStatements>[0], over: Partial<typeof ctx> & object = {}) =>
         grantStatements(grants, { ...ctx, ...over }).map((s) => s.Sid);
@@ -253,6 +254,7 @@ describe("taskRoleGrants and grantStatements", () => {
                 "ReadConnectionsAndVariables",
                 "SendTasks",
                 "ConsumeTasks",
+                "ProtectOwnTaskFromScaleIn",
                 "EcsExec",
             ],
         ],

@@ -4,6 +4,9 @@ import { CeleryCluster, migrateScript, queueSteps } from "../components/celery";
 import { DEFAULT_WORKER_POOLS, SUPPORTED_AIRFLOW_VERSIONS } from "../config";
 import { choiceText } from "../config/spec";
 import { renderAirflowEnvironment, SECRET_SETTING } from "../lib/airflow-env";
+import { workerCommand } from "../lib/worker-container";
+import { WORKER_LIFECYCLE } from "../lib/worker-lifecycle";
+import { workerScalingParameters } from "../lib/worker-scaling";
 import { installMocks, ProgramRun, runProgram, runStack, useStack } from "./harness/program";
 import { itRejectsEach } from "./harness/config";
 
@@ -25,6 +28,9 @@ const T = {
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
     secret: "aws:secretsmanager/secret:Secret",
+    eventRule: "aws:cloudwatch/eventRule:EventRule",
+    eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+    metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
 };
 
 interface Container {
@@ -341,7 +347,8 @@ for (const stack of ["dev", "staging"] as const) {
             for (const pool of want.pools) {
                 const role = `worker-${pool.name}`;
                 const worker = container(run, role, "worker");
-                expect(worker.command).to.deep.equal([
+                expect(worker.command).to.deep.equal(workerCommand([pool.name], pool.concurrency));
+                expect(worker.command.slice(3)).to.deep.equal([
                     "celery",
                     "worker",
                     "--queues",
@@ -524,10 +531,107 @@ for (const stack of ["dev", "staging"] as const) {
                 "ListDags",
                 "ListLogs",
                 "MountSharedFileSystem",
+                "ProtectOwnTaskFromScaleIn",
                 "ReadConnectionsAndVariables",
                 "ReadDags",
                 "ReadWriteLogs",
             ]);
+        });
+
+        it("runs every worker pool under the launcher that protects its task while busy, with a warm shutdown inside the stop timeout", () => {
+            for (const pool of want.pools) {
+                const role = `worker-${pool.name}`;
+                const worker = container(run, role, "worker");
+                expect(worker.command.slice(0, 2), role).to.deep.equal(["python", "-c"]);
+                expect(worker.command[2], role).to.contain("task-protection/v1/state");
+                expect(worker.stopTimeout, role).to.equal(WORKER_LIFECYCLE.stopTimeoutSeconds);
+                expect(env(worker), role).to.include({
+                    DUMB_INIT_SETSID: "0",
+                    AIRFLOW__CELERY__TASK_ACKS_LATE: "True",
+                    AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER: "1",
+                });
+            }
+            for (const role of ["scheduler", "api-server", "triggerer", "flower"]) {
+                for (const c of containers(run, role)) {
+                    expect(env(c), `${role}/${c.name}`).not.to.have.property("DUMB_INIT_SETSID");
+                    expect(c.command.join(" "), `${role}/${c.name}`).not.to.contain("task-protection");
+                }
+            }
+        });
+
+        it("lets the worker task role protect only the cluster's tasks from scale-in, and no other role", () => {
+            const cluster = run.get(T.cluster, `${name}-cluster`);
+            const protect = statements(run, `${name}-worker-task-policy`).filter((s) =>
+                [s.Action].flat().some((a: string) => a.startsWith("ecs:")),
+            );
+            expect(protect).to.deep.equal([
+                {
+                    Sid: "ProtectOwnTaskFromScaleIn",
+                    Effect: "Allow",
+                    Action: "ecs:UpdateTaskProtection",
+                    Resource: `arn:aws:ecs:us-east-1:123456789012:task/${cluster.state.name}/*`,
+                    Condition: { ArnEquals: { "ecs:cluster": cluster.state.arn } },
+                },
+            ]);
+            for (const policy of run.ofType(T.rolePolicy).filter((p) => p.name !== `${name}-worker-task-policy`)) {
+                expect(policy.inputs.policy, policy.name).not.to.contain("ecs:UpdateTaskProtection");
+            }
+        });
+
+        it("scales out on one high-resolution 10-second datapoint published every 10 s, and in after ten idle minutes", () => {
+            const p = workerScalingParameters();
+            for (const pool of want.pools.filter((x) => x.min !== x.max)) {
+                const role = `worker-${pool.name}`;
+                expect(run.get(T.alarm, `${name}-${role}-queue-has-work`).inputs, role).to.include({
+                    period: 10,
+                    evaluationPeriods: 1,
+                    datapointsToAlarm: 1,
+                    statistic: "Maximum",
+                });
+                expect(run.get(T.alarm, `${name}-${role}-queue-idle`).inputs, role).to.include({
+                    period: 60,
+                    evaluationPeriods: 10,
+                    datapointsToAlarm: 10,
+                });
+                for (const kind of ["scale-on-queue", "scale-in-when-idle"]) {
+                    expect(
+                        run.get(T.scalingPolicy, `${name}-${role}-${kind}`).inputs.stepScalingPolicyConfiguration,
+                        kind,
+                    ).to.include({ cooldown: p.policy.cooldown, adjustmentType: "ExactCapacity" });
+                }
+            }
+            expect(env(container(run, "control", "queue-metrics"))).to.include({
+                QUEUE_METRICS_INTERVAL_SECONDS: "10",
+                QUEUE_METRICS_STORAGE_RESOLUTION: "1",
+            });
+        });
+
+        it("counts worker tasks stopped mid-run, and Spot interruptions once, for the whole cluster", () => {
+            const cluster = run.get(T.cluster, `${name}-cluster`);
+            const rule = run.get(T.eventRule, `${name}-worker-stops-stopped-mid-run`);
+            const pattern = JSON.parse(rule.inputs.eventPattern);
+            expect(pattern.detail.clusterArn).to.deep.equal([cluster.state.arn]);
+            expect(pattern.detail.group).to.deep.equal(
+                want.pools.map((p) => `service:${run.get(T.service, `${name}-worker-${p.name}`).state.name}`),
+            );
+            const group = run.get(T.logGroup, `${name}-worker-stops-stopped-mid-run-events`);
+            expect(group.inputs).to.include({
+                name: `/aws/events/airflow/${stack}/stopped-mid-run`,
+                retentionInDays: want.retention,
+            });
+            expect(run.get(T.eventTarget, `${name}-worker-stops-stopped-mid-run-to-logs`).inputs.arn).to.equal(
+                group.state.arn,
+            );
+            const filters = run.ofType(T.metricFilter).map((f) => f.inputs.metricTransformation);
+            const named = (metric: string) => filters.filter((m) => m.name === metric);
+            expect(named("WorkersStoppedMidRun")).to.have.length(1);
+            expect(named("WorkersStoppedMidRun")[0]).to.deep.include({ namespace: "Airflow/Events" });
+            expect(named("SpotInterruptions"), "one source of Spot interruptions").to.have.length(1);
+            expect(named("SpotInterruptions")[0]).to.deep.include({ namespace: "Airflow/Events" });
+            const spotRules = run
+                .ofType(T.eventRule)
+                .filter((r) => JSON.stringify(JSON.parse(r.inputs.eventPattern)).includes("SpotInterruption"));
+            expect(spotRules.map((r) => r.name)).to.have.length(1);
         });
 
         it("uses no '*' action in any policy of the cluster", () => {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { readdirSync, readFileSync } from "fs";
 import * as path from "path";
-import { WORKER_STOP_METRICS, WorkerStopEvents, workerStopEventPattern } from "../components/worker-events";
+import { WORKER_STOP_METRIC, WorkerStopEvents, workerStoppedMidRunPattern } from "../components/worker-events";
 import { AirflowComponent, renderAirflowEnvironment } from "../lib/airflow-env";
 import { taskProtectionStatement, WORKER_LAUNCHER, workerCommand } from "../lib/worker-container";
 import {
@@ -19,7 +19,6 @@ import {
     workerScalingParameters,
 } from "../lib/worker-scaling";
 import { parse } from "yaml";
-import { DEFAULT_AIRFLOW_VERSION } from "../config/versions";
 import { promiseOf, runStack, runWith } from "./harness/program";
 
 const secrets = {
@@ -76,16 +75,24 @@ describe("worker lifecycle settings", () => {
     });
 
     it("names only options that the pinned Airflow knows (its config template)", () => {
-        // The environment's Python is 3.11 or 3.12 (scripts/ensure-python.sh): read whichever it has.
-        const lib = path.join(__dirname, "..", ".venv", "lib");
-        const python = readdirSync(lib).find((d) => /^python3\.\d+$/.test(d));
-        if (!python) throw new Error(`no python3.x in ${lib}; run scripts/ensure-python.sh`);
         const template = readFileSync(
-            path.join(lib, python, "site-packages", "airflow", "config_templates", "config.yml"),
+            path.join(
+                __dirname,
+                "..",
+                ".venv",
+                "lib",
+                // The venv's interpreter (3.11 or 3.12, scripts/ensure-python.sh picks it).
+                readdirSync(path.join(__dirname, "..", ".venv", "lib")).find((d) => /^python3\.\d+$/.test(d)) ??
+                    "python3",
+                "site-packages",
+                "airflow",
+                "config_templates",
+                "config.yml",
+            ),
             "utf8",
         );
         const known = parse(template) as Record<string, { options: Record<string, unknown> }>;
-        for (const option of Object.keys(workerLifecycleOptions(DEFAULT_AIRFLOW_VERSION))) {
+        for (const option of Object.keys(workerLifecycleOptions("3.0.6"))) {
             const [section, key] = option.split(".");
             expect(known[section]?.options, option).to.have.property(key);
         }
@@ -197,27 +204,21 @@ describe("the worker container's command and protection grant", () => {
 });
 
 describe("worker stop events", () => {
-    it("matches Spot interruptions, and stops with an exit code other than a warm shutdown's, of the worker services only", () => {
-        const spot = workerStopEventPattern("spot-interruption", "arn:cluster", ["w-default", "w-large"]) as any;
-        expect(spot).to.deep.equal({
+    it("matches stops with an exit code other than a warm shutdown's, of the worker services only", () => {
+        expect(workerStoppedMidRunPattern("arn:cluster", ["w-default", "w-large"])).to.deep.equal({
             source: ["aws.ecs"],
             "detail-type": ["ECS Task State Change"],
             detail: {
                 clusterArn: ["arn:cluster"],
                 group: ["service:w-default", "service:w-large"],
                 lastStatus: ["STOPPED"],
-                stopCode: ["SpotInterruption"],
+                containers: { exitCode: [{ "anything-but": [0, 143] }] },
             },
         });
-        const midRun = workerStopEventPattern("stopped-mid-run", "arn:cluster", ["w-default"]) as any;
-        expect(midRun.detail.containers).to.deep.equal({ exitCode: [{ "anything-but": [0, 143] }] });
-        expect(midRun.detail).not.to.have.property("stopCode");
-        expect(() => workerStopEventPattern("spot-interruption", "arn:cluster", [])).to.throw(
-            "at least one worker service",
-        );
+        expect(() => workerStoppedMidRunPattern("arn:cluster", [])).to.throw("at least one worker service");
     });
 
-    it("writes each kind to its log group and counts it in Airflow/Workers by service", async () => {
+    it("writes the stops to their log group and counts them in Airflow/Events by cluster and service", async () => {
         const run = await runWith("dev", {}, () => {
             new WorkerStopEvents("ws", {
                 environment: "dev",
@@ -226,31 +227,28 @@ describe("worker stop events", () => {
             });
             return {};
         });
-        for (const [kind, metric] of [
-            ["spot-interruption", WORKER_STOP_METRICS.spotInterruptions],
-            ["stopped-mid-run", WORKER_STOP_METRICS.stoppedMidRun],
-        ]) {
-            const rule = run.get("aws:cloudwatch/eventRule:EventRule", `ws-${kind}`);
-            expect(JSON.parse(rule.inputs.eventPattern).detail.group).to.deep.equal([
-                "service:airflow-dev-worker-default",
-            ]);
-            const group = run.get("aws:cloudwatch/logGroup:LogGroup", `ws-${kind}-events`);
-            expect(group.inputs).to.include({ name: `/aws/events/airflow/dev/${kind}`, retentionInDays: 30 });
-            const target = run.get("aws:cloudwatch/eventTarget:EventTarget", `ws-${kind}-to-logs`);
-            expect(target.inputs.arn).to.equal(group.state.arn);
-            const filter = run.get("aws:cloudwatch/logMetricFilter:LogMetricFilter", `ws-${kind}-count`);
-            expect(filter.inputs.metricTransformation).to.deep.include({
-                namespace: "Airflow/Workers",
-                name: metric,
-                value: "1",
-                dimensions: { Service: "$.detail.group" },
-            });
-        }
+        const rule = run.get("aws:cloudwatch/eventRule:EventRule", "ws-stopped-mid-run");
+        expect(JSON.parse(rule.inputs.eventPattern).detail.group).to.deep.equal(["service:airflow-dev-worker-default"]);
+        const group = run.get("aws:cloudwatch/logGroup:LogGroup", "ws-stopped-mid-run-events");
+        expect(group.inputs).to.include({ name: "/aws/events/airflow/dev/stopped-mid-run", retentionInDays: 30 });
+        const target = run.get("aws:cloudwatch/eventTarget:EventTarget", "ws-stopped-mid-run-to-logs");
+        expect(target.inputs.arn).to.equal(group.state.arn);
+        const filter = run.get("aws:cloudwatch/logMetricFilter:LogMetricFilter", "ws-stopped-mid-run-count");
+        expect(filter.inputs.metricTransformation).to.deep.include({
+            namespace: "Airflow/Events",
+            name: WORKER_STOP_METRIC.name,
+            value: "1",
+            dimensions: { ClusterArn: "$.detail.clusterArn", Group: "$.detail.group" },
+        });
         const policy = JSON.parse(
             run.get("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "ws-events-to-logs").inputs.policyDocument,
         );
         expect(policy.Statement[0].Action).to.deep.equal(["logs:CreateLogStream", "logs:PutLogEvents"]);
-        expect(policy.Statement[0].Condition.ArnEquals["aws:SourceArn"]).to.have.length(2);
+        expect(policy.Statement[0].Condition.ArnEquals["aws:SourceArn"]).to.equal(rule.state.arn);
+        expect(
+            run.ofType("aws:cloudwatch/eventRule:EventRule"),
+            "Spot interruptions are Observability's",
+        ).to.have.length(1);
     });
 
     it("refuses to watch no worker service", async () => {

@@ -7,6 +7,7 @@ import { policyDocument } from "../../lib/iam";
 import { assumeRolePolicy } from "../../lib/iam";
 import { withName } from "../../lib/tags";
 import { fargateCluster } from "../ecs";
+import { WorkerStopEvents } from "../worker-events";
 import { PORTS } from "../network";
 import { AirflowSecretArns } from "../storage";
 import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
@@ -113,6 +114,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 queueArns: Object.values(queues).map((q) => q.arn),
                 fileSystem: args.storage.fileSystem,
                 ecsExec: resolved.ecsExec,
+                cluster: { name: cluster.name, arn: cluster.arn },
             },
             tags,
         );
@@ -163,6 +165,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             this.logGroupNames[spec.role] = logGroup.name;
             this.scale(name, resolved, spec, cluster.name, service.name, tags);
         }
+        this.workerPools(name, resolved, cluster, tags);
         this.registerOutputs({
             clusterName: this.clusterName,
             clusterArn: this.clusterArn,
@@ -173,6 +176,29 @@ export class CeleryCluster extends pulumi.ComponentResource {
             workerTaskRoleArn: this.workerTaskRole.arn,
             serviceNames: this.serviceNames,
         });
+    }
+
+    /**
+     * What the worker pools get besides their services and scaling (scale): the metric of worker tasks
+     * stopped mid-run (Spot interruptions: Observability's event rule counts them for the whole cluster).
+     */
+    private workerPools(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        cluster: aws.ecs.Cluster,
+        tags: CeleryClusterArgs["tags"],
+    ): void {
+        new WorkerStopEvents(
+            `${name}-worker-stops`,
+            {
+                environment: resolved.environment,
+                clusterArn: cluster.arn,
+                workerServiceNames: resolved.workerPools.map((p) => this.serviceNames[`worker-${p.name}`]),
+                logRetentionDays: resolved.logRetentionDays,
+                tags,
+            },
+            { parent: this },
+        );
     }
 
     /** A worker pool's queue-depth scaling, and every service's off-hours schedule (when the stack has one). */

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { OffHours, STOP_STAGGER_MINUTES, WorkerPool } from "../../config";
 import { parseWeeklyCron } from "../../config/levers";
 import { withName } from "../../lib/tags";
+import { AlarmParameters, workerScalingParameters } from "../../lib/worker-scaling";
 import { QUEUE_METRIC } from "./containers";
 
 /** One step of a step-scaling policy, relative to the alarm threshold (0 queued + running tasks). */
@@ -152,6 +153,8 @@ export interface ScalingArgs {
  * Scales a pool on its queue depth (queued + running tasks, published by the control service):
  * ExactCapacity steps of `concurrency` tasks per worker up to maxCount while there is work, and
  * back to minCount after 10 idle minutes. Works from zero workers, and the same on both brokers.
+ * Periods, datapoints and the cooldown come from workerScalingParameters (lib/worker-scaling.ts):
+ * the scale-out alarm reads one high-resolution 10-second datapoint.
  */
 export function createScaling(
     name: string,
@@ -160,6 +163,7 @@ export function createScaling(
 ): aws.appautoscaling.Target | undefined {
     const { pool, tags } = args;
     if (!poolScales(pool)) return undefined;
+    const parameters = workerScalingParameters();
     const role = `worker-${pool.name}`;
     const target = scalableTarget(
         `${name}-${role}-scaling-target`,
@@ -181,9 +185,7 @@ export function createScaling(
                 scalableDimension: target.scalableDimension,
                 resourceId: target.resourceId,
                 stepScalingPolicyConfiguration: {
-                    adjustmentType: "ExactCapacity",
-                    cooldown: 60,
-                    metricAggregationType: "Maximum",
+                    ...parameters.policy,
                     stepAdjustments: steps,
                 },
             },
@@ -191,13 +193,7 @@ export function createScaling(
         );
     const scaleOut = policy("scale-on-queue", queueSteps(pool));
     const scaleIn = policy("scale-in-when-idle", [{ metricIntervalUpperBound: "0", scalingAdjustment: pool.minCount }]);
-    const alarm = (
-        kind: string,
-        comparison: string,
-        periods: number,
-        action: aws.appautoscaling.Policy,
-        description: string,
-    ) =>
+    const alarm = (kind: string, p: AlarmParameters, action: aws.appautoscaling.Policy, description: string) =>
         new aws.cloudwatch.MetricAlarm(
             `${name}-${role}-${kind}`,
             {
@@ -205,12 +201,13 @@ export function createScaling(
                 namespace: QUEUE_METRIC.namespace,
                 metricName: QUEUE_METRIC.name,
                 dimensions: { Environment: args.environment, Queue: pool.name },
-                statistic: "Maximum",
-                period: 60,
-                evaluationPeriods: periods,
-                threshold: 0,
-                comparisonOperator: comparison,
-                treatMissingData: "notBreaching",
+                statistic: p.statistic,
+                period: p.period,
+                evaluationPeriods: p.evaluationPeriods,
+                datapointsToAlarm: p.datapointsToAlarm,
+                threshold: p.threshold,
+                comparisonOperator: p.comparisonOperator,
+                treatMissingData: p.treatMissingData,
                 alarmActions: [action.arn],
                 tags: withName(tags, `${name}-${role}-${kind}`),
             },
@@ -218,17 +215,15 @@ export function createScaling(
         );
     alarm(
         "queue-has-work",
-        "GreaterThanThreshold",
-        1,
+        parameters.scaleOutAlarm,
         scaleOut,
         `Tasks are queued or running on the ${pool.name} queue: size the pool to them`,
     );
     alarm(
         "queue-idle",
-        "LessThanOrEqualToThreshold",
-        10,
+        parameters.scaleInAlarm,
         scaleIn,
-        `The ${pool.name} queue has been idle for 10 minutes: scale the pool in to ${pool.minCount}`,
+        `The ${pool.name} queue has been idle for ${(parameters.scaleInAlarm.period * parameters.scaleInAlarm.evaluationPeriods) / 60} minutes: scale the pool in to ${pool.minCount}`,
     );
     return target;
 }

@@ -1,5 +1,7 @@
 import type { Broker, CelerySettings } from "../../config";
 import type { AirflowComponent } from "../../lib/airflow-env";
+import { workerCommand } from "../../lib/worker-container";
+import { WORKER_LIFECYCLE } from "../../lib/worker-lifecycle";
 import { PORTS } from "../network";
 
 /** The task roles of the cluster, one per class of service (see iam.ts for what each may do). */
@@ -187,7 +189,8 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
         specs.push({
             role: `worker-${pool.name}`,
             component: "worker",
-            command: componentCommand("worker", { queues: [pool.name], concurrency: pool.concurrency }),
+            // The launcher (scale-in protection while busy) around `airflow celery worker`.
+            command: workerCommand([pool.name], pool.concurrency),
             cpu: pool.cpu,
             memory: pool.memory,
             desiredCount: pool.minCount,
@@ -202,7 +205,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
                 : FARGATE,
             workerConcurrency: pool.concurrency,
             // Fargate's maximum: a worker gets 2 minutes for a warm Celery shutdown.
-            stopTimeout: 120,
+            stopTimeout: WORKER_LIFECYCLE.stopTimeoutSeconds,
         });
     }
     if (input.flower) {

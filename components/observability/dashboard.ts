@@ -343,6 +343,11 @@ function workerRow({ b, mwaaSearch, c }: Canvas): void {
                     "Interrupted",
                     [{ namespace: EVENT_METRICS.namespace, name: EVENT_METRICS.spotInterruptions }],
                 ),
+                b.expression(
+                    `SEARCH('{${EVENT_METRICS.namespace},ClusterArn,Group} MetricName="${EVENT_METRICS.workersStoppedMidRun}" ClusterArn="${c.clusterArn}"', 'Sum', 300)`,
+                    "Workers stopped mid-run",
+                    [{ namespace: EVENT_METRICS.namespace, name: EVENT_METRICS.workersStoppedMidRun }],
+                ),
             ],
             { stat: "Sum", period: 300, width: 12 },
         );
