@@ -14,7 +14,8 @@ function dimensionValues(run: ProgramRun): { where: string; name: string; value:
     for (const alarm of run.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) {
         const sets: Record<string, unknown>[] = [];
         if (alarm.inputs.dimensions) sets.push(alarm.inputs.dimensions as Record<string, unknown>);
-        for (const query of (alarm.inputs.metricQueries as { metric?: { dimensions?: Record<string, unknown> } }[]) ?? [])
+        for (const query of (alarm.inputs.metricQueries as { metric?: { dimensions?: Record<string, unknown> } }[]) ??
+            [])
             if (query.metric?.dimensions) sets.push(query.metric.dimensions);
         for (const set of sets)
             for (const [name, value] of Object.entries(set)) found.push({ where: `alarm ${alarm.name}`, name, value });
@@ -50,7 +51,9 @@ describe("metrics the alarms and the dashboard read", () => {
         it(`${label}: name every resource by a value the resource has (no empty or undefined dimension)`, async () => {
             const values = dimensionValues(await run());
             expect(values.length, "dimension values found").to.be.greaterThan(0);
-            const empty = values.filter((v) => typeof v.value !== "string" || v.value === "" || /undefined/.test(v.value));
+            const empty = values.filter(
+                (v) => typeof v.value !== "string" || v.value === "" || /undefined/.test(v.value),
+            );
             expect(empty.map((v) => `${v.where}: ${v.name}=${String(v.value)}`)).to.deep.equal([]);
         });
     }
