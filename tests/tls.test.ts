@@ -164,6 +164,10 @@ describe("TLS that verifies the server", () => {
             );
             expect(connecting.length, "containers with a connection").to.be.greaterThan(5);
             expect(tlsProblems(r, regionOf(r))).to.deep.equal([]);
+            // rds-ca ships its program in every task definition: each stays well under ECS's 64 KiB limit
+            // on a task definition ("Amazon ECS service quotas", Task definition size).
+            for (const t of r.ofType("aws:ecs/taskDefinition:TaskDefinition"))
+                expect(Buffer.byteLength(t.inputs.containerDefinitions), t.name).to.be.below(48 * 1024);
         });
     }
 
