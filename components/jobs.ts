@@ -7,7 +7,8 @@ import { publishVariable } from "../lib/airflow";
 import { ENVIRONMENT_PATTERN } from "../config/core";
 import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import { ecrRepositoryArn, parseEcrImageUri } from "../lib/ecr";
-import { assumeRolePolicy, ecrPullStatements, policyDocument, Statement } from "../lib/iam";
+import { ecrPullStatements, policyDocument, Statement } from "../lib/iam";
+import { ecsTaskTrust, trustPolicy } from "../lib/trust";
 import { withName } from "../lib/tags";
 import { executionRole as createExecutionRole, fargateCluster, writeLogStatement } from "./ecs";
 
@@ -98,7 +99,7 @@ export class FargateJobs extends pulumi.ComponentResource {
         const { executionRole, taskRole } = this.roles(
             name,
             resolved,
-            { account, partition, logGroupArn: logGroup.arn },
+            { account, partition, region, logGroupArn: logGroup.arn },
             tags,
         );
 
@@ -193,10 +194,15 @@ export class FargateJobs extends pulumi.ComponentResource {
     private roles(
         name: string,
         resolved: ResolvedArgs,
-        ctx: { account: pulumi.Output<string>; partition: pulumi.Output<string>; logGroupArn: pulumi.Output<string> },
+        ctx: {
+            account: pulumi.Output<string>;
+            partition: pulumi.Output<string>;
+            region: pulumi.Output<string>;
+            logGroupArn: pulumi.Output<string>;
+        },
         tags: FargateJobsArgs["tags"],
     ): { executionRole: aws.iam.Role; taskRole: aws.iam.Role } {
-        const { account, partition } = ctx;
+        const { account, partition, region } = ctx;
         const parent = { parent: this };
         const repository = parseEcrImageUri(resolved.image);
         const executionRole = createExecutionRole(
@@ -222,7 +228,7 @@ export class FargateJobs extends pulumi.ComponentResource {
             `${name}-jobs-task-role`,
             {
                 description: `Airflow ${resolved.environment} Fargate jobs`,
-                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                assumeRolePolicy: trustPolicy(ecsTaskTrust({ partition, region, account })),
                 tags: withName(tags, `${name}-jobs-task-role`),
             },
             parent,

@@ -10,7 +10,13 @@ import { existsSync } from "fs";
 import * as path from "path";
 import { dagFiles, fileHash, folderHash, hasFiles, pathSlug } from "../lib/artifacts";
 import { createSecureBucket } from "../lib/bucket";
-import { redisBrokerUri, resultBackendUri, SQS_BROKER_URI, sqlAlchemyConnUri } from "../lib/airflow-uris";
+import {
+    RDS_CA_IDENTIFIER,
+    redisBrokerUri,
+    resultBackendUri,
+    SQS_BROKER_URI,
+    sqlAlchemyConnUri,
+} from "../lib/airflow-uris";
 import { denyInsecureTransport, policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
@@ -452,7 +458,8 @@ export class AirflowStorage extends pulumi.ComponentResource {
                     : undefined,
                 performanceInsightsEnabled: db.performanceInsights ?? false,
                 enabledCloudwatchLogsExports: [...RDS_EXPORTED_LOGS],
-                caCertIdentifier: "rds-ca-rsa2048-g1",
+                // The clients verify the server against this CA's root (lib/airflow-uris.ts).
+                caCertIdentifier: RDS_CA_IDENTIFIER,
                 applyImmediately: !resolved.protectData,
                 tags: withName(tags, `${name}-db`),
             },

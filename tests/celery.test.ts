@@ -255,6 +255,7 @@ for (const stack of ["dev", "staging"] as const) {
                 (run.outputs.secretArns as Record<string, string>).adminPassword,
             );
             expect(container(run, "control", "queue-metrics").dependsOn).to.deep.equal([
+                { containerName: "rds-ca", condition: "SUCCESS" },
                 { containerName: "migrate", condition: "SUCCESS" },
             ]);
             for (const role of want.services.filter((r) => r !== "control" && r !== "flower")) {

@@ -265,7 +265,7 @@ describe("MWAA environment of the prod stack", () => {
         });
     });
 
-    it("has an execution role that only MWAA's two service principals, for this account, can assume", () => {
+    it("has an execution role that only MWAA's two service principals, for this account and this environment, can assume", () => {
         const role = run.get(T.role, `${name}-execution-role`);
         expect(env.inputs.executionRoleArn).to.equal(role.state.arn);
         expect(JSON.parse(role.inputs.assumeRolePolicy)).to.deep.equal({
@@ -275,7 +275,12 @@ describe("MWAA environment of the prod stack", () => {
                     Effect: "Allow",
                     Principal: { Service: ["airflow.amazonaws.com", "airflow-env.amazonaws.com"] },
                     Action: "sts:AssumeRole",
-                    Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } },
+                    Condition: {
+                        StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+                        ArnLike: {
+                            "aws:SourceArn": `arn:aws:airflow:us-east-1:${MOCK_ACCOUNT}:environment/${env.inputs.name}`,
+                        },
+                    },
                 },
             ],
         });

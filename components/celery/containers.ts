@@ -5,6 +5,7 @@ import { ContainerEnv, DAGS_FOLDER } from "../../lib/airflow-env";
 import { queueMetricsPublishing } from "../../lib/worker-scaling";
 import { AIRFLOW_GID, AIRFLOW_UID, ARTIFACT_KEYS } from "../storage";
 import { mountsSharedFs, ServiceSpec } from "./services";
+import { withRdsCaBundle } from "./tls";
 
 /** The sidecar programs, shipped in the task definitions so they run in any Airflow image. */
 const SIDECARS = path.join(__dirname, "..", "..", "sidecars");
@@ -42,7 +43,9 @@ function sidecar(file: string): string {
 
 /** The containers of one task: sidecars, the migration wait, and the component itself. */
 export function taskContainers(input: ContainersInput): aws.ecs.ContainerDefinition[] {
-    return input.spec.control ? controlContainers(input) : serviceContainers(input);
+    const containers = input.spec.control ? controlContainers(input) : serviceContainers(input);
+    // Every container that connects to the metadata database verifies it against the RDS CA bundle.
+    return withRdsCaBundle(containers, { ...input, logConfiguration: logConfiguration(input, "rds-ca") });
 }
 
 function logConfiguration(input: ContainersInput, prefix: string): aws.ecs.LogConfiguration {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { dockerPlatform } from "../../config/levers";
 import { AirflowSecretRefs } from "../../lib/airflow-env";
 import { policyDocument } from "../../lib/iam";
-import { assumeRolePolicy } from "../../lib/iam";
+import { ecsTaskTrust, trustPolicy } from "../../lib/trust";
 import { withName } from "../../lib/tags";
 import { fargateCluster } from "../ecs";
 import { WorkerStopEvents } from "../worker-events";
@@ -319,7 +319,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     name,
                     TASK_ROLE_NAMES[key],
                     resolved.environment,
-                    context.account,
+                    context,
                     grantStatements(grants[key], context),
                     tags,
                 ),
@@ -332,7 +332,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
         name: string,
         role: string,
         environment: string,
-        account: pulumi.Input<string>,
+        where: Pick<GrantContext, "partition" | "region" | "account">,
         statements: ReturnType<typeof grantStatements>,
         tags: CeleryClusterArgs["tags"],
     ): aws.iam.Role {
@@ -340,7 +340,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             `${name}-${role}-task-role`,
             {
                 description: `Airflow ${environment} ${role} tasks`,
-                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                assumeRolePolicy: trustPolicy(ecsTaskTrust(where)),
                 tags: withName(tags, `${name}-${role}-task-role`),
             },
             { parent: this },

@@ -5,6 +5,7 @@ import { AirflowEnvSettings, renderAirflowEnvironment } from "../../lib/airflow-
 import { withName } from "../../lib/tags";
 import { executionRole } from "../ecs";
 import { taskContainers } from "./containers";
+import { RDS_CA_VOLUME } from "./tls";
 import { executionStatements } from "./iam";
 import { mountsSharedFs, ServiceSpec } from "./services";
 
@@ -47,12 +48,14 @@ export interface ServiceArgs {
     taskDefinitionDependsOn?: pulumi.Resource[];
 }
 
-/** The task definition's volumes: the dags scratch volume and the shared file system (EFS over TLS, IAM). */
+/** The task definition's volumes: the RDS CA bundle, the dags scratch volume and the shared file system (EFS over TLS, IAM). */
 export function taskVolumes(
     spec: Pick<ServiceSpec, "needsDags" | "control" | "component">,
     fileSystem?: ServiceArgs["fileSystem"],
 ): aws.types.input.ecs.TaskDefinitionVolume[] {
     return [
+        // Every Airflow task connects to the metadata database: the RDS CA bundle (./tls.ts).
+        { name: RDS_CA_VOLUME },
         ...(spec.needsDags ? [{ name: "dags" }] : []),
         ...(fileSystem && mountsSharedFs(spec)
             ? [
