@@ -7,9 +7,9 @@ import { MwaaEnvironment } from "./components/mwaa";
 import { Observability } from "./components/observability";
 import { AirflowNetwork, PORTS } from "./components/network";
 import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
-import { AirflowStorage } from "./components/storage";
+import { AirflowStorage, AirflowStorageSettings } from "./components/storage";
 import { AccessLogBucket } from "./components/logs";
-import { loadConfig } from "./config";
+import { loadConfig, storageSettings } from "./config";
 import { imageTag } from "./lib/artifacts";
 
 const config = loadConfig();
@@ -55,6 +55,7 @@ const accessLogs = new AccessLogBucket(name, {
 });
 
 const storage = new AirflowStorage(name, {
+    ...(storageSettings(config.storage) satisfies AirflowStorageSettings),
     accessLogBucket: accessLogs.bucketName,
     environment: config.environment,
     layout: config.layout,
@@ -65,14 +66,8 @@ const storage = new AirflowStorage(name, {
         brokerSecurityGroupId: network.securityGroupIds.broker,
         fileSystemSecurityGroupId: network.securityGroupIds.fileSystem,
     },
-    protectData: config.storage.protectData,
-    artifacts: config.storage.artifacts,
-    secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
-    database: config.storage.database,
-    broker: config.storage.broker,
     queues: config.celery.workerPools.map((p) => p.name),
     flower,
-    sharedFileSystem: config.storage.sharedFileSystem,
     logRetentionDays: config.celery.logRetentionDays,
     deploy: {
         dagsDir: path.join(__dirname, "dags"),

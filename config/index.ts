@@ -282,28 +282,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             flowLogs: { enabled: values.flowLogs, retentionDays: values.flowLogsRetentionDays },
             webAllowedCidrs: values.webAllowedCidrs,
         },
-        storage: {
-            protectData: values.protectData,
-            artifacts: {
-                kmsKeyArn: values.artifactsKmsKeyArn || undefined,
-                taskLogExpirationDays: values.taskLogExpirationDays,
-                noncurrentVersionExpirationDays: values.noncurrentVersionExpirationDays,
-            },
-            secretRecoveryWindowDays: values.secretRecoveryWindowDays,
-            accessLogExpirationDays: values.accessLogExpirationDays,
-            database: {
-                engineVersion: values.dbEngineVersion,
-                instanceClass: values.dbInstanceClass,
-                allocatedStorageGb: values.dbAllocatedStorageGb,
-                maxAllocatedStorageGb: values.dbMaxAllocatedStorageGb,
-                multiAz: values.dbMultiAz,
-                backupRetentionDays: values.dbBackupRetentionDays,
-                deletionProtection: values.dbDeletionProtection,
-                performanceInsights: values.dbPerformanceInsights,
-            },
-            broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
-            sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
-        },
+        storage: storageConfig(values),
         celery: celeryConfig(values),
         jobs: {
             image: values.jobImage,
@@ -355,6 +334,32 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
     });
 }
 
+/** The storage slice of the validated values. */
+function storageConfig(values: ConfigValues): StorageConfig {
+    return {
+        protectData: values.protectData,
+        artifacts: {
+            kmsKeyArn: values.artifactsKmsKeyArn || undefined,
+            taskLogExpirationDays: values.taskLogExpirationDays,
+            noncurrentVersionExpirationDays: values.noncurrentVersionExpirationDays,
+        },
+        secretRecoveryWindowDays: values.secretRecoveryWindowDays,
+        accessLogExpirationDays: values.accessLogExpirationDays,
+        database: {
+            engineVersion: values.dbEngineVersion,
+            instanceClass: values.dbInstanceClass,
+            allocatedStorageGb: values.dbAllocatedStorageGb,
+            maxAllocatedStorageGb: values.dbMaxAllocatedStorageGb,
+            multiAz: values.dbMultiAz,
+            backupRetentionDays: values.dbBackupRetentionDays,
+            deletionProtection: values.dbDeletionProtection,
+            performanceInsights: values.dbPerformanceInsights,
+        },
+        broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
+        sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
+    };
+}
+
 /** The celery layout's slice of the validated values. */
 function celeryConfig(values: ConfigValues): CeleryConfig {
     return {
@@ -391,6 +396,14 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
     };
 }
 
+/** Every key's declared default, as a stack that sets no key and is not production gets it. */
+function keyDefaults(): Record<string, unknown> {
+    const context = { stack: "", production: false, given: () => undefined };
+    return Object.fromEntries(
+        Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, defaultOf(spec as KeySpec<unknown>, context)]),
+    );
+}
+
 /** CeleryCluster's settings: the celery slice without the image (the component takes it built or given). */
 export type CelerySettings = Omit<CeleryConfig, "image">;
 
@@ -399,14 +412,24 @@ export type CelerySettings = Omit<CeleryConfig, "image">;
  * from the keys' declared defaults, so the loader and the component cannot disagree.
  */
 export const CELERY_DEFAULTS: CelerySettings = (() => {
-    const context = { stack: "", production: false, given: () => undefined };
-    const defaults = Object.fromEntries(
-        Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, defaultOf(spec as KeySpec<unknown>, context)]),
-    );
-    const settings: Record<string, unknown> = { ...celeryConfig(defaults as unknown as ConfigValues) };
+    const settings: Record<string, unknown> = { ...celeryConfig(keyDefaults() as unknown as ConfigValues) };
     delete settings.image;
     return deepFreeze(settings as unknown as CelerySettings);
 })();
+
+/** AirflowStorage's settings: the storage slice without the log bucket's expiration (AccessLogBucket's). */
+export type StorageSettings = Omit<StorageConfig, "accessLogExpirationDays">;
+
+/** The storage slice as AirflowStorage's settings (every field but the log bucket's expiration). */
+export function storageSettings(storage: StorageConfig): StorageSettings {
+    const { protectData, artifacts, secretRecoveryWindowDays, database, broker, sharedFileSystem } = storage;
+    return { protectData, artifacts, secretRecoveryWindowDays, database, broker, sharedFileSystem };
+}
+
+/** What an AirflowStorage does when a setting is not given: what a stack without the key gets. */
+export const STORAGE_DEFAULTS: StorageSettings = deepFreeze(
+    storageSettings(storageConfig(keyDefaults() as unknown as ConfigValues)),
+);
 
 /** The engine's values of this project's keys: strings as given, everything else parsed from JSON. */
 function readRaw(): Record<string, unknown> {
