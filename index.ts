@@ -3,7 +3,7 @@
 import * as path from "path";
 import { CeleryCluster } from "./components/celery";
 import { FargateJobs } from "./components/jobs";
-import { MwaaEnvironment } from "./components/mwaa";
+import { MwaaEnvironment, MwaaSettings } from "./components/mwaa";
 import { Observability } from "./components/observability";
 import { AirflowNetwork, PORTS } from "./components/network";
 import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
@@ -127,20 +127,12 @@ if (celeryLayout) {
 // The prod layout: Amazon MWAA, fed from the same bucket, requirements, version and secrets backend.
 let mwaa: MwaaEnvironment | undefined;
 if (config.layout === "mwaa") {
+    const mwaaSettings: MwaaSettings = config.mwaa;
     mwaa = new MwaaEnvironment(name, {
+        ...mwaaSettings,
         environment: config.environment,
         airflowVersion: config.airflowVersion,
-        environmentClass: config.mwaa.environmentClass,
-        minWorkers: config.mwaa.minWorkers,
-        maxWorkers: config.mwaa.maxWorkers,
-        schedulers: config.mwaa.schedulers,
-        minWebservers: config.mwaa.minWebservers,
-        maxWebservers: config.mwaa.maxWebservers,
-        webserverAccessMode: config.mwaa.webserverAccessMode,
-        weeklyMaintenanceWindowStart: config.mwaa.weeklyMaintenanceWindowStart,
-        logging: { level: config.mwaa.logLevel, modules: config.mwaa.moduleLogLevels },
         logRetentionDays: config.celery.logRetentionDays,
-        airflowConfigurationOptions: config.mwaa.configurationOptions,
         network: {
             vpcId: network.vpcId,
             privateSubnetIds: network.privateSubnetIdList,

@@ -166,18 +166,23 @@ export interface JobsConfig {
     readonly cpuArchitecture: CpuArchitecture;
 }
 
-/** The mwaa layout (Amazon MWAA). Read and checked on every stack, used when the layout is "mwaa". */
+/**
+ * The mwaa layout (Amazon MWAA). Read and checked on every stack, used when the layout is "mwaa".
+ * Field for field a part of MwaaEnvironment's arguments (components/mwaa/args.ts `MwaaSettings`), so
+ * that index.ts passes it as it is.
+ */
 export interface MwaaConfig extends MwaaCapacity {
     readonly environmentClass: MwaaEnvironmentClass;
     readonly webserverAccessMode: MwaaWebserverAccessMode;
     /** `DAY:HH:MM` in UTC. */
     readonly weeklyMaintenanceWindowStart: string;
-    /** Level of every module's CloudWatch logs, except those in moduleLogLevels. */
-    readonly logLevel: MwaaLogLevel;
-    /** Per-module overrides of logLevel. */
-    readonly moduleLogLevels: Readonly<Partial<Record<MwaaLogModule, MwaaLogLevel>>>;
+    /** CloudWatch logging: every module at `level`, except those in `modules`. */
+    readonly logging: {
+        readonly level: MwaaLogLevel;
+        readonly modules: Readonly<Partial<Record<MwaaLogModule, MwaaLogLevel>>>;
+    };
     /** Airflow options `section.key` -> value, without the secrets backend (the program sets it). */
-    readonly configurationOptions: Readonly<Record<string, string>>;
+    readonly airflowConfigurationOptions: Readonly<Record<string, string>>;
 }
 
 /** Alarms (both layouts): who is notified, and each alarm's threshold. */
@@ -296,9 +301,8 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             ...resolveCapacity(values),
             webserverAccessMode: values.mwaaWebserverAccessMode,
             weeklyMaintenanceWindowStart: values.mwaaMaintenanceWindowStart,
-            logLevel: values.mwaaLogLevel,
-            moduleLogLevels: values.mwaaModuleLogLevels,
-            configurationOptions: values.mwaaConfigurationOptions,
+            logging: { level: values.mwaaLogLevel, modules: values.mwaaModuleLogLevels },
+            airflowConfigurationOptions: values.mwaaConfigurationOptions,
         },
         ml: {
             training: {

@@ -523,9 +523,8 @@ describe("MWAA configuration", () => {
             maxWebservers: 2,
             webserverAccessMode: "PRIVATE_ONLY",
             weeklyMaintenanceWindowStart: "SUN:03:00",
-            logLevel: "INFO",
-            moduleLogLevels: {},
-            configurationOptions: {},
+            logging: { level: "INFO", modules: {} },
+            airflowConfigurationOptions: {},
         });
         useStack("dev", { "airflow:mwaaEnvironmentClass": "mw1.micro" });
         expect(loadConfig().mwaa).to.deep.include({
@@ -548,7 +547,7 @@ describe("MWAA configuration", () => {
             "airflow:mwaaMaxWebservers": 5,
             "airflow:mwaaConfigurationOptions": options,
         });
-        expect(loadConfig().mwaa.configurationOptions).to.deep.equal(options);
+        expect(loadConfig().mwaa.airflowConfigurationOptions).to.deep.equal(options);
     });
 
     const versions = MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ");

@@ -1,5 +1,6 @@
 // MwaaEnvironment's arguments: their types, defaults and the up-front check.
 import * as pulumi from "@pulumi/pulumi";
+import type { MwaaConfig } from "../../config";
 import { ENVIRONMENT_PATTERN } from "../../config/core";
 import {
     CONFIGURATION_OPTION_PATTERN,
@@ -146,6 +147,13 @@ export interface MwaaEnvironmentArgs {
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
+
+/**
+ * The stack configuration's mwaa slice as MwaaEnvironment's arguments: `Pick` fails to compile when
+ * the slice has a field the arguments do not (a renamed key), and the assignment in index.ts when a
+ * field's type differs. So index.ts passes the slice as it is, without copying fields.
+ */
+export type MwaaSettings = Pick<MwaaEnvironmentArgs, keyof MwaaConfig>;
 
 export interface ResolvedArgs {
     environment: string;
