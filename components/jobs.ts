@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { JobsConfig } from "../config";
 import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
 import { CPU_ARCHITECTURES, CpuArchitecture } from "../config/levers";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
@@ -15,6 +16,12 @@ import { executionRole as createExecutionRole, fargateCluster, writeLogStatement
 export const FARGATE_JOBS_VARIABLE = "fargate_jobs";
 /** The container of the job task definition that DAGs override. */
 export const JOB_CONTAINER = "job";
+
+/**
+ * The stack configuration's jobs slice as FargateJobs' arguments: `Pick` fails to compile when the
+ * slice has a field the arguments lack, the spread in index.ts when a type differs.
+ */
+export type FargateJobsSettings = Pick<FargateJobsArgs, keyof JobsConfig>;
 
 export interface FargateJobsArgs {
     /** Environment name (names, the variable's secret prefix). Required. */

@@ -68,8 +68,12 @@ export const CONFIG_KEYS = {
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
 
+/**
+ * The network slice. Apart from `webAllowedCidrs` (the load balancer's listeners), field for field a
+ * part of AirflowNetwork's arguments (components/network/args.ts `AirflowNetworkSettings`).
+ */
 export interface NetworkConfig {
-    readonly cidr: string;
+    readonly cidrBlock: string;
     readonly azCount: 2 | 3;
     readonly natStrategy: NatStrategy;
     readonly interfaceEndpoints: readonly InterfaceEndpoint[];
@@ -158,6 +162,7 @@ export interface CeleryConfig {
     readonly containerInsights: boolean;
 }
 
+/** The Fargate jobs' slice: field for field a part of FargateJobs' arguments (`FargateJobsSettings`). */
 export interface JobsConfig {
     readonly image: string;
     readonly cpu: number;
@@ -280,7 +285,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             ManagedBy: "pulumi",
         },
         network: {
-            cidr: values.vpcCidr,
+            cidrBlock: values.vpcCidr,
             azCount: values.azCount as 2 | 3,
             natStrategy: values.natStrategy,
             interfaceEndpoints: values.interfaceEndpoints,

@@ -1,5 +1,6 @@
 // AirflowNetwork's arguments, the ports the tiers talk on, and the up-front check.
 import * as pulumi from "@pulumi/pulumi";
+import type { NetworkConfig } from "../../config";
 import { INTERFACE_ENDPOINTS, InterfaceEndpoint, NAT_STRATEGIES, NatStrategy } from "../../config/network";
 import { choiceText, isCidr, isPrivateIpv4Cidr, LOG_RETENTION_DAYS } from "../../config/spec";
 
@@ -18,6 +19,13 @@ export const PORTS = {
     redis: 6379,
     nfs: 2049,
 } as const;
+
+/**
+ * The stack configuration's network slice (without the listeners' allow-list) as AirflowNetwork's
+ * arguments: `Pick` fails to compile when the slice has a field the arguments lack, the spread in
+ * index.ts when a type differs.
+ */
+export type AirflowNetworkSettings = Pick<AirflowNetworkArgs, Exclude<keyof NetworkConfig, "webAllowedCidrs">>;
 
 export interface AirflowNetworkArgs {
     /**
