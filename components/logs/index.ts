@@ -53,7 +53,7 @@ export function logBucketStatements(args: {
     region: string;
     account: pulumi.Input<string>;
     bucketArn: pulumi.Input<string>;
-    sourceBucketPattern: string;
+    sourceBucketPattern: pulumi.Input<string>;
 }): Statement[] {
     const elbAccount = ELB_LOG_ACCOUNTS[args.region];
     const prefix = ACCESS_LOG_PREFIXES.loadBalancer;
@@ -112,6 +112,7 @@ export class AccessLogBucket extends pulumi.ComponentResource {
                 this,
             );
         const account = args.account ?? aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         const logs = createSecureBucket(
             `${name}-access-logs`,
             {
@@ -124,7 +125,7 @@ export class AccessLogBucket extends pulumi.ComponentResource {
                         region: args.region,
                         account,
                         bucketArn,
-                        sourceBucketPattern: `arn:aws:s3:::${name}-*`,
+                        sourceBucketPattern: pulumi.interpolate`arn:${partition}:s3:::${name}-*`,
                     }),
                 tags: args.tags,
             },
