@@ -301,14 +301,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             spot: values.jobSpot,
             cpuArchitecture: values.cpuArchitecture,
         },
-        mwaa: {
-            environmentClass: values.mwaaEnvironmentClass,
-            ...resolveCapacity(values),
-            webserverAccessMode: values.mwaaWebserverAccessMode,
-            weeklyMaintenanceWindowStart: values.mwaaMaintenanceWindowStart,
-            logging: { level: values.mwaaLogLevel, modules: values.mwaaModuleLogLevels },
-            airflowConfigurationOptions: values.mwaaConfigurationOptions,
-        },
+        mwaa: mwaaConfig(values),
         ml: {
             training: {
                 instanceType: values.mlInstanceType,
@@ -366,6 +359,18 @@ function storageConfig(values: ConfigValues): StorageConfig {
         },
         broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
         sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
+    };
+}
+
+/** The mwaa layout's slice of the validated values. */
+function mwaaConfig(values: ConfigValues): MwaaConfig {
+    return {
+        environmentClass: values.mwaaEnvironmentClass,
+        ...resolveCapacity(values),
+        webserverAccessMode: values.mwaaWebserverAccessMode,
+        weeklyMaintenanceWindowStart: values.mwaaMaintenanceWindowStart,
+        logging: { level: values.mwaaLogLevel, modules: values.mwaaModuleLogLevels },
+        airflowConfigurationOptions: values.mwaaConfigurationOptions,
     };
 }
 
@@ -439,6 +444,13 @@ export function storageSettings(storage: StorageConfig): StorageSettings {
 export const STORAGE_DEFAULTS: StorageSettings = deepFreeze(
     storageSettings(storageConfig(keyDefaults() as unknown as ConfigValues)),
 );
+
+/**
+ * What an MwaaEnvironment does when a setting is not given: what a stack without the key gets. The
+ * counts here are those of the default class; the component takes the counts of the class it is given
+ * (defaultCapacity).
+ */
+export const MWAA_DEFAULTS: MwaaConfig = deepFreeze(mwaaConfig(keyDefaults() as unknown as ConfigValues));
 
 /** The engine's values of this project's keys: strings as given, everything else parsed from JSON. */
 function readRaw(): Record<string, unknown> {

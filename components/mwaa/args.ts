@@ -1,6 +1,6 @@
 // MwaaEnvironment's arguments: their types, defaults and the up-front check.
 import * as pulumi from "@pulumi/pulumi";
-import type { MwaaConfig } from "../../config";
+import { CELERY_DEFAULTS, MWAA_DEFAULTS, MwaaConfig } from "../../config";
 import { ENVIRONMENT_PATTERN } from "../../config/core";
 import {
     CONFIGURATION_OPTION_PATTERN,
@@ -185,7 +185,7 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
     if (mwaaPython(airflowVersion) === undefined) {
         fail("airflowVersion", choiceText(MWAA_AIRFLOW_VERSIONS.map((v) => v.airflow)), airflowVersion);
     }
-    const environmentClass = args.environmentClass ?? "mw1.small";
+    const environmentClass = args.environmentClass ?? MWAA_DEFAULTS.environmentClass;
     if (!MWAA_ENVIRONMENT_CLASSES.includes(environmentClass)) {
         fail("environmentClass", choiceText(MWAA_ENVIRONMENT_CLASSES), environmentClass);
     }
@@ -202,11 +202,12 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
             fail(v.field, `${rangeText(v.range)} on ${environmentClass} (MWAA's limit for the class)`, v.got);
         else fail(v.field, `at least ${v.atLeast} (${capacity[v.atLeast]})`, v.got);
     }
-    const webserverAccessMode = args.webserverAccessMode ?? "PRIVATE_ONLY";
+    const webserverAccessMode = args.webserverAccessMode ?? MWAA_DEFAULTS.webserverAccessMode;
     if (!MWAA_WEBSERVER_ACCESS_MODES.includes(webserverAccessMode)) {
         fail("webserverAccessMode", choiceText(MWAA_WEBSERVER_ACCESS_MODES), webserverAccessMode);
     }
-    const weeklyMaintenanceWindowStart = args.weeklyMaintenanceWindowStart ?? "SUN:03:00";
+    const weeklyMaintenanceWindowStart =
+        args.weeklyMaintenanceWindowStart ?? MWAA_DEFAULTS.weeklyMaintenanceWindowStart;
     if (!MAINTENANCE_WINDOW_PATTERN.test(weeklyMaintenanceWindowStart)) {
         fail(
             "weeklyMaintenanceWindowStart",
@@ -214,7 +215,7 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
             weeklyMaintenanceWindowStart,
         );
     }
-    const level = args.logging?.level ?? "INFO";
+    const level = args.logging?.level ?? MWAA_DEFAULTS.logging.level;
     if (!MWAA_LOG_LEVELS.includes(level)) fail("logging.level", choiceText(MWAA_LOG_LEVELS), level);
     const logLevels = Object.fromEntries(MWAA_LOG_MODULES.map((m) => [m, level])) as Record<
         MwaaLogModule,
@@ -255,7 +256,7 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
             subnets.length,
         );
     }
-    const logRetentionDays = args.logRetentionDays ?? 30;
+    const logRetentionDays = args.logRetentionDays ?? CELERY_DEFAULTS.logRetentionDays;
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
         fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), logRetentionDays);
     }
