@@ -5,7 +5,7 @@ import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
 import { CPU_ARCHITECTURES, CpuArchitecture } from "../config/levers";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { publishVariable } from "../lib/airflow";
-import { ENVIRONMENT_PATTERN } from "../config/core";
+import { ENVIRONMENT_ALLOWED, ENVIRONMENT_PATTERN } from "../config/core";
 import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import { ecrRepositoryArn, parseEcrImageUri } from "../lib/ecr";
 import { assumeRolePolicy, ecrPullStatements, policyDocument, Statement } from "../lib/iam";
@@ -381,7 +381,7 @@ function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Reso
         );
     };
     if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? ""))
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
+        fail("environment", ENVIRONMENT_ALLOWED, resolved.environment);
     if (!CPU_ARCHITECTURES.includes(resolved.cpuArchitecture))
         fail("cpuArchitecture", choiceText(CPU_ARCHITECTURES), resolved.cpuArchitecture);
     if (!FARGATE_CPUS.includes(resolved.cpu)) fail("cpu", choiceText(FARGATE_CPUS), resolved.cpu);

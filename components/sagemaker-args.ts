@@ -1,7 +1,7 @@
 // SageMakerTraining's arguments: defaults applied and every rule checked up front.
 import * as pulumi from "@pulumi/pulumi";
 import { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES, suggestion } from "../config/aws-data";
-import { ENVIRONMENT_PATTERN } from "../config/core";
+import { ENVIRONMENT_ALLOWED, ENVIRONMENT_PATTERN } from "../config/core";
 import { ECR_IMAGE_URI, MAX_TRAINING_SECONDS, MAX_VOLUME_SIZE_GB } from "../config/ml";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
@@ -54,7 +54,7 @@ export function validateArgs(name: string, args: SageMakerTrainingArgs, resource
         }
     };
     if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? "")) {
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
+        fail("environment", ENVIRONMENT_ALLOWED, resolved.environment);
     }
     if (args.airflowRoleName === undefined || args.airflowRoleName === "") {
         fail("airflowRoleName", "the name of the IAM role Airflow's tasks run as", args.airflowRoleName ?? null);

@@ -823,7 +823,7 @@ describe("MwaaEnvironment arguments", () => {
         [
             "environment",
             { environment: "Prod" },
-            'MwaaEnvironment bad: environment must be 2 to 16 lowercase letters, digits or hyphens, got "Prod"',
+            'MwaaEnvironment bad: environment must be 2 to 16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen, got "Prod"',
         ],
     ];
     for (const [field, args, message] of cases) {

@@ -1,7 +1,7 @@
 // MwaaEnvironment's arguments: their types, defaults and the up-front check.
 import * as pulumi from "@pulumi/pulumi";
 import { CELERY_DEFAULTS, MWAA_DEFAULTS, MwaaConfig } from "../../config";
-import { ENVIRONMENT_PATTERN } from "../../config/core";
+import { ENVIRONMENT_ALLOWED, ENVIRONMENT_PATTERN } from "../../config/core";
 import {
     CONFIGURATION_OPTION_PATTERN,
     capacityViolations,
@@ -179,7 +179,7 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
         fail("name", "a letter followed by up to 79 letters, digits, hyphens or underscores (MWAA's names)", name);
     }
     if (!ENVIRONMENT_PATTERN.test(args.environment ?? "")) {
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", args.environment);
+        fail("environment", ENVIRONMENT_ALLOWED, args.environment);
     }
     const airflowVersion = args.airflowVersion ?? DEFAULT_AIRFLOW_VERSION;
     if (mwaaPython(airflowVersion) === undefined) {
