@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { JobsConfig } from "../config";
+import { CELERY_DEFAULTS, JOBS_DEFAULTS, JobsConfig, STORAGE_DEFAULTS } from "../config";
 import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
 import { CPU_ARCHITECTURES, CpuArchitecture } from "../config/levers";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
@@ -77,7 +77,7 @@ export class FargateJobs extends pulumi.ComponentResource {
 
     constructor(name: string, args: FargateJobsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:jobs:FargateJobs", name, {}, opts);
-        const resolved = validateArgs(name, args, this);
+        const resolved = resolveFargateJobsArgs(name, args, this);
         const tags = args.tags;
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
@@ -199,7 +199,7 @@ export class FargateJobs extends pulumi.ComponentResource {
     /** The execution role (logs, and pulling the image from ECR when it is there) and the job's own task role. */
     private roles(
         name: string,
-        resolved: ResolvedArgs,
+        resolved: ResolvedFargateJobsArgs,
         ctx: { account: pulumi.Output<string>; partition: pulumi.Output<string>; logGroupArn: pulumi.Output<string> },
         tags: FargateJobsArgs["tags"],
     ): { executionRole: aws.iam.Role; taskRole: aws.iam.Role } {
@@ -350,7 +350,8 @@ export function triggererJobStatements(arns: JobArns): Statement[] {
     ];
 }
 
-interface ResolvedArgs {
+/** FargateJobs' arguments with every default applied. */
+export interface ResolvedFargateJobsArgs {
     environment: string;
     image: string;
     cpu: number;
@@ -362,17 +363,22 @@ interface ResolvedArgs {
     secretRecoveryWindowDays: number;
 }
 
-function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Resource): ResolvedArgs {
-    const resolved: ResolvedArgs = {
+/** Applies the defaults (the config keys', JOBS_DEFAULTS) and checks the arguments, throwing a ResourceError naming the first bad field. */
+export function resolveFargateJobsArgs(
+    name: string,
+    args: FargateJobsArgs,
+    resource: pulumi.Resource,
+): ResolvedFargateJobsArgs {
+    const resolved: ResolvedFargateJobsArgs = {
         environment: args.environment,
-        image: args.image ?? "public.ecr.aws/docker/library/python:3.12-slim",
-        cpu: args.cpu ?? 256,
-        memory: args.memory ?? 512,
-        spot: args.spot ?? true,
-        cpuArchitecture: args.cpuArchitecture ?? "X86_64",
-        containerInsights: args.containerInsights ?? true,
-        logRetentionDays: args.logRetentionDays ?? 30,
-        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? 7,
+        image: args.image ?? JOBS_DEFAULTS.image,
+        cpu: args.cpu ?? JOBS_DEFAULTS.cpu,
+        memory: args.memory ?? JOBS_DEFAULTS.memory,
+        spot: args.spot ?? JOBS_DEFAULTS.spot,
+        cpuArchitecture: args.cpuArchitecture ?? JOBS_DEFAULTS.cpuArchitecture,
+        containerInsights: args.containerInsights ?? CELERY_DEFAULTS.containerInsights,
+        logRetentionDays: args.logRetentionDays ?? CELERY_DEFAULTS.logRetentionDays,
+        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? STORAGE_DEFAULTS.secretRecoveryWindowDays,
     };
     const fail = (field: string, allowed: string, got: unknown) => {
         throw new pulumi.ResourceError(

@@ -294,13 +294,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
         },
         storage: storageConfig(values),
         celery: celeryConfig(values),
-        jobs: {
-            image: values.jobImage,
-            cpu: values.jobCpu,
-            memory: values.jobMemory,
-            spot: values.jobSpot,
-            cpuArchitecture: values.cpuArchitecture,
-        },
+        jobs: jobsConfig(values),
         mwaa: mwaaConfig(values),
         ml: {
             training: {
@@ -359,6 +353,17 @@ function storageConfig(values: ConfigValues): StorageConfig {
         },
         broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
         sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
+    };
+}
+
+/** The Fargate jobs' slice of the validated values. */
+function jobsConfig(values: ConfigValues): JobsConfig {
+    return {
+        image: values.jobImage,
+        cpu: values.jobCpu,
+        memory: values.jobMemory,
+        spot: values.jobSpot,
+        cpuArchitecture: values.cpuArchitecture,
     };
 }
 
@@ -444,6 +449,9 @@ export function storageSettings(storage: StorageConfig): StorageSettings {
 export const STORAGE_DEFAULTS: StorageSettings = deepFreeze(
     storageSettings(storageConfig(keyDefaults() as unknown as ConfigValues)),
 );
+
+/** What a FargateJobs does when a setting is not given: what a stack without the key gets. */
+export const JOBS_DEFAULTS: JobsConfig = deepFreeze(jobsConfig(keyDefaults() as unknown as ConfigValues));
 
 /**
  * What an MwaaEnvironment does when a setting is not given: what a stack without the key gets. The
