@@ -284,14 +284,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             Production: String(values.production),
             ManagedBy: "pulumi",
         },
-        network: {
-            cidrBlock: values.vpcCidr,
-            azCount: values.azCount as 2 | 3,
-            natStrategy: values.natStrategy,
-            interfaceEndpoints: values.interfaceEndpoints,
-            flowLogs: { enabled: values.flowLogs, retentionDays: values.flowLogsRetentionDays },
-            webAllowedCidrs: values.webAllowedCidrs,
-        },
+        network: networkConfig(values),
         storage: storageConfig(values),
         celery: celeryConfig(values),
         jobs: jobsConfig(values),
@@ -328,6 +321,18 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             },
         },
     });
+}
+
+/** The network slice of the validated values. */
+function networkConfig(values: ConfigValues): NetworkConfig {
+    return {
+        cidrBlock: values.vpcCidr,
+        azCount: values.azCount as 2 | 3,
+        natStrategy: values.natStrategy,
+        interfaceEndpoints: values.interfaceEndpoints,
+        flowLogs: { enabled: values.flowLogs, retentionDays: values.flowLogsRetentionDays },
+        webAllowedCidrs: values.webAllowedCidrs,
+    };
 }
 
 /** The storage slice of the validated values. */
@@ -449,6 +454,9 @@ export function storageSettings(storage: StorageConfig): StorageSettings {
 export const STORAGE_DEFAULTS: StorageSettings = deepFreeze(
     storageSettings(storageConfig(keyDefaults() as unknown as ConfigValues)),
 );
+
+/** What an AirflowNetwork does when a setting is not given: what a stack without the key gets. */
+export const NETWORK_DEFAULTS: NetworkConfig = deepFreeze(networkConfig(keyDefaults() as unknown as ConfigValues));
 
 /** What a FargateJobs does when a setting is not given: what a stack without the key gets. */
 export const JOBS_DEFAULTS: JobsConfig = deepFreeze(jobsConfig(keyDefaults() as unknown as ConfigValues));

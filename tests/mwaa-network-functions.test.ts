@@ -4,6 +4,7 @@ import { expect } from "chai";
 import { environmentInputs, executionRoleStatements, loggingConfiguration } from "../components/mwaa";
 import { validateArgs } from "../components/mwaa/args";
 import { natGatewayCount, PORTS, tierRules } from "../components/network";
+import { validateArgs as validateNetworkArgs } from "../components/network/args";
 import { parseConfig } from "../config";
 
 const resolvedOf = (value: unknown) =>
@@ -158,5 +159,14 @@ describe("MwaaEnvironment's defaults", () => {
             logRetentionDays: config.celery.logRetentionDays,
         });
         expect(new Set(Object.values(resolved.logLevels))).to.deep.equal(new Set([logging.level]));
+    });
+});
+
+describe("AirflowNetwork's defaults", () => {
+    it("are what a stack that sets no network key gets", () => {
+        const config = parseConfig({ project: "airflow", stack: "dev1", config: { "aws:region": "us-east-1" } });
+        const resolved = validateNetworkArgs("airflow-dev1", {}, undefined as unknown as pulumi.Resource);
+        const { cidrBlock, azCount, natStrategy, interfaceEndpoints, flowLogs } = config.network;
+        expect(resolved).to.deep.include({ cidrBlock, azCount, natStrategy, interfaceEndpoints, flowLogs });
     });
 });
