@@ -289,22 +289,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
         celery: celeryConfig(values),
         jobs: jobsConfig(values),
         mwaa: mwaaConfig(values),
-        ml: {
-            training: {
-                instanceType: values.mlInstanceType,
-                instanceCount: values.mlInstanceCount,
-                volumeSizeGb: values.mlVolumeSizeGb,
-                maxRuntimeSeconds: values.mlMaxRuntimeSeconds,
-                spot: { enabled: values.mlSpotTraining, maxWaitSeconds: values.mlMaxWaitSeconds },
-                networkIsolation: values.mlNetworkIsolation,
-            },
-            transformInstanceType: values.mlTransformInstanceType,
-            imageUri: values.mlImageUri || undefined,
-            vpcMode: values.mlVpcMode,
-            checkpointExpirationDays: values.mlCheckpointExpirationDays,
-            batchExpirationDays: values.mlBatchExpirationDays,
-            logGroups: values.mlOwnsLogGroups ? { retentionDays: values.logRetentionDays } : undefined,
-        },
+        ml: mlConfig(values),
         observability: {
             notifications: { emails: values.alarmEmails, httpsEndpoints: values.alarmHttpsEndpoints },
             thresholds: {
@@ -369,6 +354,26 @@ function jobsConfig(values: ConfigValues): JobsConfig {
         memory: values.jobMemory,
         spot: values.jobSpot,
         cpuArchitecture: values.cpuArchitecture,
+    };
+}
+
+/** The SageMaker slice of the validated values. */
+function mlConfig(values: ConfigValues): MlConfig {
+    return {
+        training: {
+            instanceType: values.mlInstanceType,
+            instanceCount: values.mlInstanceCount,
+            volumeSizeGb: values.mlVolumeSizeGb,
+            maxRuntimeSeconds: values.mlMaxRuntimeSeconds,
+            spot: { enabled: values.mlSpotTraining, maxWaitSeconds: values.mlMaxWaitSeconds },
+            networkIsolation: values.mlNetworkIsolation,
+        },
+        transformInstanceType: values.mlTransformInstanceType,
+        imageUri: values.mlImageUri || undefined,
+        vpcMode: values.mlVpcMode,
+        checkpointExpirationDays: values.mlCheckpointExpirationDays,
+        batchExpirationDays: values.mlBatchExpirationDays,
+        logGroups: values.mlOwnsLogGroups ? { retentionDays: values.logRetentionDays } : undefined,
     };
 }
 
@@ -457,6 +462,9 @@ export const STORAGE_DEFAULTS: StorageSettings = deepFreeze(
 
 /** What an AirflowNetwork does when a setting is not given: what a stack without the key gets. */
 export const NETWORK_DEFAULTS: NetworkConfig = deepFreeze(networkConfig(keyDefaults() as unknown as ConfigValues));
+
+/** What a SageMakerTraining does when a setting is not given: what a stack without the key gets. */
+export const ML_DEFAULTS: MlConfig = deepFreeze(mlConfig(keyDefaults() as unknown as ConfigValues));
 
 /** What a FargateJobs does when a setting is not given: what a stack without the key gets. */
 export const JOBS_DEFAULTS: JobsConfig = deepFreeze(jobsConfig(keyDefaults() as unknown as ConfigValues));
