@@ -1,5 +1,5 @@
 // The URI formats of Airflow's connection secrets: one place for the deployed stack (components/
-// storage.ts, over verified TLS) and the local runner (scripts/local, on loopback without TLS).
+// storage/secrets.ts, over verified TLS) and the local runner (scripts/local, on loopback without TLS).
 
 /** `<user>:<password>@<host>:<port>/<database>` of the metadata database. */
 export type DbCredentials = string;

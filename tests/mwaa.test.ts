@@ -528,9 +528,8 @@ describe("MWAA configuration", () => {
             maxWebservers: 2,
             webserverAccessMode: "PRIVATE_ONLY",
             weeklyMaintenanceWindowStart: "SUN:03:00",
-            logLevel: "INFO",
-            moduleLogLevels: {},
-            configurationOptions: {},
+            logging: { level: "INFO", modules: {} },
+            airflowConfigurationOptions: {},
         });
         useStack("dev", { "airflow:mwaaEnvironmentClass": "mw1.micro" });
         expect(loadConfig().mwaa).to.deep.include({
@@ -553,7 +552,7 @@ describe("MWAA configuration", () => {
             "airflow:mwaaMaxWebservers": 5,
             "airflow:mwaaConfigurationOptions": options,
         });
-        expect(loadConfig().mwaa.configurationOptions).to.deep.equal(options);
+        expect(loadConfig().mwaa.airflowConfigurationOptions).to.deep.equal(options);
     });
 
     const versions = MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ");
@@ -829,7 +828,7 @@ describe("MwaaEnvironment arguments", () => {
         [
             "environment",
             { environment: "Prod" },
-            'MwaaEnvironment bad: environment must be 2 to 16 lowercase letters, digits or hyphens, got "Prod"',
+            'MwaaEnvironment bad: environment must be 2 to 16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen, got "Prod"',
         ],
     ];
     for (const [field, args, message] of cases) {

@@ -61,7 +61,7 @@ export function logBucketStatements(args: {
     region: string;
     account: pulumi.Input<string>;
     bucketArn: pulumi.Input<string>;
-    sourceBucketPattern: string;
+    sourceBucketPattern: pulumi.Input<string>;
 }): Statement[] {
     const elbAccount = ELB_LOG_ACCOUNTS[args.region];
     const prefix = ACCESS_LOG_PREFIXES.loadBalancer;

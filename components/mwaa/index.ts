@@ -10,6 +10,7 @@ import { environmentInputs } from "./environment";
 import { executionRoleStatements } from "./iam";
 
 export { MWAA_LOG_GROUP_SUFFIXES, MWAA_S3_PATHS, MWAA_TIMEOUTS, mwaaLogGroupName, MwaaEnvironmentArgs } from "./args";
+export type { MwaaSettings } from "./args";
 export { environmentInputs, loggingConfiguration } from "./environment";
 export { executionRoleStatements } from "./iam";
 
