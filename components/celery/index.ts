@@ -7,6 +7,8 @@ import { policyDocument } from "../../lib/iam";
 import { assumeRolePolicy } from "../../lib/iam";
 import { withName } from "../../lib/tags";
 import { fargateCluster } from "../ecs";
+import { metricsLogGroupName, STATSD_ENDPOINT } from "../observability/agent";
+import { STATSD_PREFIX } from "../observability/metrics";
 import { WorkerStopEvents } from "../worker-events";
 import { PORTS } from "../network";
 import { AirflowSecretArns } from "../storage";
@@ -56,6 +58,13 @@ export class CeleryCluster extends pulumi.ComponentResource {
     public readonly serviceNames: Record<string, pulumi.Output<string>> = {};
     /** Log group names by role. */
     public readonly logGroupNames: Record<string, pulumi.Output<string>> = {};
+    /**
+     * The CloudWatch dimensions of the load balancer (`LoadBalancer`) and of the api-server's target
+     * group (`TargetGroup`): their ARN suffixes, which the dashboard and the alarms read.
+     */
+    public readonly loadBalancer: { arnSuffix: pulumi.Output<string>; apiTargetGroupArnSuffix: pulumi.Output<string> };
+    /** Log group the metrics sidecars of every task write Airflow's metrics to (CloudWatch embedded metric format). */
+    public readonly metricsLogGroupName: pulumi.Output<string>;
 
     constructor(name: string, args: CeleryClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:celery:CeleryCluster", name, {}, opts);
@@ -97,8 +106,21 @@ export class CeleryCluster extends pulumi.ComponentResource {
             this,
         );
         this.loadBalancerDnsName = lb.alb.dnsName;
+        this.loadBalancer = { arnSuffix: lb.alb.arnSuffix, apiTargetGroupArnSuffix: lb.targetGroups.api.arnSuffix };
         this.airflowUrl = lb.url;
         if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${lb.url}:${PORTS.flower}`;
+
+        // Airflow's metrics: every task's sidecar (components/observability/agent.ts) writes them here.
+        const metricsLogGroup = new aws.cloudwatch.LogGroup(
+            `${name}-metrics`,
+            {
+                name: metricsLogGroupName(resolved.environment),
+                retentionInDays: resolved.logRetentionDays,
+                tags: withName(tags, `${name}-metrics`),
+            },
+            parent,
+        );
+        this.metricsLogGroupName = metricsLogGroup.name;
 
         const queues = args.storage.queues ?? {};
         const roles = this.taskRoles(
@@ -115,6 +137,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 fileSystem: args.storage.fileSystem,
                 ecsExec: resolved.ecsExec,
                 cluster: { name: cluster.name, arn: cluster.arn },
+                metricsLogGroupArn: metricsLogGroup.arn,
             },
             tags,
         );
@@ -156,6 +179,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     subnetIds: args.network.privateSubnetIds,
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
+                    // The Environment dimension is the component's name, as MWAA's environment would be named.
+                    metrics: { environmentName: name, logGroupName: metricsLogGroup.name },
                     tags,
                     taskDefinitionDependsOn: spec.control ? this.upgradeSnapshot(name, resolved, args) : [],
                 },
@@ -173,6 +198,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
             airflowUrl: this.airflowUrl,
             flowerUrl: this.flowerUrl,
             loadBalancerDnsName: this.loadBalancerDnsName,
+            loadBalancer: this.loadBalancer,
+            metricsLogGroupName: this.metricsLogGroupName,
             workerTaskRoleArn: this.workerTaskRole.arn,
             serviceNames: this.serviceNames,
         });
@@ -404,6 +431,8 @@ export function sharedSettings(
             broker:
                 resolved.brokerType === "sqs" ? { type: "sqs" as const, queueUrls: urls } : { type: "redis" as const },
             secrets,
+            // StatsD to the task's metrics sidecar (components/observability/agent.ts).
+            metrics: { ...STATSD_ENDPOINT, prefix: STATSD_PREFIX },
         }));
 }
 

@@ -43,6 +43,8 @@ export interface ServiceArgs {
     securityGroupId: pulumi.Input<string>;
     fileSystem?: { id: pulumi.Input<string>; accessPointId: pulumi.Input<string> };
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** The metrics sidecar: the Environment dimension of Airflow's metrics and the log group it writes. Default: none. */
+    metrics?: { environmentName: string; logGroupName: pulumi.Input<string> };
     /** What the task definition is registered after (the control service: the pre-upgrade snapshot). Default: none. */
     taskDefinitionDependsOn?: pulumi.Resource[];
 }
@@ -106,8 +108,8 @@ export function createService(
         parent,
     );
     const containerDefinitions = pulumi
-        .all([env, args.image, logGroup.name, args.region, args.bucketName])
-        .apply(([e, image, group, region, bucket]) =>
+        .all([env, args.image, logGroup.name, args.region, args.bucketName, args.metrics?.logGroupName ?? ""])
+        .apply(([e, image, group, region, bucket, metricsGroup]) =>
             JSON.stringify(
                 taskContainers({
                     spec,
@@ -121,6 +123,9 @@ export function createService(
                     dagSyncIntervalSeconds: args.dagSyncIntervalSeconds,
                     ecsExec: args.ecsExec,
                     sharedFileSystem: !!args.fileSystem,
+                    metrics: args.metrics
+                        ? { environmentName: args.metrics.environmentName, logGroupName: metricsGroup }
+                        : undefined,
                 }),
             ),
         );
