@@ -44,10 +44,11 @@ function sidecar(file: string): string {
     return readFileSync(path.join(SIDECARS, file), "utf8");
 }
 
-/** The containers of one task: sidecars, the migration wait, the component itself, and the metrics agent. */
+/** The containers of one task: the metrics agent, sidecars, the migration wait, and the component itself. */
 export function taskContainers(input: ContainersInput): aws.ecs.ContainerDefinition[] {
     const containers = input.spec.control ? controlContainers(input) : serviceContainers(input);
-    return input.metrics ? [...containers, metricsAgentContainer(input, input.metrics)] : containers;
+    // The sidecar first: it listens before Airflow starts (the component itself stays last).
+    return input.metrics ? [metricsAgentContainer(input, input.metrics), ...containers] : containers;
 }
 
 /** The metrics sidecar of the task: Airflow's StatsD (environment `metrics`) to CloudWatch. */

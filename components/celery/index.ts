@@ -2,21 +2,18 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerPlatform } from "../../config/levers";
-import { AirflowSecretRefs } from "../../lib/airflow-env";
 import { policyDocument } from "../../lib/iam";
 import { assumeRolePolicy } from "../../lib/iam";
 import { withName } from "../../lib/tags";
 import { fargateCluster } from "../ecs";
-import { metricsLogGroupName, STATSD_ENDPOINT } from "../observability/agent";
-import { STATSD_PREFIX } from "../observability/metrics";
+import { metricsLogGroupName } from "../observability/agent";
 import { WorkerStopEvents } from "../worker-events";
 import { PORTS } from "../network";
-import { AirflowSecretArns } from "../storage";
 import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
 import { GrantContext, grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "./iam";
 import { createLoadBalancer } from "./load-balancer";
 import { createOffHours, createScaling } from "./scaling";
-import { createService, SharedSettings } from "./service";
+import { createService, sharedSettings } from "./service";
 import { createUpgradeSnapshot } from "./snapshot";
 import { airflowServices, apiRole, ServiceSpec, TaskRoleKey } from "./services";
 
@@ -27,6 +24,7 @@ export { grantStatements, taskRoleGrants } from "./iam";
 export { listenerSpecs } from "./load-balancer";
 export { queueSteps } from "./scaling";
 export { airflowServices, componentCommand } from "./services";
+export { sharedSettings } from "./service";
 export { upgradeSnapshotIdentifier, upgradeSnapshotResourceName } from "./snapshot";
 export type { ServiceSpec } from "./services";
 
@@ -110,35 +108,14 @@ export class CeleryCluster extends pulumi.ComponentResource {
         this.airflowUrl = lb.url;
         if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${lb.url}:${PORTS.flower}`;
 
-        // Airflow's metrics: every task's sidecar (components/observability/agent.ts) writes them here.
-        const metricsLogGroup = new aws.cloudwatch.LogGroup(
-            `${name}-metrics`,
-            {
-                name: metricsLogGroupName(resolved.environment),
-                retentionInDays: resolved.logRetentionDays,
-                tags: withName(tags, `${name}-metrics`),
-            },
-            parent,
-        );
+        const metricsLogGroup = this.metricsLogGroup(name, resolved, tags);
         this.metricsLogGroupName = metricsLogGroup.name;
 
         const queues = args.storage.queues ?? {};
         const roles = this.taskRoles(
             name,
             resolved,
-            {
-                partition,
-                region,
-                account,
-                environment: resolved.environment,
-                bucketArn: args.storage.artifactsBucketArn,
-                kmsKeyArn: args.storage.artifactsKmsKeyArn,
-                queueArns: Object.values(queues).map((q) => q.arn),
-                fileSystem: args.storage.fileSystem,
-                ecsExec: resolved.ecsExec,
-                cluster: { name: cluster.name, arn: cluster.arn },
-                metricsLogGroupArn: metricsLogGroup.arn,
-            },
+            grantContext(resolved, args, { partition, region, account, cluster, metricsLogGroup }),
             tags,
         );
         this.workerTaskRole = roles.worker;
@@ -223,6 +200,23 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 workerServiceNames: resolved.workerPools.map((p) => this.serviceNames[`worker-${p.name}`]),
                 logRetentionDays: resolved.logRetentionDays,
                 tags,
+            },
+            { parent: this },
+        );
+    }
+
+    /** The log group every task's metrics sidecar (components/observability/agent.ts) writes Airflow's metrics to. */
+    private metricsLogGroup(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        tags: CeleryClusterArgs["tags"],
+    ): aws.cloudwatch.LogGroup {
+        return new aws.cloudwatch.LogGroup(
+            `${name}-metrics`,
+            {
+                name: metricsLogGroupName(resolved.environment),
+                retentionInDays: resolved.logRetentionDays,
+                tags: withName(tags, `${name}-metrics`),
             },
             { parent: this },
         );
@@ -383,6 +377,33 @@ export class CeleryCluster extends pulumi.ComponentResource {
     }
 }
 
+/** What the task roles' statements name: the cluster's resources and the stack's. */
+function grantContext(
+    resolved: ResolvedCeleryArgs,
+    args: CeleryClusterArgs,
+    r: {
+        partition: pulumi.Input<string>;
+        region: pulumi.Input<string>;
+        account: pulumi.Input<string>;
+        cluster: aws.ecs.Cluster;
+        metricsLogGroup: aws.cloudwatch.LogGroup;
+    },
+): GrantContext {
+    return {
+        partition: r.partition,
+        region: r.region,
+        account: r.account,
+        environment: resolved.environment,
+        bucketArn: args.storage.artifactsBucketArn,
+        kmsKeyArn: args.storage.artifactsKmsKeyArn,
+        queueArns: Object.values(args.storage.queues ?? {}).map((q) => q.arn),
+        fileSystem: args.storage.fileSystem,
+        ecsExec: resolved.ecsExec,
+        cluster: { name: r.cluster.name, arn: r.cluster.arn },
+        metricsLogGroupArn: r.metricsLogGroup.arn,
+    };
+}
+
 /** The ECR lifecycle policy that keeps the last `keep` images. */
 export function lifecyclePolicy(keep: number): object {
     return {
@@ -395,56 +416,4 @@ export function lifecyclePolicy(keep: number): object {
             },
         ],
     };
-}
-
-/** The Airflow settings every component of the cluster shares (the component is set per service). */
-export function sharedSettings(
-    resolved: Pick<ResolvedCeleryArgs, "airflowVersion" | "environment" | "brokerType">,
-    inputs: {
-        region: pulumi.Input<string>;
-        bucketName: pulumi.Input<string>;
-        baseUrl: pulumi.Input<string>;
-        executionApiUrl: pulumi.Input<string>;
-        queues: Record<string, { url: pulumi.Input<string> }>;
-        secretArns: AirflowSecretArns;
-    },
-): pulumi.Output<SharedSettings> {
-    const queueUrls = pulumi.all(
-        Object.fromEntries(Object.entries(inputs.queues).map(([q, v]) => [q, v.url])),
-    ) as pulumi.Output<Record<string, string>>;
-    return pulumi
-        .all([
-            inputs.region,
-            inputs.bucketName,
-            inputs.baseUrl,
-            inputs.executionApiUrl,
-            queueUrls,
-            secretRefs(inputs.secretArns),
-        ])
-        .apply(([region, bucket, baseUrl, executionUrl, urls, secrets]) => ({
-            airflowVersion: resolved.airflowVersion,
-            environment: resolved.environment,
-            region,
-            artifactsBucket: bucket,
-            baseUrl,
-            executionApiUrl: executionUrl,
-            broker:
-                resolved.brokerType === "sqs" ? { type: "sqs" as const, queueUrls: urls } : { type: "redis" as const },
-            secrets,
-            // StatsD to the task's metrics sidecar (components/observability/agent.ts).
-            metrics: { ...STATSD_ENDPOINT, prefix: STATSD_PREFIX },
-        }));
-}
-
-function secretRefs(arns: AirflowSecretArns): pulumi.Output<AirflowSecretRefs> {
-    return pulumi.all({
-        sqlAlchemyConn: arns.sqlAlchemyConn,
-        resultBackend: arns.resultBackend,
-        brokerUrl: arns.brokerUrl,
-        fernetKey: arns.fernetKey,
-        apiSecretKey: arns.apiSecretKey,
-        jwtSecret: arns.jwtSecret ?? pulumi.output(undefined),
-        adminPassword: arns.adminPassword,
-        flowerBasicAuth: arns.flowerBasicAuth ?? pulumi.output(undefined),
-    }) as unknown as pulumi.Output<AirflowSecretRefs>;
 }

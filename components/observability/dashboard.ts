@@ -416,10 +416,7 @@ function loadBalancerRow({ b, c, mwaa }: Canvas): void {
             { stat: "Maximum" },
         );
     } else if (c) {
-        b.text(
-            "**No load balancer**: this environment's Observability was given no load balancer.",
-            24,
-        );
+        b.text("**No load balancer**: this environment's Observability was given no load balancer.", 24);
     } else if (mwaa) {
         b.text(
             "**MWAA**: the web server sits behind MWAA's own endpoint, which publishes no load-balancer metrics.",
