@@ -243,7 +243,7 @@ function failureRows({ b, env, airflow }: Canvas): void {
         { stat: "SampleCount", period: 300 },
     );
     b.graph(
-        "Task failures the scheduler handled",
+        "Failed task tries, and tasks killed externally",
         [airflow("TaskInstanceFailures"), airflow("TasksKilledExternally")],
         {
             stat: "Sum",
@@ -251,7 +251,7 @@ function failureRows({ b, env, airflow }: Canvas): void {
         },
     );
     b.text(
-        "**Retries**: Airflow 3.0 emits no retry or per-task failure counter for tasks that fail on a worker (`ti.finish.*` is gone, `ti_failures` counts only failures the scheduler handles: lost workers, tasks killed externally). Failed DAG runs count every failure that ends a run.",
+        "**Failures and retries**: Airflow 3.3's task runner counts every failed try on the worker in `ti_failures` (left), a try that will be retried included, besides the failures the scheduler handles (lost workers, tasks killed externally). It also counts each finished try by state in `ti.finish.<dag_id>.<task_id>.<state>` (`up_for_retry` for a retry), per task: read it in the task's logs or the UI. Failed DAG runs count every failure that ends a run.",
     );
 
     b.row(DASHBOARD_ROWS[4]);
