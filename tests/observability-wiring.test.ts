@@ -183,6 +183,14 @@ export function unknownDimensions(run: ProgramRun): string[] {
                   : true,
     };
     const problems: string[] = [];
+    // The stack's own metrics: what the queue-metrics sidecar is told to publish, in its namespace.
+    const published = [publisher.QUEUE_METRICS_NAME, publisher.QUEUE_METRICS_AGE_NAME].filter(Boolean);
+    for (const r of reads(run))
+        if (
+            r.namespace === "Airflow/Celery" &&
+            (r.namespace !== publisher.QUEUE_METRICS_NAMESPACE || !published.includes(r.name))
+        )
+            problems.push(`${r.where}: ${r.namespace} ${r.name} is not what the queue-metrics sidecar publishes`);
     for (const r of reads(run))
         for (const [dim, value] of Object.entries(r.dimensions)) {
             const check = known[dim];
