@@ -24,7 +24,7 @@ import logging
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 from sqlalchemy import create_engine, text
@@ -49,7 +49,7 @@ def _utc(value) -> datetime:
     """A queued_dttm as the driver returns it: an aware datetime (PostgreSQL), or text (SQLite)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def oldest_queued_age(engine, queues: list, now: datetime) -> dict:
@@ -83,7 +83,7 @@ def publish(
     load: dict,
     resolution: int = 60,
     age_metric: str = "",
-    age: dict = None,
+    age: dict | None = None,
 ) -> None:
     data = [_datum(metric, environment, q, n, "Count", resolution) for q, n in sorted(load.items())]
     if age_metric and age is not None:
@@ -109,7 +109,7 @@ def main() -> int:
     while True:
         try:
             load = queue_load(engine, queues)
-            age = oldest_queued_age(engine, queues, datetime.now(timezone.utc)) if age_metric else None
+            age = oldest_queued_age(engine, queues, datetime.now(UTC)) if age_metric else None
             publish(cloudwatch, namespace, metric, environment, load, resolution, age_metric, age)
             log.info("published %s, oldest queued (s) %s", load, age)
         except Exception:  # the alarms treat missing data as "no change"

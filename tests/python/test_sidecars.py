@@ -143,11 +143,11 @@ def test_queue_metrics_counts_queued_and_running_tasks_per_pool_queue(tmp_path: 
 
 
 def test_queue_metrics_measures_the_oldest_queued_task_per_queue_and_ignores_running_ones(tmp_path: Path):
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     queue_metrics = load("queue_metrics")
     engine = create_engine(metadata_database(tmp_path / "airflow.db"))
-    now = datetime(2026, 1, 1, 12, 10, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, 10, 30, tzinfo=UTC)
     assert queue_metrics.oldest_queued_age(engine, ["default", "large", "idle"], now) == {
         "default": 630.0,  # task a, queued at 12:00:00; the running task c is older but not waiting
         "large": 0.0,  # running and scheduled tasks only
@@ -159,10 +159,10 @@ def test_queue_metrics_reads_columns_the_pinned_airflow_has():
     """Both queries run against the metadata database the session's real Airflow migrated."""
     queue_metrics = load("queue_metrics")
     engine = create_engine(f"sqlite:///{Path(os.environ['AIRFLOW_HOME']) / 'airflow.db'}")
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     assert queue_metrics.queue_load(engine, ["default"]) == {"default": 0}
-    assert queue_metrics.oldest_queued_age(engine, ["default"], datetime.now(timezone.utc)) == {"default": 0.0}
+    assert queue_metrics.oldest_queued_age(engine, ["default"], datetime.now(UTC)) == {"default": 0.0}
     with engine.connect() as conn:
         columns = {row[1] for row in conn.execute(text("PRAGMA table_info(task_instance)"))}
     assert {"queue", "state", "queued_dttm"} <= columns
@@ -207,14 +207,14 @@ def test_queue_metrics_publishes_one_datapoint_per_queue_as_the_scaling_alarms_r
     load = published_maxima(cloudwatch, "Airflow/Celery", "QueuedAndRunningTasks")
     assert load == {"default": (3.0, "Count"), "large": (1.0, "Count"), "idle": (0.0, "Count")}
     # The oldest-queued-task alarm's metric: seconds since QUEUED_AT (the test's clock is later).
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     age = published_maxima(cloudwatch, "Airflow/Celery", "OldestQueuedTaskAge")
-    queued = datetime.fromisoformat(QUEUED_AT).replace(tzinfo=timezone.utc)
+    queued = datetime.fromisoformat(QUEUED_AT).replace(tzinfo=UTC)
     assert set(age) == {"default", "large", "idle"}
     assert age["large"] == (0.0, "Seconds") and age["idle"] == (0.0, "Seconds")
     assert age["default"][1] == "Seconds"
-    assert abs(age["default"][0] - (datetime.now(timezone.utc) - queued).total_seconds()) < 120
+    assert abs(age["default"][0] - (datetime.now(UTC) - queued).total_seconds()) < 120
 
 
 def test_migration_guard_refuses_a_database_a_newer_airflow_migrated_and_changes_nothing(tmp_path: Path):

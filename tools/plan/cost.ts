@@ -680,21 +680,25 @@ function priceLogGroup(r: CostResource, ctx: Context): Priced {
     );
 }
 
+/** The log groups the metrics sidecars of a plan's task definitions write, read once per plan. */
+const agentLogGroups = new WeakMap<Context, Set<string>>();
+
 /** How many metrics the metrics sidecars write into this log group: one per collector rule, if any task's sidecar writes it. */
 function agentMetricCount(r: CostResource, ctx: Context): number {
-    const writes = ctx.ofType("aws:ecs/taskDefinition:TaskDefinition").some((t) => {
-        const containers = JSON.parse(String(t.inputs.containerDefinitions ?? "[]")) as any[];
-        return containers.some(
-            (c) =>
-                c.image === AGENT_IMAGE &&
-                (c.environment ?? []).some(
-                    (e: any) =>
-                        e.name === "AOT_CONFIG_CONTENT" &&
-                        JSON.parse(e.value).exporters?.awsemf?.log_group_name === r.inputs.name,
-                ),
-        );
-    });
-    return writes ? airflowMetricRules().length : 0;
+    let groups = agentLogGroups.get(ctx);
+    if (!groups) {
+        groups = new Set(ctx.ofType("aws:ecs/taskDefinition:TaskDefinition").flatMap(agentLogGroupsOf));
+        agentLogGroups.set(ctx, groups);
+    }
+    return groups.has(String(r.inputs.name)) ? airflowMetricRules().length : 0;
+}
+
+function agentLogGroupsOf(t: CostResource): string[] {
+    const containers = JSON.parse(String(t.inputs.containerDefinitions ?? "[]")) as any[];
+    return containers
+        .filter((c) => c.image === AGENT_IMAGE)
+        .flatMap((c) => (c.environment ?? []).filter((e: any) => e.name === "AOT_CONFIG_CONTENT"))
+        .map((e: any) => String(JSON.parse(e.value).exporters?.awsemf?.log_group_name));
 }
 
 /**
