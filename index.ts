@@ -184,8 +184,6 @@ const ml = airflowRoleName
     : undefined;
 
 // One dashboard and one set of alarms, the same on both layouts, notifying one topic.
-// Missing from CeleryCluster so far: the load balancer's and target group's ARN suffixes (no LB rows
-// or alarms until it exposes them).
 const observability = new Observability(name, {
     layout: config.layout,
     environment: config.environment,
@@ -210,6 +208,7 @@ const observability = new Observability(name, {
                                 ]),
                             ),
                         },
+              loadBalancer: celery.loadBalancer,
           }
         : undefined,
     mwaa: mwaa ? { environmentArn: mwaa.environmentArn } : undefined,

@@ -65,7 +65,7 @@ describe("npm run local: bad states", () => {
             console.error = original;
         }
         expect(errors).to.deep.equal([
-            "error: unknown command start: use up (default), run <dag_id>, status, down or reset",
+            "error: unknown command start: use up (default), run <dag_id>, status, metrics, down or reset",
         ]);
     });
 });

@@ -4,6 +4,7 @@
 //                                 loopback ports, migrates, then starts every Airflow component
 //   npm run local -- run <dag>    triggers a DAG run and follows it to the end (non-zero if it fails)
 //   npm run local -- status       what is running
+//   npm run local -- metrics      heartbeat age, queued and running tasks, import errors
 //   npm run local -- down         stops everything it started (by the process ids it recorded)
 //   npm run local -- reset        down, then removes .local/
 //
@@ -31,6 +32,7 @@ import { AirflowConfig, parseConfig } from "../../config";
 import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../lib/airflow-env";
 import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
 import { localRuntime } from "./runtime";
+import { printLocalMetrics } from "./metrics";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** .local/ (git-ignored); LOCAL_STATE_DIR moves it, for the tests. */
@@ -781,9 +783,18 @@ export async function main(argv: string[]): Promise<number> {
             case "status":
                 status();
                 break;
+            case "metrics": // heartbeat age, queued and running tasks, import errors (scripts/local/metrics.ts)
+                await printLocalMetrics({
+                    baseUrl: `http://127.0.0.1:${PORTS.apiServer}`,
+                    secretsFile: path.join(STATE_DIR, "secrets.json"),
+                    user: ADMIN,
+                }).catch((err: Error) => {
+                    throw new LocalError(err.message);
+                });
+                break;
             default:
                 throw new LocalError(
-                    `unknown command ${command}: use up (default), run <dag_id>, status, down or reset`,
+                    `unknown command ${command}: use up (default), run <dag_id>, status, metrics, down or reset`,
                 );
         }
         return 0;
