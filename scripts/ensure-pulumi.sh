@@ -71,6 +71,7 @@ for have in "$tools/bin" "$cache/bin"; do
         log "built the wrapper host $wrapper_hash in $((SECONDS - started)) s"
     fi
     next=$(mktemp -d "${TMPDIR:-/tmp}/pulumi-bin.XXXXXX")
+    chmod 755 "$next"
     cp -a "$have/pulumi" "$have/pulumi-language-nodejs-$langhost_version" "$wrapper/pulumi-language-nodejs" "$next/"
     echo "$wrapper_hash" >"$next/.wrapper-hash"
     mkdir -p "$tools"
