@@ -4,7 +4,14 @@ import * as path from "path";
 import { parse, parseDocument } from "yaml";
 import { loadConfig } from "../config";
 import { sourceFiles } from "../tools/cli/build";
-import { configProblems, Declaration, shownAsDeclared, ShownValue } from "../tools/cli/main";
+import {
+    configProblems,
+    Declaration,
+    policyOutcome,
+    policyResults,
+    shownAsDeclared,
+    ShownValue,
+} from "../tools/cli/main";
 import { parseUrn, stateOf } from "../tools/cli/providers/standin";
 import { AirflowMocks } from "../tools/harness/mocks";
 import { PROJECT, ROOT, runProgram, runStack, STACKS, useStack } from "./harness/program";
@@ -198,5 +205,57 @@ describe("test:cli's build (tools/cli/build.ts)", () => {
         for (const f of ["index.ts", "policy/index.ts", "policy-awsguard/index.ts", "tools/cli/providers/standin.ts"])
             expect(files).to.include(f);
         expect(files.filter((f) => f.startsWith("tests/") || f.endsWith(".d.ts"))).to.deep.equal([]);
+    });
+});
+
+describe("test:cli's reading of the policy packs' results", () => {
+    // As Pulumi CLI v3.274.1 prints them (taken from a run of dev with both packs).
+    const passed = [
+        "Policies:",
+        "    ✅ airflow-aws@v0.1.0 (local: policy)",
+        "    ✅ pulumi-awsguard@v0.1.0 (local: policy-awsguard)",
+        "",
+        "Resources:",
+    ].join("\n");
+    const deferred = [
+        "Policies:",
+        "    ⚠️ airflow-aws@v0.1.0 (local: policy)",
+        "        - [advisory]  alarm-has-action  (aws:cloudwatch:MetricAlarm: airflow-dev-database-cpu)",
+        "          can't run policy 'alarm-has-action' from policy pack 'airflow-aws@v0.1.0' during preview: string value at .alarmActions.0 can't be known during preview",
+        "    ✅ pulumi-awsguard@v0.1.0 (local: policy-awsguard)",
+    ].join("\n");
+    const finding = (level: string, pack: string, policy: string) =>
+        [
+            "Policies:",
+            `    ❌ ${pack}@v0.1.0 (local: ${pack === "airflow-aws" ? "policy" : "policy-awsguard"})`,
+            `        - [${level}]  ${policy}  (aws:s3:Bucket: airflow-dev-artifacts)`,
+            "          the bucket has no logging",
+            `    ✅ ${pack === "airflow-aws" ? "pulumi-awsguard" : "airflow-aws"}@v0.1.0 (local: policy)`,
+        ].join("\n");
+
+    it("passes an up whose two packs report themselves passed", () => {
+        expect(policyOutcome(passed, "up")).to.equal("both policy packs passed");
+    });
+    it("counts a policy that cannot read an unknown value in a preview as deferred, not as a finding", () => {
+        expect(policyResults(deferred).findings).to.deep.equal([]);
+        expect(policyOutcome(deferred, "preview")).to.equal(
+            "both policy packs passed (1 checks wait for values known at the up, where they run)",
+        );
+    });
+    it("fails an up in which a policy still could not run", () => {
+        expect(() => policyOutcome(deferred, "up")).to.throw("1 policies could not run in the up");
+    });
+    it("fails on a finding of our pack (mandatory) and of awsguard (advisory), naming policy and resource", () => {
+        expect(() => policyOutcome(finding("mandatory", "airflow-aws", "s3-bucket-logging"), "up")).to.throw(
+            "1 policy finding(s):\n[mandatory] s3-bucket-logging (aws:s3:Bucket: airflow-dev-artifacts): the bucket has no logging",
+        );
+        expect(() =>
+            policyOutcome(finding("advisory", "pulumi-awsguard", "s3-bucket-logging-enabled"), "preview"),
+        ).to.throw("[advisory] s3-bucket-logging-enabled (aws:s3:Bucket: airflow-dev-artifacts)");
+    });
+    it("fails when a pack did not run at all", () => {
+        expect(() => policyOutcome(passed.replace(/.*pulumi-awsguard.*\n/, ""), "up")).to.throw(
+            "the pulumi-awsguard pack did not run",
+        );
     });
 });

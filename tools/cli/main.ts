@@ -8,8 +8,9 @@
 // brought up), destroy (refused while resources are protected). One line per stack and step, with
 // the time taken; on failure, the CLI's own message.
 //
-// Options: --jobs=N stacks at once (default 3); --awsguard adds the advisory @pulumi/awsguard pack
-// (policy-awsguard/) to each stack's first preview (about 10 s more per stack, so not by default); --set key=value / --drop key change the copy's stack
+// Every preview and up runs both policy packs: ours (policy/, mandatory) and the advisory
+// @pulumi/awsguard one (policy-awsguard/, with policy/awsguard.ts's waivers); a finding of either fails.
+// Options: --jobs=N stacks at once (default 3); --set key=value / --drop key change the copy's stack
 // file first (how the check is shown to fail); --only=<step,...> runs only the steps of those ids (a
 // step's name up to " (", e.g. init,config,"preview --policy-pack policy"); --no-self-test skips the
 // runs that prove a broken stack file fails (SELF_TESTS).
@@ -67,8 +68,6 @@ interface Options {
     selfTest: boolean;
     /** Prints nothing (a self-test reports one line of its own). */
     quiet?: boolean;
-    /** The first preview also runs the advisory @pulumi/awsguard pack (policy-awsguard/). */
-    awsguard?: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -83,7 +82,6 @@ function parseArgs(argv: string[]): Options {
         } else if (a.startsWith("--drop")) o.drop.push(value());
         else if (a.startsWith("--only")) o.only = new Set(value().split(","));
         else if (a === "--no-self-test") o.selfTest = false;
-        else if (a === "--awsguard") o.awsguard = true;
         else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
         else o.stacks.push(a);
     }
@@ -105,6 +103,8 @@ class StackRun {
     readonly dir: string;
     readonly env: NodeJS.ProcessEnv;
     readonly lines: string[] = [];
+    /** The ids of the steps this run came to, run or not (--only must name ones that exist). */
+    readonly seen = new Set<string>();
 
     /** Why the run failed: the failing step's message (what the self-tests look for). */
     failure = "";
@@ -196,7 +196,9 @@ class StackRun {
 
     async step(name: string, body: () => Promise<string | void>): Promise<void> {
         // A step's id is its name up to " (": "init", "config", "preview --policy-pack policy", ...
-        if (this.options.only && !this.options.only.has(name.split(" (")[0])) return;
+        const id = name.split(" (")[0];
+        this.seen.add(id);
+        if (this.options.only && !this.options.only.has(id)) return;
         const started = Date.now();
         try {
             const note = await body();
@@ -208,10 +210,6 @@ class StackRun {
             if (!this.options.quiet) console.log(message.replace(/^/gm, `      ${this.label.padEnd(8)}| `));
             throw new StepFailed(message);
         }
-    }
-
-    get awsguard(): boolean {
-        return !!this.options.awsguard;
     }
 
     print(line: string): void {
@@ -232,6 +230,57 @@ function secs(started: number): string {
 }
 
 /** The CLI's own diagnostics: the error and warning lines and what follows them, else the tail. */
+/** The id of each stack's first step that runs the program (self-tests stop there). */
+const FIRST_PREVIEW = "preview --policy-pack policy --policy-pack policy-awsguard";
+
+/** Both packs on every preview and up: ours (mandatory) and awsguard (advisory, our waivers). */
+const POLICY_PACKS = ["--policy-pack", "policy", "--policy-pack", "policy-awsguard"];
+
+/** One policy result the CLI prints under "Policies:": `- [level]  policy  (type: name)` and its message. */
+export interface PolicyResult {
+    level: string;
+    policy: string;
+    resource: string;
+    message: string;
+}
+
+/**
+ * The results the CLI printed under "Policies:". A result whose message says the policy "can't run ...
+ * during preview" is deferred: the value it reads is unknown until the resource exists, and the same
+ * policy runs on the known value in the up (which runs both packs).
+ */
+export function policyResults(out: string): { findings: PolicyResult[]; deferred: PolicyResult[] } {
+    const lines = out.split("\n");
+    const results: PolicyResult[] = [];
+    lines.forEach((line, i) => {
+        const m = line.match(/^\s*- \[(\w+)\]\s+(\S+)\s+\((.*)\)\s*$/);
+        if (m) results.push({ level: m[1], policy: m[2], resource: m[3], message: (lines[i + 1] ?? "").trim() });
+    });
+    const deferred = results.filter((r) => /^can't run policy .* during preview/.test(r.message));
+    return { findings: results.filter((r) => !deferred.includes(r)), deferred };
+}
+
+/**
+ * What the step says about the packs: throws on any finding (advisory ones too: awsguard's rules are
+ * waived in policy/awsguard.ts or must pass), and requires each pack to report itself passed.
+ */
+export function policyOutcome(out: string, operation: "preview" | "up"): string {
+    const { findings, deferred } = policyResults(out);
+    if (findings.length) {
+        const listed = findings.map((f) => `[${f.level}] ${f.policy} (${f.resource}): ${f.message}`);
+        throw new Error(`${findings.length} policy finding(s):\n${listed.join("\n")}`);
+    }
+    if (operation === "up" && deferred.length) {
+        throw new Error(`${deferred.length} policies could not run in the up: ${deferred[0].message}`);
+    }
+    for (const pack of ["airflow-aws", "pulumi-awsguard"]) {
+        if (!new RegExp(`${pack}@\\S+ \\(local: policy`).test(out)) throw new Error(`the ${pack} pack did not run`);
+    }
+    return deferred.length
+        ? `both policy packs passed (${deferred.length} checks wait for values known at the up, where they run)`
+        : "both policy packs passed";
+}
+
 export function cliMessage(out: string): string {
     const lines = out.split("\n");
     const start = lines.findIndex((l) => /^\s*(error|Diagnostics):/.test(l) || /^\s+error:/.test(l));
@@ -353,21 +402,19 @@ async function runStack(run: StackRun): Promise<boolean> {
             const counts = Object.entries(types).map(([t, n]) => `${n} ${t}`);
             return `${Object.keys(shown).length} keys; the ${Object.keys(declared).length} declared ones with their types (${counts.join(", ")})`;
         });
-        await run.step("preview --policy-pack policy", async () => {
-            const guard = run.awsguard ? ["--policy-pack", "policy-awsguard"] : [];
-            const out = await run.ok(["preview", "--stack", s, "--policy-pack", "policy", ...guard]);
+        await run.step(FIRST_PREVIEW, async () => {
+            const out = await run.ok(["preview", "--stack", s, ...POLICY_PACKS]);
             const m = out.match(/(\d+) to create/);
-            const advisories = (out.match(/^\s*- \[advisory\]/gm) ?? []).length;
-            return `${m ? m[1] : "?"} to create, policy pack passed${run.awsguard ? `; awsguard (advisory): ${advisories} findings` : ""}`;
+            return `${m ? m[1] : "?"} to create; ${policyOutcome(out, "preview")}`;
         });
-        const up = async (label: string, extra: string[] = []) =>
+        const up = async (label: string) =>
             run.step(label, async () => {
-                const out = await run.ok(["up", "--stack", s, "--yes", "--skip-preview", ...extra]);
+                const out = await run.ok(["up", "--stack", s, "--yes", "--skip-preview", ...POLICY_PACKS]);
                 if (/Undefined value/.test(out)) throw new Error(`the engine warned:\n${cliMessage(out)}`);
                 const m = out.match(/Resources:\s*\n((?:\s+.*\n)+)/);
-                return m ? m[1].replace(/\s+/g, " ").trim() : "";
+                return `${m ? m[1].replace(/\s+/g, " ").trim() : ""}; ${policyOutcome(out, "up")}`;
             });
-        await up("up --yes");
+        await up("up --yes (both policy packs)");
         await run.step("preview --expect-no-changes", async () => {
             const r = await run.pulumi(["preview", "--stack", s, "--expect-no-changes", "--diff"]);
             if (r.code !== 0) {
@@ -433,7 +480,7 @@ async function runStack(run: StackRun): Promise<boolean> {
                 // until someone unprotects them on purpose. Then the up runs the policy pack itself,
                 // and fails, naming it, should another protected resource be in the way.
                 await run.step(`preview (layout ${target}) refuses to delete protected resources`, async () => {
-                    const r = await run.pulumi(["preview", "--stack", s, "--policy-pack", "policy"]);
+                    const r = await run.pulumi(["preview", "--stack", s, ...POLICY_PACKS]);
                     if (r.code === 0) throw new Error("the preview would delete protected resources");
                     const urns = [
                         ...new Set(
@@ -446,11 +493,12 @@ async function runStack(run: StackRun): Promise<boolean> {
                     for (const urn of urns) await run.ok(["state", "unprotect", "--stack", s, "--yes", urn]);
                     return `refused; pulumi state unprotect ${urns.map((u) => u.split("::").pop()).join(", ")}`;
                 });
-                await up(`up --policy-pack policy (layout ${target})`, ["--policy-pack", "policy"]);
+                await up(`up (layout ${target}, both policy packs)`);
             } else {
-                await run.step(`preview (layout ${target})`, async () =>
-                    summary(await run.ok(["preview", "--stack", s, "--policy-pack", "policy"])),
-                );
+                await run.step(`preview (layout ${target})`, async () => {
+                    const out = await run.ok(["preview", "--stack", s, ...POLICY_PACKS]);
+                    return `${summary(out)}; ${policyOutcome(out, "preview")}`;
+                });
                 await up(`up (layout ${target})`);
             }
         }
@@ -518,7 +566,7 @@ export const SELF_TESTS: readonly {
     {
         label: "a wrong-typed declared value (airflow:azCount: two)",
         set: [["airflow:azCount", "two"]],
-        only: ["preview --policy-pack policy"],
+        only: [FIRST_PREVIEW],
         keys: ["azCount"],
         by: "the CLI's own config validation",
     },
@@ -536,7 +584,7 @@ export const SELF_TESTS: readonly {
             ["airflow:natStrategy", "always"],
             ["airflow:environment", "prod-"],
         ],
-        only: ["preview --policy-pack policy"],
+        only: [FIRST_PREVIEW],
         keys: ["airflow:tags", "airflow:natStrategy", "airflow:environment"],
         by: "the program's config loader",
     },
@@ -619,6 +667,14 @@ async function main(): Promise<void> {
         pool(checks, 1, (c) => c()),
     ]);
     const results = [...stacks, ...selfTests];
+    if (options.only) {
+        const seen = new Set(runs.slice(0, options.stacks.length).flatMap((r) => [...r.seen]));
+        const unknown = [...options.only].filter((id) => !seen.has(id));
+        if (unknown.length) {
+            console.log(`cli FAILED: --only names no step: ${unknown.join(", ")} (the steps: ${[...seen].join(", ")})`);
+            results.push(false);
+        }
+    }
     if (!process.env.CLI_TEST_KEEP) for (const r of runs) r.cleanup();
     else console.log(`cli kept the copies: ${runs.map((r) => r.dir).join(" ")}`);
     const ok = results.every(Boolean);
