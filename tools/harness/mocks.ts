@@ -193,7 +193,11 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
             }
             case "aws:index/getPartition:getPartition": {
                 // As AWS answers in the stack's region: aws-cn (amazonaws.com.cn) in China, aws-us-gov in GovCloud.
-                const partition = region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+                const partition = region.startsWith("cn-")
+                    ? "aws-cn"
+                    : region.startsWith("us-gov-")
+                      ? "aws-us-gov"
+                      : "aws";
                 const dnsSuffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
                 const reverseDnsPrefix = partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws";
                 return { id: partition, partition, dnsSuffix, reverseDnsPrefix };
