@@ -1,10 +1,10 @@
 // SageMakerTraining's arguments: defaults applied and every rule checked up front.
 import * as pulumi from "@pulumi/pulumi";
-import { ML_DEFAULTS, STORAGE_DEFAULTS } from "../config";
+import { CONFIG_KEYS, ML_DEFAULTS, STORAGE_DEFAULTS } from "../config";
 import { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES, suggestion } from "../config/aws-data";
 import { ENVIRONMENT_ALLOWED, ENVIRONMENT_PATTERN } from "../config/core";
-import { ECR_IMAGE_URI, MAX_TRAINING_SECONDS, MAX_VOLUME_SIZE_GB } from "../config/ml";
-import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
+import { defaultMaxWaitSeconds, ECR_IMAGE_URI, MAX_TRAINING_SECONDS } from "../config/ml";
+import { KeySpec } from "../config/spec";
 import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import type { SageMakerTrainingArgs } from "./sagemaker";
 import type { MlTrainingSettings } from "./sagemaker-policy";
@@ -32,7 +32,7 @@ export function validateArgs(name: string, args: SageMakerTrainingArgs, resource
             maxRuntimeSeconds,
             spot: {
                 enabled: t.spot?.enabled ?? d.spot.enabled,
-                maxWaitSeconds: t.spot?.maxWaitSeconds ?? Math.min(2 * maxRuntimeSeconds, MAX_TRAINING_SECONDS),
+                maxWaitSeconds: t.spot?.maxWaitSeconds ?? defaultMaxWaitSeconds(maxRuntimeSeconds),
             },
             networkIsolation: t.networkIsolation ?? d.networkIsolation,
         },
@@ -51,10 +51,9 @@ export function validateArgs(name: string, args: SageMakerTrainingArgs, resource
             resource,
         );
     };
-    const wholeNumber = (field: string, value: number, min: number, max: number) => {
-        if (!Number.isInteger(value) || value < min || value > max) {
-            fail(field, `a whole number from ${min} to ${max}`, value);
-        }
+    // A setting that is a configuration key's is checked with the key's schema, in the key's words.
+    const keyed = (field: string, spec: KeySpec<unknown>, value: unknown) => {
+        if (!spec.schema.safeParse(value).success) fail(field, spec.allowed, value);
     };
     if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? "")) {
         fail("environment", ENVIRONMENT_ALLOWED, resolved.environment);
@@ -69,9 +68,9 @@ export function validateArgs(name: string, args: SageMakerTrainingArgs, resource
             resolved.training.instanceType,
         );
     }
-    wholeNumber("training.instanceCount", resolved.training.instanceCount, 1, 20);
-    wholeNumber("training.volumeSizeGb", resolved.training.volumeSizeGb, 1, MAX_VOLUME_SIZE_GB);
-    wholeNumber("training.maxRuntimeSeconds", resolved.training.maxRuntimeSeconds, 1, MAX_TRAINING_SECONDS);
+    keyed("training.instanceCount", CONFIG_KEYS.mlInstanceCount, resolved.training.instanceCount);
+    keyed("training.volumeSizeGb", CONFIG_KEYS.mlVolumeSizeGb, resolved.training.volumeSizeGb);
+    keyed("training.maxRuntimeSeconds", CONFIG_KEYS.mlMaxRuntimeSeconds, resolved.training.maxRuntimeSeconds);
     const maxWait = resolved.training.spot.maxWaitSeconds;
     if (
         resolved.training.spot.enabled &&
@@ -100,12 +99,14 @@ export function validateArgs(name: string, args: SageMakerTrainingArgs, resource
     if (args.vpc && (args.vpc.subnetIds.length < 1 || args.vpc.subnetIds.length > 16)) {
         fail("vpc.subnetIds", "a list of 1 to 16 subnet ids", args.vpc.subnetIds);
     }
-    wholeNumber("checkpointExpirationDays", resolved.checkpointExpirationDays, 1, 3650);
-    wholeNumber("batchExpirationDays", resolved.batchExpirationDays, 1, 3650);
-    if (args.logGroups && !(LOG_RETENTION_DAYS as readonly number[]).includes(args.logGroups.retentionDays)) {
-        fail("logGroups.retentionDays", choiceText(LOG_RETENTION_DAYS), args.logGroups.retentionDays);
-    }
-    wholeNumber("noncurrentVersionExpirationDays", resolved.noncurrentVersionExpirationDays, 1, 3650);
+    keyed("checkpointExpirationDays", CONFIG_KEYS.mlCheckpointExpirationDays, resolved.checkpointExpirationDays);
+    keyed("batchExpirationDays", CONFIG_KEYS.mlBatchExpirationDays, resolved.batchExpirationDays);
+    if (args.logGroups) keyed("logGroups.retentionDays", CONFIG_KEYS.logRetentionDays, args.logGroups.retentionDays);
+    keyed(
+        "noncurrentVersionExpirationDays",
+        CONFIG_KEYS.noncurrentVersionExpirationDays,
+        resolved.noncurrentVersionExpirationDays,
+    );
     if (!isRecoveryWindow(resolved.secretRecoveryWindowDays))
         fail("secretRecoveryWindowDays", RECOVERY_WINDOW_ALLOWED, resolved.secretRecoveryWindowDays);
     return resolved;

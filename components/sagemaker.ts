@@ -57,7 +57,8 @@ export interface SageMakerTrainingArgs {
         /**
          * Managed spot training (DAGs point CheckpointConfig at checkpoints/ so that an interrupted
          * job resumes). Default: off. maxWaitSeconds: from maxRuntimeSeconds to 2419200; default
-         * twice maxRuntimeSeconds, at most 2419200.
+         * airflow:mlMaxWaitSeconds's: twice maxRuntimeSeconds, at most 42300 (what the DAG follows)
+         * and at least maxRuntimeSeconds (defaultMaxWaitSeconds in config/ml.ts).
          */
         spot?: { enabled: boolean; maxWaitSeconds?: number };
         /** The container makes no network calls. Default: false. */

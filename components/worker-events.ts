@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { CELERY_DEFAULTS } from "../config";
 import { policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
 import { EVENT_METRICS } from "./observability/metrics";
@@ -48,7 +49,7 @@ export interface WorkerStopEventsArgs {
     clusterArn: pulumi.Input<string>;
     /** The worker pools' ECS service names. Required, at least one. */
     workerServiceNames: pulumi.Input<string>[];
-    /** Days the events are kept (a CloudWatch value). Default: 30. */
+    /** Days the events are kept (a CloudWatch value). Default: airflow:logRetentionDays's, 30. */
     logRetentionDays?: number;
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -78,7 +79,7 @@ export class WorkerStopEvents extends pulumi.ComponentResource {
             `${name}-${kind}-events`,
             {
                 name: `/aws/events/airflow/${args.environment}/${kind}`,
-                retentionInDays: args.logRetentionDays ?? 30,
+                retentionInDays: args.logRetentionDays ?? CELERY_DEFAULTS.logRetentionDays,
                 tags: withName(args.tags, `${name}-${kind}-events`),
             },
             parent,

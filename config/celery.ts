@@ -48,17 +48,31 @@ export interface WorkerPool {
     readonly concurrency: number;
 }
 
+/**
+ * The queue of tasks that name none (Airflow's operators.default_queue): a stack's pools must include
+ * one of this name, and a worker told no queues consumes it.
+ */
+export const DEFAULT_QUEUE = "default";
+
+/**
+ * What a pool that leaves out an optional field gets: the one statement of these defaults (the pool
+ * schema, the default pool, the worker's command and its environment all read it).
+ */
+export const WORKER_POOL_FIELD_DEFAULTS = {
+    spot: false,
+    onDemandBase: 0,
+    concurrency: 16,
+} as const satisfies Partial<WorkerPool>;
+
 /** The worker pools of a stack that sets none: one "default" pool of 1 to 4 on-demand workers of 1 vCPU / 2 GiB. */
 export const DEFAULT_WORKER_POOLS: readonly WorkerPool[] = [
     {
-        name: "default",
+        name: DEFAULT_QUEUE,
         cpu: 1024,
         memory: 2048,
         minCount: 1,
         maxCount: 4,
-        spot: false,
-        onDemandBase: 0,
-        concurrency: 16,
+        ...WORKER_POOL_FIELD_DEFAULTS,
     },
 ];
 
@@ -71,9 +85,9 @@ const POOL_SCHEMA = z
                 memory: z.number(),
                 minCount: z.number().int(),
                 maxCount: z.number().int(),
-                spot: z.boolean().default(false),
-                onDemandBase: z.number().int().default(0),
-                concurrency: z.number().int().default(16),
+                spot: z.boolean().default(WORKER_POOL_FIELD_DEFAULTS.spot),
+                onDemandBase: z.number().int().default(WORKER_POOL_FIELD_DEFAULTS.onDemandBase),
+                concurrency: z.number().int().default(WORKER_POOL_FIELD_DEFAULTS.concurrency),
             })
             .strict(),
     )
@@ -234,10 +248,10 @@ export function workerPoolViolations(pools: readonly WorkerPool[]): { path: stri
             add(".concurrency", `must be a whole number from 1 to 64, got ${pool.concurrency}`);
         }
     });
-    if (!names.has("default")) {
+    if (!names.has(DEFAULT_QUEUE)) {
         violations.push({
             path: "",
-            message: `must include a pool named "default" (tasks without queue= go to the default queue), got ${shown(pools.map((p) => p.name))}`,
+            message: `must include a pool named ${JSON.stringify(DEFAULT_QUEUE)} (tasks without queue= go to the default queue), got ${shown(pools.map((p) => p.name))}`,
         });
     }
     return violations;

@@ -95,10 +95,13 @@ export const coreKeys = {
     }),
 } satisfies Record<string, KeySpec<unknown>>;
 
+/** The versions the mwaa layout allows, as the loader and MwaaEnvironment both say it. */
+export const MWAA_VERSIONS_ALLOWED = `${choiceText(MWAA_AIRFLOW_VERSIONS.map((m) => m.airflow))} (the versions Amazon MWAA runs)`;
+
 /** The layout decides which versions are allowed (config/versions.ts holds the rule). */
 export function versionRules(v: { layout: Layout; airflowVersion: AirflowVersion }): string[] {
     if (airflowVersionProblem(v.layout, v.airflowVersion) === undefined) return [];
     return [
-        `airflow:airflowVersion must be ${choiceText(MWAA_AIRFLOW_VERSIONS.map((m) => m.airflow))} (the versions Amazon MWAA runs) when airflow:layout is "mwaa", got ${shown(v.airflowVersion)}`,
+        `airflow:airflowVersion must be ${MWAA_VERSIONS_ALLOWED} when airflow:layout is "mwaa", got ${shown(v.airflowVersion)}`,
     ];
 }

@@ -36,7 +36,13 @@ export { LAYOUTS } from "./core";
 export type { Layout } from "./core";
 export { INTERFACE_ENDPOINTS, NAT_STRATEGIES } from "./network";
 export type { InterfaceEndpoint, NatStrategy } from "./network";
-export { DEFAULT_WORKER_POOLS, SIZED_SERVICES, WEB_ACCESS, workerPoolViolations } from "./celery";
+export {
+    DEFAULT_WORKER_POOLS,
+    SIZED_SERVICES,
+    WEB_ACCESS,
+    WORKER_POOL_FIELD_DEFAULTS,
+    workerPoolViolations,
+} from "./celery";
 export { ENVIRONMENT_PATTERN } from "./core";
 export type { SizedService, WebAccess, WorkerPool } from "./celery";
 export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSERVER_ACCESS_MODES } from "./mwaa";
@@ -459,6 +465,11 @@ export function storageSettings(storage: StorageConfig): StorageSettings {
 export const STORAGE_DEFAULTS: StorageSettings = deepFreeze(
     storageSettings(storageConfig(keyDefaults() as unknown as ConfigValues)),
 );
+
+/** What an AccessLogBucket does when a setting is not given: what a stack without airflow:accessLogExpirationDays gets. */
+export const ACCESS_LOG_DEFAULTS: { readonly expirationDays: number } = deepFreeze({
+    expirationDays: storageConfig(keyDefaults() as unknown as ConfigValues).accessLogExpirationDays,
+});
 
 /** What an AirflowNetwork does when a setting is not given: what a stack without the key gets. */
 export const NETWORK_DEFAULTS: NetworkConfig = deepFreeze(networkConfig(keyDefaults() as unknown as ConfigValues));

@@ -11,6 +11,16 @@ export const MAX_TRAINING_SECONDS = 28 * 24 * 3600;
  */
 export const DAG_TRAINING_LIMIT_SECONDS = 12 * 3600 - 15 * 60;
 
+/**
+ * The longest a spot job may take, wait included, when it is not set (airflow:mlMaxWaitSeconds,
+ * SageMakerTraining's training.spot.maxWaitSeconds): twice the runtime, so that a job interrupted
+ * halfway can wait as long again for capacity; at most DAG_TRAINING_LIMIT_SECONDS, which the DAG
+ * follows to the end, and never below the runtime. The one statement of the rule.
+ */
+export function defaultMaxWaitSeconds(maxRuntimeSeconds: number): number {
+    return Math.max(maxRuntimeSeconds, Math.min(2 * maxRuntimeSeconds, DAG_TRAINING_LIMIT_SECONDS));
+}
+
 /** EBS's largest volume, the ceiling of a training instance's ML storage volume. */
 export const MAX_VOLUME_SIZE_GB = 16384;
 
@@ -43,6 +53,11 @@ const secondsKey = (def: number, description: string): KeySpec<number> =>
         schema: z.number().int().min(1).max(MAX_TRAINING_SECONDS),
     });
 
+const mlMaxRuntimeSeconds = secondsKey(
+    3600,
+    "Longest a training job may run (StoppingCondition.MaxRuntimeInSeconds); SageMaker stops it and its instances after this. Airflow's role cannot start longer jobs.",
+);
+
 /** Keys of the SageMaker training infrastructure (both layouts). */
 export const mlKeys = {
     mlInstanceType: mlInstanceTypeKey(
@@ -58,18 +73,24 @@ export const mlKeys = {
         allowed: `a whole number from 1 to ${MAX_VOLUME_SIZE_GB}`,
         schema: z.number().int().min(1).max(MAX_VOLUME_SIZE_GB),
     }),
-    mlMaxRuntimeSeconds: secondsKey(
-        3600,
-        "Longest a training job may run (StoppingCondition.MaxRuntimeInSeconds); SageMaker stops it and its instances after this. Airflow's role cannot start longer jobs.",
-    ),
+    mlMaxRuntimeSeconds,
     mlSpotTraining: boolKey(
         false,
         "Managed spot training: jobs run on spare capacity (up to 90% cheaper), may be interrupted and resume from checkpoints/.",
     ),
-    mlMaxWaitSeconds: secondsKey(
-        7200,
-        "With spot training: longest a job may take including the wait for spot capacity (StoppingCondition.MaxWaitTimeInSeconds); at least mlMaxRuntimeSeconds.",
-    ),
+    mlMaxWaitSeconds: key<number>({
+        ...secondsKey(
+            0,
+            "With spot training: longest a job may take including the wait for spot capacity (StoppingCondition.MaxWaitTimeInSeconds); at least mlMaxRuntimeSeconds.",
+        ),
+        default: undefined,
+        defaultText: `twice airflow:mlMaxRuntimeSeconds (${defaultMaxWaitSeconds(mlMaxRuntimeSeconds.default!)} with its default), at most ${DAG_TRAINING_LIMIT_SECONDS} and at least airflow:mlMaxRuntimeSeconds`,
+        // From the runtime as given; an invalid one is reported by its own key, and the wait follows its default.
+        deriveDefault: ({ given }) => {
+            const runtime = mlMaxRuntimeSeconds.schema.safeParse(given("mlMaxRuntimeSeconds"));
+            return defaultMaxWaitSeconds(runtime.success ? runtime.data : mlMaxRuntimeSeconds.default!);
+        },
+    }),
     mlCheckpointExpirationDays: intKey(
         1,
         3650,

@@ -280,11 +280,19 @@ export function mwaaCapacityRules(v: MwaaCapacityValues): string[] {
     });
 }
 
+/**
+ * What is wrong with configuration options that set one the program owns (`must not set ..., got ...`),
+ * or undefined. The one rule the loader (airflow:mwaaConfigurationOptions) and MwaaEnvironment's
+ * up-front check (airflowConfigurationOptions) both report.
+ */
+export function reservedOptionsViolation(options: Readonly<Record<string, unknown>>): string | undefined {
+    const reserved = RESERVED_CONFIGURATION_OPTIONS.filter((k) => k in options);
+    if (reserved.length === 0) return undefined;
+    return `must not set ${reserved.map((k) => JSON.stringify(k)).join(" or ")} (the program sets it the same on both layouts: the Secrets Manager backend under airflow/<environment>/, deferrable operators), got ${shown(options)}`;
+}
+
 /** Cross-key check: the configuration options leave the shared options to the program. */
 export function mwaaOptionRules(v: { readonly mwaaConfigurationOptions: Readonly<Record<string, string>> }): string[] {
-    const reserved = RESERVED_CONFIGURATION_OPTIONS.filter((k) => k in v.mwaaConfigurationOptions);
-    if (reserved.length === 0) return [];
-    return [
-        `airflow:mwaaConfigurationOptions must not set ${reserved.map((k) => JSON.stringify(k)).join(" or ")} (the program sets it the same on both layouts: the Secrets Manager backend under airflow/<environment>/, deferrable operators), got ${shown(v.mwaaConfigurationOptions)}`,
-    ];
+    const violation = reservedOptionsViolation(v.mwaaConfigurationOptions);
+    return violation === undefined ? [] : [`airflow:mwaaConfigurationOptions ${violation}`];
 }

@@ -5,6 +5,7 @@
  * Nothing else writes `AIRFLOW__*` variables.
  */
 import { sharedAirflowOptions } from "./airflow";
+import { DEFAULT_QUEUE, WORKER_POOL_FIELD_DEFAULTS } from "../config/celery";
 import { airflowMajor } from "../config/versions";
 import {
     celeryLifecycleEnvironment,
@@ -57,7 +58,7 @@ export interface AirflowEnvSettings {
     baseUrl: string;
     /** Airflow 3: the api-server's execution API as workers reach it, e.g. http://api-server.ns:8080/execution/ */
     executionApiUrl: string;
-    /** Celery worker concurrency (workers only). Default: 16. */
+    /** Celery worker concurrency (workers only). Default: a worker pool's, 16 (WORKER_POOL_FIELD_DEFAULTS). */
     workerConcurrency?: number;
     secrets: AirflowSecretRefs;
     /** Extra non-secret settings, by env var name; they may not override the ones this function owns. */
@@ -158,8 +159,8 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
                 ...workerLifecycleOptions(s.airflowVersion),
             }).map(([option, value]) => [`AIRFLOW__${option.toUpperCase().replace(".", "__")}`, value]),
         ),
-        AIRFLOW__OPERATORS__DEFAULT_QUEUE: "default",
-        AIRFLOW__CELERY__WORKER_CONCURRENCY: String(s.workerConcurrency ?? 16),
+        AIRFLOW__OPERATORS__DEFAULT_QUEUE: DEFAULT_QUEUE,
+        AIRFLOW__CELERY__WORKER_CONCURRENCY: String(s.workerConcurrency ?? WORKER_POOL_FIELD_DEFAULTS.concurrency),
         AWS_DEFAULT_REGION: s.region,
         AWS_REGION: s.region,
         ...celeryLifecycleEnvironment(s.broker.type),

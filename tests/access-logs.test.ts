@@ -141,6 +141,7 @@ describe("the access log bucket", () => {
         for (const [days, shown] of [
             [0, "0"],
             [2.5, "2.5"],
+            [3651, "3651"],
         ] as const) {
             it(`and the component on its own refuses expirationDays ${shown}`, async () => {
                 let error: Error | undefined;
@@ -153,7 +154,7 @@ describe("the access log bucket", () => {
                     error = e as Error;
                 }
                 expect(error?.message).to.equal(
-                    `AccessLogBucket logs: expirationDays must be a whole number of at least 1, got ${shown}`,
+                    `AccessLogBucket logs: expirationDays must be a whole number from 1 to 3650, got ${shown}`,
                 );
             });
         }

@@ -763,12 +763,12 @@ describe("MwaaEnvironment arguments", () => {
         [
             "airflowVersion",
             { airflowVersion: "2.8.1" },
-            `MwaaEnvironment bad: airflowVersion must be one of ${MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ")}, got "2.8.1"`,
+            `MwaaEnvironment bad: airflowVersion must be one of ${MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ")} (the versions Amazon MWAA runs), got "2.8.1"`,
         ],
         [
             "airflowVersion a released Airflow MWAA does not run",
             { airflowVersion: "3.3.2" },
-            `MwaaEnvironment bad: airflowVersion must be one of ${MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ")}, got "3.3.2"`,
+            `MwaaEnvironment bad: airflowVersion must be one of ${MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ")} (the versions Amazon MWAA runs), got "3.3.2"`,
         ],
         [
             "environmentClass",
@@ -803,7 +803,7 @@ describe("MwaaEnvironment arguments", () => {
         [
             "weeklyMaintenanceWindowStart",
             { weeklyMaintenanceWindowStart: "SUN:3:00" },
-            'MwaaEnvironment bad: weeklyMaintenanceWindowStart must be DAY:HH:MM in UTC (MON to SUN, minutes 00 or 30), e.g. "SUN:03:00", got "SUN:3:00"',
+            'MwaaEnvironment bad: weeklyMaintenanceWindowStart must be DAY:HH:MM in UTC with DAY one of MON, TUE, WED, THU, FRI, SAT, SUN and minutes 00 or 30, e.g. "SUN:03:00", got "SUN:3:00"',
         ],
         [
             "logging.level",
@@ -813,17 +813,27 @@ describe("MwaaEnvironment arguments", () => {
         [
             "logging.modules",
             { logging: { modules: { Triggerer: "INFO" } as never } },
-            'MwaaEnvironment bad: logging.modules must be a map from one of "DagProcessing", "Scheduler", "Task", "Webserver", "Worker" to a level, got "Triggerer"',
+            'MwaaEnvironment bad: logging.modules must be a map from one of "DagProcessing", "Scheduler", "Task", "Webserver", "Worker" to one of "CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", got {"Triggerer":"INFO"}',
+        ],
+        [
+            "logging.modules with a level MWAA does not know",
+            { logging: { modules: { Webserver: "LOUD" as "INFO" } } },
+            'MwaaEnvironment bad: logging.modules must be a map from one of "DagProcessing", "Scheduler", "Task", "Webserver", "Worker" to one of "CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", got {"Webserver":"LOUD"}',
+        ],
+        [
+            "airflowConfigurationOptions with a value that is not a string",
+            { airflowConfigurationOptions: { "core.parallelism": 32 as unknown as string } },
+            'MwaaEnvironment bad: airflowConfigurationOptions must be a map from Airflow options written section.key (lowercase letters, digits and underscores) to string values (quote numbers and booleans), got {"core.parallelism":32}',
         ],
         [
             "airflowConfigurationOptions in the wrong form",
             { airflowConfigurationOptions: { "core.Parallelism": "32" } },
-            'MwaaEnvironment bad: airflowConfigurationOptions must be keyed by section.key (lowercase letters, digits and underscores), got "core.Parallelism"',
+            'MwaaEnvironment bad: airflowConfigurationOptions must be a map from Airflow options written section.key (lowercase letters, digits and underscores) to string values (quote numbers and booleans), got {"core.Parallelism":"32"}',
         ],
         [
             "airflowConfigurationOptions overriding the secrets backend",
             { airflowConfigurationOptions: { "secrets.backend": "x" } },
-            'MwaaEnvironment bad: airflowConfigurationOptions must be without one of "secrets.backend", "secrets.backend_kwargs", "operators.default_deferrable" (the component sets them the same as the Celery layout), got "secrets.backend"',
+            'MwaaEnvironment bad: airflowConfigurationOptions must not set "secrets.backend" (the program sets it the same on both layouts: the Secrets Manager backend under airflow/<environment>/, deferrable operators), got {"secrets.backend":"x"}',
         ],
         [
             "environment",
@@ -836,6 +846,59 @@ describe("MwaaEnvironment arguments", () => {
             expect(() => new MwaaEnvironment("bad", { ...base, ...args })).to.throw(pulumi.ResourceError, message);
         });
     }
+
+    describe("words each check of a setting as the loader words its configuration key", () => {
+        const same: [string, Partial<MwaaEnvironmentArgs>, string, unknown][] = [
+            ["environment", { environment: "Prod" }, "environment", "Prod"],
+            ["environmentClass", { environmentClass: "mw2.small" as "mw1.small" }, "mwaaEnvironmentClass", "mw2.small"],
+            [
+                "webserverAccessMode",
+                { webserverAccessMode: "PUBLIC" as "PUBLIC_ONLY" },
+                "mwaaWebserverAccessMode",
+                "PUBLIC",
+            ],
+            [
+                "weeklyMaintenanceWindowStart",
+                { weeklyMaintenanceWindowStart: "SUN:3:00" },
+                "mwaaMaintenanceWindowStart",
+                "SUN:3:00",
+            ],
+            ["logging.level", { logging: { level: "TRACE" as "DEBUG" } }, "mwaaLogLevel", "TRACE"],
+            [
+                "logging.modules",
+                { logging: { modules: { Triggerer: "INFO" } as never } },
+                "mwaaModuleLogLevels",
+                { Triggerer: "INFO" },
+            ],
+            [
+                "airflowConfigurationOptions",
+                { airflowConfigurationOptions: { "core.Parallelism": "32" } },
+                "mwaaConfigurationOptions",
+                { "core.Parallelism": "32" },
+            ],
+            [
+                "airflowConfigurationOptions",
+                { airflowConfigurationOptions: { "secrets.backend": "x" } },
+                "mwaaConfigurationOptions",
+                { "secrets.backend": "x" },
+            ],
+            ["logRetentionDays", { logRetentionDays: 31 }, "logRetentionDays", 31],
+        ];
+        for (const [field, args, key, value] of same) {
+            it(`${field} as airflow:${key} (${JSON.stringify(value)})`, () => {
+                const [loader] = configErrors("dev", { [`airflow:${key}`]: value });
+                let message = "";
+                try {
+                    new MwaaEnvironment("bad", { ...base, ...args });
+                } catch (err) {
+                    message = (err as Error).message;
+                }
+                expect(message.split("\n")[0]).to.equal(
+                    `MwaaEnvironment bad: ${field} ${loader.slice(`airflow:${key} `.length)}`,
+                );
+            });
+        }
+    });
 
     it("throws a ResourceError naming a name MWAA does not accept", () => {
         expect(() => new MwaaEnvironment("1-airflow", base)).to.throw(

@@ -950,7 +950,7 @@ describe("SageMakerTraining arguments", () => {
         [
             "training.maxRuntimeSeconds",
             { training: { maxRuntimeSeconds: 0 } },
-            "SageMakerTraining bad: training.maxRuntimeSeconds must be a whole number from 1 to 2419200, got 0",
+            "SageMakerTraining bad: training.maxRuntimeSeconds must be a whole number from 1 to 2419200 (28 days), got 0",
         ],
         [
             "training.volumeSizeGb",

@@ -3,6 +3,7 @@ import {
     Broker,
     CELERY_DEFAULTS,
     CelerySettings,
+    STORAGE_DEFAULTS,
     SUPPORTED_AIRFLOW_VERSIONS,
     WEB_ACCESS,
     workerPoolViolations,
@@ -10,6 +11,7 @@ import {
 import { fargateSizeViolations } from "../../config/fargate";
 import { CPU_ARCHITECTURES } from "../../config/levers";
 import { choiceText, LOG_RETENTION_DAYS } from "../../config/spec";
+import { flowerOnSqs } from "../../config/storage";
 import { airflowMajor } from "../../config/versions";
 import { AirflowSecretArns } from "../storage";
 
@@ -101,7 +103,7 @@ export function resolveCeleryArgs(
         airflowVersion: args.airflowVersion,
         airflowMajor: airflowMajor(args.airflowVersion),
         brokerType: args.storage.brokerType,
-        protectData: args.protectData ?? false,
+        protectData: args.protectData ?? STORAGE_DEFAULTS.protectData,
     };
     const problem = celeryArgViolations(resolved, args)[0];
     if (problem) throw new pulumi.ResourceError(`CeleryCluster ${name}: ${problem.field} ${problem.message}`, resource);
@@ -129,7 +131,8 @@ export function celeryArgViolations(
     if (!WEB_ACCESS.includes(resolved.webAccess)) fail("webAccess", choiceText(WEB_ACCESS), resolved.webAccess);
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays))
         fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), resolved.logRetentionDays);
-    if (resolved.flower && resolved.brokerType === "sqs")
+    // The rule of config/storage.ts (airflow:flower with airflow:broker "sqs"), in the component's words.
+    if (flowerOnSqs(resolved.flower, resolved.brokerType))
         fail("flower", "false with the sqs broker (Celery cannot inspect SQS)", resolved.flower);
     if (resolved.flower && !args.storage.secretArns.flowerBasicAuth)
         fail("storage.secretArns.flowerBasicAuth", "set when flower is on", undefined);

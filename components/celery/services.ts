@@ -1,3 +1,4 @@
+import { DEFAULT_QUEUE, WORKER_POOL_FIELD_DEFAULTS } from "../../config/celery";
 import type { Broker, CelerySettings } from "../../config";
 import type { AirflowComponent } from "../../lib/airflow-env";
 import { workerCommand } from "../../lib/worker-container";
@@ -79,9 +80,9 @@ export function componentCommand(
                 "celery",
                 "worker",
                 "--queues",
-                (options.queues ?? ["default"]).join(","),
+                (options.queues ?? [DEFAULT_QUEUE]).join(","),
                 "--concurrency",
-                String(options.concurrency ?? 16),
+                String(options.concurrency ?? WORKER_POOL_FIELD_DEFAULTS.concurrency),
             ];
         case "flower":
             return ["celery", "flower", "--port", String(options.port ?? PORTS.flower)];

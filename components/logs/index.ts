@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ACCESS_LOG_DEFAULTS, CONFIG_KEYS, STORAGE_DEFAULTS } from "../../config";
 import { createSecureBucket } from "../../lib/bucket";
 import { Statement } from "../../lib/iam";
 
@@ -94,7 +95,7 @@ export interface AccessLogBucketArgs {
     region: string;
     /** The stack's account (only its buckets may log here). Default: the caller's account. */
     account?: pulumi.Input<string>;
-    /** Days after which every log object expires. Default 90. */
+    /** Days after which every log object expires (airflow:accessLogExpirationDays). Default: the key's, 90. */
     expirationDays?: number;
     /** Keep the log bucket on delete. Default false. */
     protectData?: boolean;
@@ -113,10 +114,12 @@ export class AccessLogBucket extends pulumi.ComponentResource {
 
     constructor(name: string, args: AccessLogBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:logs:AccessLogBucket", name, {}, opts);
-        const days = args.expirationDays ?? 90;
-        if (!Number.isInteger(days) || days < 1)
+        const days = args.expirationDays ?? ACCESS_LOG_DEFAULTS.expirationDays;
+        // The key's own schema and wording (airflow:accessLogExpirationDays).
+        const expiryKey = CONFIG_KEYS.accessLogExpirationDays;
+        if (!expiryKey.schema.safeParse(days).success)
             throw new pulumi.ResourceError(
-                `AccessLogBucket ${name}: expirationDays must be a whole number of at least 1, got ${days}`,
+                `AccessLogBucket ${name}: expirationDays must be ${expiryKey.allowed}, got ${JSON.stringify(days)}`,
                 this,
             );
         const account = args.account ?? aws.getCallerIdentityOutput({}, { parent: this }).accountId;
@@ -125,7 +128,7 @@ export class AccessLogBucket extends pulumi.ComponentResource {
             {
                 noncurrentVersionExpirationDays: 1,
                 expirations: [{ id: "expire-logs", prefix: "", days }],
-                protectData: args.protectData ?? false,
+                protectData: args.protectData ?? STORAGE_DEFAULTS.protectData,
                 // Only this stack's buckets (auto-named <name>-<role>-<suffix>) of this account log here.
                 extraStatements: (bucketArn) =>
                     logBucketStatements({

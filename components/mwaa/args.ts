@@ -1,26 +1,21 @@
 // MwaaEnvironment's arguments: their types, defaults and the up-front check.
 import * as pulumi from "@pulumi/pulumi";
-import { CELERY_DEFAULTS, MWAA_DEFAULTS, MwaaConfig } from "../../config";
-import { ENVIRONMENT_ALLOWED, ENVIRONMENT_PATTERN } from "../../config/core";
+import { CELERY_DEFAULTS, CONFIG_KEYS, MWAA_DEFAULTS, MwaaConfig } from "../../config";
+import { MWAA_VERSIONS_ALLOWED } from "../../config/core";
 import {
-    CONFIGURATION_OPTION_PATTERN,
     capacityViolations,
     defaultCapacity,
-    MAINTENANCE_WINDOW_PATTERN,
-    MWAA_ENVIRONMENT_CLASSES,
-    MWAA_LOG_LEVELS,
     MWAA_LOG_MODULES,
-    MWAA_WEBSERVER_ACCESS_MODES,
     MwaaCapacity,
     MwaaEnvironmentClass,
     MwaaLogLevel,
     MwaaLogModule,
     MwaaWebserverAccessMode,
     rangeText,
-    RESERVED_CONFIGURATION_OPTIONS,
+    reservedOptionsViolation,
 } from "../../config/mwaa";
-import { choiceText, isCidr, LOG_RETENTION_DAYS } from "../../config/spec";
-import { DEFAULT_AIRFLOW_VERSION, MWAA_AIRFLOW_VERSIONS, mwaaPython } from "../../config/versions";
+import { isCidr, KeySpec } from "../../config/spec";
+import { DEFAULT_AIRFLOW_VERSION, mwaaPython } from "../../config/versions";
 import { ARTIFACT_KEYS } from "../storage";
 
 /** MWAA creates, updates (a new requirements.txt, a class change) and deletes in 20 to 40 minutes. */
@@ -168,112 +163,121 @@ export interface ResolvedArgs {
     logRetentionDays: number;
 }
 
-export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.Resource): ResolvedArgs {
-    const fail = (field: string, allowed: string, got: unknown): never => {
-        throw new pulumi.ResourceError(
-            `MwaaEnvironment ${name}: ${field} must be ${allowed}, got ${JSON.stringify(got)}`,
-            resource,
-        );
+/** One broken rule: the field and the rest of the sentence (`must be ..., got ...`). */
+export interface ArgViolation {
+    field: string;
+    message: string;
+}
+
+/** The arguments with the configuration keys' defaults applied, before they are checked. */
+export function resolveMwaaDefaults(args: MwaaEnvironmentArgs): Omit<ResolvedArgs, "capacity" | "logLevels"> & {
+    capacity?: Partial<MwaaCapacity>;
+    logging: { level: MwaaLogLevel; modules: Partial<Record<MwaaLogModule, MwaaLogLevel>> };
+    subnetCount: number;
+} {
+    return {
+        environment: args.environment,
+        airflowVersion: args.airflowVersion ?? DEFAULT_AIRFLOW_VERSION,
+        environmentClass: args.environmentClass ?? MWAA_DEFAULTS.environmentClass,
+        capacity: {
+            minWorkers: args.minWorkers,
+            maxWorkers: args.maxWorkers,
+            schedulers: args.schedulers,
+            minWebservers: args.minWebservers,
+            maxWebservers: args.maxWebservers,
+        },
+        webserverAccessMode: args.webserverAccessMode ?? MWAA_DEFAULTS.webserverAccessMode,
+        weeklyMaintenanceWindowStart: args.weeklyMaintenanceWindowStart ?? MWAA_DEFAULTS.weeklyMaintenanceWindowStart,
+        logging: {
+            level: args.logging?.level ?? MWAA_DEFAULTS.logging.level,
+            modules: { ...MWAA_DEFAULTS.logging.modules, ...(args.logging?.modules ?? {}) },
+        },
+        airflowConfigurationOptions: {
+            ...MWAA_DEFAULTS.airflowConfigurationOptions,
+            ...(args.airflowConfigurationOptions ?? {}),
+        },
+        webserverIngressCidrs: args.network?.webserverIngressCidrs ?? [],
+        logRetentionDays: args.logRetentionDays ?? CELERY_DEFAULTS.logRetentionDays,
+        subnetCount: (args.network?.privateSubnetIds ?? []).length,
     };
+}
+
+/**
+ * Every rule the arguments break, in field order. Each plain value is checked against its
+ * configuration key's own schema and reported with the key's allowed values, and the rules between
+ * settings are config/mwaa.ts's, so the loader and the component apply one rule.
+ */
+export function mwaaArgViolations(name: string, r: ReturnType<typeof resolveMwaaDefaults>): ArgViolation[] {
+    const out: ArgViolation[] = [];
+    const fail = (field: string, allowed: string, got: unknown) =>
+        out.push({ field, message: `must be ${allowed}, got ${JSON.stringify(got)}` });
     if (!MWAA_NAME.test(name)) {
         fail("name", "a letter followed by up to 79 letters, digits, hyphens or underscores (MWAA's names)", name);
     }
-    if (!ENVIRONMENT_PATTERN.test(args.environment ?? "")) {
-        fail("environment", ENVIRONMENT_ALLOWED, args.environment);
-    }
-    const airflowVersion = args.airflowVersion ?? DEFAULT_AIRFLOW_VERSION;
-    if (mwaaPython(airflowVersion) === undefined) {
-        fail("airflowVersion", choiceText(MWAA_AIRFLOW_VERSIONS.map((v) => v.airflow)), airflowVersion);
-    }
-    const environmentClass = args.environmentClass ?? MWAA_DEFAULTS.environmentClass;
-    if (!MWAA_ENVIRONMENT_CLASSES.includes(environmentClass)) {
-        fail("environmentClass", choiceText(MWAA_ENVIRONMENT_CLASSES), environmentClass);
-    }
-    const defaults = defaultCapacity(environmentClass);
-    const capacity: MwaaCapacity = {
-        minWorkers: args.minWorkers ?? defaults.minWorkers,
-        maxWorkers: args.maxWorkers ?? defaults.maxWorkers,
-        schedulers: args.schedulers ?? defaults.schedulers,
-        minWebservers: args.minWebservers ?? defaults.minWebservers,
-        maxWebservers: args.maxWebservers ?? defaults.maxWebservers,
+    const keyed = (field: string, spec: KeySpec<unknown>, value: unknown) => {
+        const ok = spec.schema.safeParse(value).success;
+        if (!ok) fail(field, spec.allowed, value);
+        return ok;
     };
-    for (const v of capacityViolations(environmentClass, capacity)) {
-        if ("range" in v)
-            fail(v.field, `${rangeText(v.range)} on ${environmentClass} (MWAA's limit for the class)`, v.got);
-        else fail(v.field, `at least ${v.atLeast} (${capacity[v.atLeast]})`, v.got);
-    }
-    const webserverAccessMode = args.webserverAccessMode ?? MWAA_DEFAULTS.webserverAccessMode;
-    if (!MWAA_WEBSERVER_ACCESS_MODES.includes(webserverAccessMode)) {
-        fail("webserverAccessMode", choiceText(MWAA_WEBSERVER_ACCESS_MODES), webserverAccessMode);
-    }
-    const weeklyMaintenanceWindowStart =
-        args.weeklyMaintenanceWindowStart ?? MWAA_DEFAULTS.weeklyMaintenanceWindowStart;
-    if (!MAINTENANCE_WINDOW_PATTERN.test(weeklyMaintenanceWindowStart)) {
-        fail(
-            "weeklyMaintenanceWindowStart",
-            'DAY:HH:MM in UTC (MON to SUN, minutes 00 or 30), e.g. "SUN:03:00"',
-            weeklyMaintenanceWindowStart,
-        );
-    }
-    const level = args.logging?.level ?? MWAA_DEFAULTS.logging.level;
-    if (!MWAA_LOG_LEVELS.includes(level)) fail("logging.level", choiceText(MWAA_LOG_LEVELS), level);
-    const logLevels = Object.fromEntries(MWAA_LOG_MODULES.map((m) => [m, level])) as Record<
-        MwaaLogModule,
-        MwaaLogLevel
-    >;
-    for (const [module, moduleLevel] of Object.entries(args.logging?.modules ?? {})) {
-        if (!(MWAA_LOG_MODULES as readonly string[]).includes(module)) {
-            fail("logging.modules", `a map from ${choiceText(MWAA_LOG_MODULES)} to a level`, module);
+    keyed("environment", CONFIG_KEYS.environment, r.environment);
+    if (mwaaPython(r.airflowVersion) === undefined) fail("airflowVersion", MWAA_VERSIONS_ALLOWED, r.airflowVersion);
+    if (keyed("environmentClass", CONFIG_KEYS.mwaaEnvironmentClass, r.environmentClass)) {
+        // The class's limits (config/mwaa.ts), on the counts given and the class's defaults for the rest.
+        const capacity = mwaaCapacity(r.environmentClass, r.capacity);
+        for (const v of capacityViolations(r.environmentClass, capacity)) {
+            if ("range" in v)
+                fail(v.field, `${rangeText(v.range)} on ${r.environmentClass} (MWAA's limit for the class)`, v.got);
+            else fail(v.field, `at least ${v.atLeast} (${capacity[v.atLeast]})`, v.got);
         }
-        if (!MWAA_LOG_LEVELS.includes(moduleLevel)) {
-            fail(`logging.modules.${module}`, choiceText(MWAA_LOG_LEVELS), moduleLevel);
-        }
-        logLevels[module as MwaaLogModule] = moduleLevel;
     }
-    const options = args.airflowConfigurationOptions ?? {};
-    for (const [option, value] of Object.entries(options)) {
-        if (!CONFIGURATION_OPTION_PATTERN.test(option)) {
-            fail(
-                "airflowConfigurationOptions",
-                "keyed by section.key (lowercase letters, digits and underscores)",
-                option,
-            );
-        }
-        if ((RESERVED_CONFIGURATION_OPTIONS as readonly string[]).includes(option)) {
-            fail(
-                "airflowConfigurationOptions",
-                `without ${choiceText(RESERVED_CONFIGURATION_OPTIONS)} (the component sets them the same as the Celery layout)`,
-                option,
-            );
-        }
-        if (typeof value !== "string") fail(`airflowConfigurationOptions["${option}"]`, "a string", value);
+    keyed("webserverAccessMode", CONFIG_KEYS.mwaaWebserverAccessMode, r.webserverAccessMode);
+    keyed("weeklyMaintenanceWindowStart", CONFIG_KEYS.mwaaMaintenanceWindowStart, r.weeklyMaintenanceWindowStart);
+    keyed("logging.level", CONFIG_KEYS.mwaaLogLevel, r.logging.level);
+    keyed("logging.modules", CONFIG_KEYS.mwaaModuleLogLevels, r.logging.modules);
+    if (keyed("airflowConfigurationOptions", CONFIG_KEYS.mwaaConfigurationOptions, r.airflowConfigurationOptions)) {
+        const reserved = reservedOptionsViolation(r.airflowConfigurationOptions);
+        if (reserved) out.push({ field: "airflowConfigurationOptions", message: reserved });
     }
-    const subnets = args.network?.privateSubnetIds ?? [];
-    if (subnets.length < 2) {
+    if (r.subnetCount < 2) {
         fail(
             "network.privateSubnetIds",
             "at least 2 private subnets in different availability zones (MWAA runs in exactly two)",
-            subnets.length,
+            r.subnetCount,
         );
     }
-    const logRetentionDays = args.logRetentionDays ?? CELERY_DEFAULTS.logRetentionDays;
-    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
-        fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), logRetentionDays);
+    keyed("logRetentionDays", CONFIG_KEYS.logRetentionDays, r.logRetentionDays);
+    if (!r.webserverIngressCidrs.every((c) => isCidr(c))) {
+        fail("network.webserverIngressCidrs", "a list of CIDR blocks", r.webserverIngressCidrs);
     }
-    const webserverIngressCidrs = args.network.webserverIngressCidrs ?? [];
-    if (!webserverIngressCidrs.every((c) => isCidr(c))) {
-        fail("network.webserverIngressCidrs", "a list of CIDR blocks", webserverIngressCidrs);
-    }
+    return out;
+}
+
+/** The counts given, and the class's default for each one left out. */
+function mwaaCapacity(environmentClass: MwaaEnvironmentClass, given: Partial<MwaaCapacity> = {}): MwaaCapacity {
+    const defaults = defaultCapacity(environmentClass);
+    const fields = Object.keys(defaults) as (keyof MwaaCapacity)[];
+    return Object.fromEntries(fields.map((f) => [f, given[f] ?? defaults[f]])) as unknown as MwaaCapacity;
+}
+
+/** Applies the defaults and checks the arguments, throwing a ResourceError naming the first bad field. */
+export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: pulumi.Resource): ResolvedArgs {
+    const r = resolveMwaaDefaults(args);
+    const problem = mwaaArgViolations(name, r)[0];
+    if (problem)
+        throw new pulumi.ResourceError(`MwaaEnvironment ${name}: ${problem.field} ${problem.message}`, resource);
+    const logLevels = Object.fromEntries(
+        MWAA_LOG_MODULES.map((m) => [m, r.logging.modules[m] ?? r.logging.level]),
+    ) as Record<MwaaLogModule, MwaaLogLevel>;
     return {
-        environment: args.environment,
-        airflowVersion,
-        environmentClass,
-        capacity,
-        webserverAccessMode,
-        weeklyMaintenanceWindowStart,
+        environment: r.environment,
+        airflowVersion: r.airflowVersion,
+        environmentClass: r.environmentClass,
+        capacity: mwaaCapacity(r.environmentClass, r.capacity),
+        webserverAccessMode: r.webserverAccessMode,
+        weeklyMaintenanceWindowStart: r.weeklyMaintenanceWindowStart,
         logLevels,
-        airflowConfigurationOptions: { ...options },
-        webserverIngressCidrs,
-        logRetentionDays,
+        airflowConfigurationOptions: r.airflowConfigurationOptions,
+        webserverIngressCidrs: r.webserverIngressCidrs,
+        logRetentionDays: r.logRetentionDays,
     };
 }

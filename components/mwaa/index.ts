@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { STORAGE_DEFAULTS } from "../../config";
 import { MWAA_LOG_MODULES } from "../../config/mwaa";
 import { policyDocument } from "../../lib/iam";
 import { mwaaTrust, trustPolicy } from "../../lib/trust";
@@ -104,7 +105,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                protect: args.protectData ?? false,
+                protect: args.protectData ?? STORAGE_DEFAULTS.protectData,
                 // MWAA checks the role's permissions and the bucket's objects when it creates or updates.
                 dependsOn: [
                     policy,

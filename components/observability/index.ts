@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { LOG_RETENTION_DAYS } from "../../config/spec";
+import { CELERY_DEFAULTS, CONFIG_KEYS } from "../../config";
 import { policyDocument } from "../../lib/iam";
 import { withName } from "../../lib/tags";
 import { AlarmQuery, AlarmSpec, alarmSpecs, AlarmThresholds } from "./alarms";
@@ -39,7 +39,7 @@ export interface ObservabilityArgs {
         serviceNames: Record<string, pulumi.Input<string>>;
         /** Celery queues, one per worker pool. */
         workerPools: readonly string[];
-        /** Container Insights on the cluster (airflow:containerInsights). Default: true. */
+        /** Container Insights on the cluster (airflow:containerInsights). Default: the key's, true. */
         containerInsights?: boolean;
         databaseInstanceId: pulumi.Input<string>;
         broker:
@@ -54,7 +54,7 @@ export interface ObservabilityArgs {
     thresholds: AlarmThresholds;
     /** Who the SNS topic notifies. Default: nobody (subscribe later). */
     notifications?: { emails?: readonly string[]; httpsEndpoints?: readonly string[] };
-    /** Retention of the event and metrics log groups (a CloudWatch value). Default: 30. */
+    /** Retention of the event and metrics log groups (a CloudWatch value). Default: airflow:logRetentionDays's, 30. */
     logRetentionDays?: number;
     /** Tags for every resource, on top of a Name tag. Default: none. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -80,9 +80,10 @@ export class Observability extends pulumi.ComponentResource {
         const tags = args.tags;
         const region = aws.getRegionOutput({}, parent).region;
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
-        const retention = args.logRetentionDays ?? 30;
+        const partition = aws.getPartitionOutput({}, parent).partition;
+        const retention = args.logRetentionDays ?? CELERY_DEFAULTS.logRetentionDays;
 
-        const topic = createTopic(name, args, region, account, this);
+        const topic = createTopic(name, args, { partition, region, account }, this);
         this.topicArn = topic.arn;
 
         const c = args.celery;
@@ -143,7 +144,7 @@ function celeryObserved(
         databaseInstanceId: c.databaseInstanceId,
         broker: c.broker,
         loadBalancer: c.loadBalancer,
-        containerInsights: c.containerInsights,
+        containerInsights: c.containerInsights ?? CELERY_DEFAULTS.containerInsights,
     };
 }
 
@@ -212,9 +213,11 @@ function validateArgs(name: string, args: ObservabilityArgs, parent: pulumi.Reso
                 fail(`celery.serviceNames has no service worker-${pool} for worker pool "${pool}"`);
         }
     }
+    // The key's own schema and wording (airflow:logRetentionDays).
     const days = args.logRetentionDays;
-    if (days !== undefined && !(LOG_RETENTION_DAYS as readonly number[]).includes(days)) {
-        fail(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(", ")}, got ${days}`);
+    const retentionKey = CONFIG_KEYS.logRetentionDays;
+    if (days !== undefined && !retentionKey.schema.safeParse(days).success) {
+        fail(`logRetentionDays must be ${retentionKey.allowed}, got ${JSON.stringify(days)}`);
     }
 }
 
@@ -222,10 +225,10 @@ function validateArgs(name: string, args: ObservabilityArgs, parent: pulumi.Reso
 function createTopic(
     name: string,
     args: ObservabilityArgs,
-    region: pulumi.Output<string>,
-    account: pulumi.Output<string>,
+    where: { partition: pulumi.Output<string>; region: pulumi.Output<string>; account: pulumi.Output<string> },
     component: pulumi.Resource,
 ): aws.sns.Topic {
+    const { partition, region, account } = where;
     const parent = { parent: component };
     const tags = args.tags;
     // The topic: encrypted with a key CloudWatch and EventBridge may use (the AWS-managed SNS key
@@ -244,7 +247,7 @@ function createTopic(
                     {
                         Sid: "AccountAdministers",
                         Effect: "Allow",
-                        Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+                        Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${account}:root` },
                         Action: "kms:*",
                         Resource: "*",
                     },
@@ -281,7 +284,7 @@ function createTopic(
                     Condition: {
                         StringEquals: { "aws:SourceAccount": account },
                         ArnLike: {
-                            "aws:SourceArn": pulumi.interpolate`arn:aws:cloudwatch:${region}:${account}:alarm:${name}-*`,
+                            "aws:SourceArn": pulumi.interpolate`arn:${partition}:cloudwatch:${region}:${account}:alarm:${name}-*`,
                         },
                     },
                 },

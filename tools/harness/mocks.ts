@@ -191,8 +191,17 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                     arn: `arn:aws:route53:::hostedzone/${zoneId}`,
                 };
             }
-            case "aws:index/getPartition:getPartition":
-                return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+            case "aws:index/getPartition:getPartition": {
+                // As AWS answers in the stack's region: aws-cn (amazonaws.com.cn) in China, aws-us-gov in GovCloud.
+                const partition = region.startsWith("cn-")
+                    ? "aws-cn"
+                    : region.startsWith("us-gov-")
+                      ? "aws-us-gov"
+                      : "aws";
+                const dnsSuffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+                const reverseDnsPrefix = partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws";
+                return { id: partition, partition, dnsSuffix, reverseDnsPrefix };
+            }
             case "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": {
                 const repositoryName = String(args.inputs.repositoryName);
                 const imageRegion = String(args.inputs.region ?? region);
