@@ -1,8 +1,9 @@
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "fs";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import * as net from "net";
 import { tmpdir } from "os";
 import * as path from "path";
+import { oneLine } from "../scripts/local/paths";
 
 // The runner reads LOCAL_STATE_DIR when it loads: point it at a folder of the test's own.
 const stateDir = mkdtempSync(path.join(tmpdir(), "local-state-"));
@@ -37,22 +38,48 @@ describe("npm run local: bad states", () => {
         );
     });
 
-    it("refuses a second start while one runs, naming its processes", async () => {
+    it("refuses a second start while one runs, naming its components and the ones that are down", async () => {
+        const component = (name: string, state: string, pid: number | null, detail?: string) => ({
+            name,
+            kind: "service",
+            state,
+            pid,
+            restarts: state === "backoff" ? 2 : 0,
+            log: `${name}.log`,
+            health: "none",
+            detail,
+        });
         writeFileSync(
             path.join(stateDir, "state.json"),
-            JSON.stringify({ startedAt: "now", processes: [{ name: "scheduler", pid: process.pid, log: "x" }] }),
+            JSON.stringify({
+                supervisor: { pid: process.pid, startedAt: "now", ready: true, airflowVersion: "3.0.6" },
+                components: [
+                    component("scheduler", "running", process.pid),
+                    component("worker", "backoff", null, "exited (killed by SIGKILL) after 3.0 s; restarting in 2 s"),
+                ],
+                importErrors: [],
+            }),
         );
         const errors: string[] = [];
         const original = console.error;
         console.error = (text: string) => errors.push(text);
+        const begun = Date.now();
         try {
             expect(await local.main(["up"])).to.equal(1);
         } finally {
             console.error = original;
+            rmSync(path.join(stateDir, "state.json"));
         }
+        expect(Date.now() - begun).to.be.below(2000);
         expect(errors).to.deep.equal([
-            `error: Airflow is already running locally (scheduler pid ${process.pid}). Use it, or stop it with npm run local -- down.`,
+            `error: Airflow is already running locally (supervisor pid ${process.pid}: scheduler running pid ${process.pid}, worker backoff (exited (killed by SIGKILL) after 3.0 s; restarting in 2 s)); not running now: worker, which the supervisor restarts (npm run local -- status). Use it, or stop it with npm run local -- down.`,
         ]);
+    });
+
+    it("reports every error as one line, a multi-line one included", async () => {
+        expect(oneLine("Invalid configuration (2 errors):\n  - a is bad\n  - b is bad\n")).to.equal(
+            "Invalid configuration (2 errors):; - a is bad; - b is bad",
+        );
     });
 
     it("rejects an unknown command with the ones it knows", async () => {
@@ -65,7 +92,7 @@ describe("npm run local: bad states", () => {
             console.error = original;
         }
         expect(errors).to.deep.equal([
-            "error: unknown command start: use up (default), run <dag_id>, status, down or reset",
+            "error: unknown command start: use up (default), status [--json], restart <component>, logs <component> [-f], run <dag_id> [--detach], follow <dag_id> <run_id> [--until-started], down or reset",
         ]);
     });
 });

@@ -1,38 +1,174 @@
 #!/usr/bin/env bash
-# CI's end-to-end test of `npm run local`: boots the staging layout on this machine, runs both DAGs of
-# the project to success, stops everything, and checks that no process of it is left. Prints the boot
-# time and each DAG run's time. Exits non-zero on the first failure (after stopping what it started).
+# CI's end-to-end test of `npm run local`: boots the staging layout on this machine (cold, then warm,
+# each against `airflow standalone` measured in the same run), runs both DAGs to success, and drills
+# what goes wrong:
+#   - a second start is refused, in under 2 s;
+#   - a killed worker and a killed scheduler are restarted by the supervisor and turn healthy again;
+#   - `restart api-server` (the restart time of one component, under 15 s);
+#   - a new DAG file, a changed one and two broken ones: parsed within 10 s, both errors listed, the
+#     stack stays up;
+#   - the whole stack goes down with a run in flight and comes back (warm boot): the run succeeds;
+#   - `down` in under 10 s, and no process, zombie or open port of the stack is left.
+# Prints every figure. Exits non-zero on the first failure (after stopping what it started).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
+probe=dags/zz_local_probe.py
+broken=(dags/zz_local_broken_import.py dags/zz_local_broken_syntax.py)
 
-cleanup() { npm run --silent local -- down >/dev/null 2>&1 || true; }
+local_cli() { npm run --silent local -- "$@"; }
+cleanup() {
+    rm -f "$probe" "${broken[@]}"
+    local_cli down >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
+fail() {
+    echo "error: $*" >&2
+    exit 1
+}
 
-npm run --silent local -- reset >/dev/null 2>&1 || true
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# A value from `status --json`: jsget '<JS expression over s>'
+jsget() { local_cli status --json | node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const s=JSON.parse(d);const v=('"$1"');console.log(typeof v==="object"?JSON.stringify(v):v)})'; }
+component() { jsget "s.components.find(c => c.name === '$1')$2"; }
+# The Airflow REST API as the admin (GET only), printing the JSON body; fails on HTTP errors.
+api() {
+    node -e '
+        const [path] = process.argv.slice(1);
+        const s = require(process.env.SECRETS);
+        const base = "http://127.0.0.1:28080";
+        (async () => {
+            const t = await (await fetch(base + "/auth/token", { method: "POST", headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ username: "admin", password: s.adminPassword }) })).json();
+            const r = await fetch(base + path, { headers: { Authorization: "Bearer " + t.access_token } });
+            if (!r.ok) process.exit(2);
+            console.log(await r.text());
+        })().catch(() => process.exit(3));' "$1"
+}
+export SECRETS=$root/.local/secrets.json
+wait_until() { # wait_until <seconds> <description> <command...>
+    local limit=$1 what=$2
+    shift 2
+    local deadline=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || fail "$what did not happen within $limit s"
+        sleep 0.5
+    done
+}
+all_running() { [[ $(jsget 's.components.filter(c => c.kind === "service" && !(c.state === "running" && c.health !== "unhealthy" && c.health !== "starting")).length') == 0 ]]; }
 
-seconds() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f", b - a }'; }
+local_cli reset >/dev/null 2>&1 || true
 
-start=$(seconds)
-npm run --silent local
-boot=$(elapsed "$start")
+# --- cold boot, against airflow standalone in the same run
+standalone_cold=$(bash scripts/local/benchmark.sh standalone)
+start=$(now)
+local_cli
+boot_cold=$(since "$start")
 
+# --- a second start is refused, at once, naming what runs
+start=$(now)
+if local_cli 2>/tmp/local-second-start.txt; then fail "a second npm run local started"; fi
+refuse=$(since "$start")
+grep -q "already running locally (supervisor pid" /tmp/local-second-start.txt || fail "the refusal does not say what runs: $(cat /tmp/local-second-start.txt)"
+awk -v r="$refuse" 'BEGIN { exit !(r < 2) }' || fail "refusing a second start took $refuse s (at most 2 s)"
+
+# --- status --json: every component with its name, state, pid, restarts and log
+jsget 's.components.every(c => ["name", "state", "pid", "restarts", "log"].every(k => k in c))' | grep -qx true ||
+    fail "status --json lacks name, state, pid, restarts or log"
+all_running || fail "not every component runs after boot: $(local_cli status)"
+component worker '.detail' | grep -q "pong from worker@local" || fail "the worker's liveness is not in status"
+
+# --- both DAGs to success
 declare -A runs=()
 for dag in ml_training_pipeline fargate_parallel_tasks; do
-    start=$(seconds)
-    npm run --silent local -- run "$dag"
-    runs[$dag]=$(elapsed "$start")
+    start=$(now)
+    local_cli run "$dag"
+    runs[$dag]=$(since "$start")
 done
 
-npm run --silent local -- down
-trap - EXIT
+# --- a killed worker and a killed scheduler are restarted
+declare -A back=()
+for name in worker scheduler; do
+    pid=$(component "$name" ".pid")
+    restarts=$(component "$name" ".restarts")
+    start=$(now)
+    kill -KILL "$pid"
+    wait_until 60 "the supervisor restarting $name" test "$(component "$name" ".restarts")" -gt "$restarts"
+    wait_until 120 "$name healthy after its restart" test "$(component "$name" '.health')" = healthy
+    back[$name]=$(since "$start")
+    echo "killed $name (pid $pid): restarted as pid $(component "$name" ".pid"), healthy after ${back[$name]} s"
+done
 
-# Nothing of the local stack may be left: no process running from this checkout's .venv or .local,
-# and none of its loopback ports still open.
-left=$(ps -eo pid=,stat=,args= | awk -v root="$root" '$2 !~ /^Z/ && (index($0, root "/.venv/bin") || index($0, root "/.local"))' || true)
+# --- restart of one component
+restart_line=$(local_cli restart api-server)
+echo "$restart_line"
+restart_api=$(sed -n 's/.* in \([0-9.]*\) s$/\1/p' <<<"$restart_line")
+awk -v r="$restart_api" 'BEGIN { exit !(r < 15) }' || fail "restarting the api-server took $restart_api s (at most 15 s)"
+
+# --- DAG files: new, changed, broken (two); the stack stays up
+write_probe() {
+    cat >"$probe" <<EOF
+from datetime import datetime
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+with DAG("zz_local_probe", schedule=None, start_date=datetime(2025, 1, 1), tags=["$1"]):
+    EmptyOperator(task_id="noop")
+EOF
+}
+probe_tag() { api /api/v2/dags/zz_local_probe | grep -q "\"name\":\"$1\""; }
+start=$(now)
+write_probe v1
+wait_until 60 "the new DAG file parsed" probe_tag v1
+parse_new=$(since "$start")
+start=$(now)
+write_probe v2
+wait_until 60 "the changed DAG file parsed" probe_tag v2
+parse_changed=$(since "$start")
+start=$(now)
+echo "import module_that_does_not_exist  # noqa" >"${broken[0]}"
+echo "this is not python" >"${broken[1]}"
+listed() { [[ $(jsget "s.importErrors.filter(e => /zz_local_broken_(import|syntax)/.test(e.file)).length") == 2 ]]; }
+wait_until 60 "both broken DAG files listed in status" listed
+parse_broken=$(since "$start")
+local_cli status | grep "does not import"
+all_running || fail "a broken DAG file stopped a component: $(local_cli status)"
+grep -q "zz_local_broken_import.py does not import: ModuleNotFoundError" .local/logs/supervisor.log ||
+    fail "the supervisor did not report the broken file"
+rm -f "$probe" "${broken[@]}"
+for t in "$parse_new" "$parse_changed" "$parse_broken"; do
+    awk -v r="$t" 'BEGIN { exit !(r <= 10) }' || fail "a DAG change took $t s to be parsed (at most 10 s)"
+done
+
+# --- the whole stack restarted with a run in flight: the run succeeds
+run_id=$(local_cli run fargate_parallel_tasks --detach)
+local_cli follow fargate_parallel_tasks "$run_id" --until-started
+start=$(now)
+local_cli down
+down_inflight=$(since "$start")
+standalone_warm=$(bash scripts/local/benchmark.sh standalone)
+start=$(now)
+local_cli
+boot_warm=$(since "$start")
+start=$(now)
+local_cli follow fargate_parallel_tasks "$run_id"
+inflight=$(since "$start")
+
+# --- down, and nothing left
+start=$(now)
+local_cli down
+down_final=$(since "$start")
+trap - EXIT
+for t in "$down_inflight" "$down_final"; do
+    awk -v r="$t" 'BEGIN { exit !(r < 10) }' || fail "down took $t s (at most 10 s)"
+done
+# Nothing of the local stack may be left: no process (zombies included) running from this checkout's
+# .venv or .local, none of its loopback ports still open.
+left=$(ps -eo pid=,stat=,args= | awk -v root="$root" 'index($0, root "/.venv/bin") || index($0, root "/.local") || ($2 ~ /^Z/ && /airflow|celery|gunicorn|postgres|redis/)' || true)
 if [[ -n $left ]]; then
-    echo "error: processes of the local stack are still running after down:" >&2
+    echo "error: processes of the local stack are left after down:" >&2
     echo "$left" >&2
     exit 1
 fi
@@ -43,4 +179,13 @@ for port in 25432 26379 25000 28080 25555 28793 28794; do
     fi
 done
 
-echo "local stack: boot to healthy ${boot} s; ml_training_pipeline ${runs[ml_training_pipeline]} s; fargate_parallel_tasks ${runs[fargate_parallel_tasks]} s; no process left"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "local stack figures:"
+echo "  boot cold ${boot_cold} s vs airflow standalone ${standalone_cold} s: $(ratio "$boot_cold" "$standalone_cold")x"
+echo "  boot warm ${boot_warm} s vs airflow standalone ${standalone_warm} s: $(ratio "$boot_warm" "$standalone_warm")x"
+echo "  second start refused in ${refuse} s"
+echo "  ml_training_pipeline ${runs[ml_training_pipeline]} s; fargate_parallel_tasks ${runs[fargate_parallel_tasks]} s"
+echo "  killed worker healthy again in ${back[worker]} s; killed scheduler in ${back[scheduler]} s; restart api-server ${restart_api} s"
+echo "  DAG change to parsed: new file ${parse_new} s, changed file ${parse_changed} s, two broken files listed ${parse_broken} s"
+echo "  run in flight across down and up: succeeded ${inflight} s after the warm boot"
+echo "  down ${down_inflight} s (run in flight), ${down_final} s; no process, zombie or port left"
