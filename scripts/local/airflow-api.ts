@@ -31,6 +31,8 @@ export class AirflowApi {
         private readonly notify: (text: string) => void = () => {},
         /** How long to wait for the api-server to come back before giving up. */
         private readonly patienceS = 180,
+        /** While waiting: a reason to stop at once (e.g. the stack was stopped), or undefined. */
+        private readonly giveUp: () => string | undefined = () => undefined,
         readonly baseUrl = `http://127.0.0.1:${PORTS.apiServer}`,
     ) {}
 
@@ -53,6 +55,8 @@ export class AirflowApi {
             } catch (err) {
                 if (err instanceof HttpError && err.status < 500) throw err;
                 const reason = err instanceof HttpError ? err.message : networkReason(err);
+                const stop = this.giveUp();
+                if (stop) throw new LocalError(`${stop} (the api-server: ${reason})`);
                 if (Date.now() > deadline)
                     throw new LocalError(
                         `the api-server has not answered for ${this.patienceS} s (${reason}); see npm run local -- status`,

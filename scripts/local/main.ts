@@ -286,7 +286,13 @@ async function logs(unit: string, follow: boolean): Promise<void> {
 function apiClient(): AirflowApi {
     if (!runningSnapshot()) throw new LocalError("Airflow is not running locally: start it with npm run local");
     const s = JSON.parse(readFileSync(path.join(paths.stateDir, "secrets.json"), "utf8"));
-    return new AirflowApi(ADMIN, s.adminPassword, (text) => step(text));
+    return new AirflowApi(
+        ADMIN,
+        s.adminPassword,
+        (text) => step(text),
+        180,
+        () => (runningSnapshot() ? undefined : "the local stack is not running any more (npm run local -- down?)"),
+    );
 }
 
 async function runDag(dagId: string, detach: boolean): Promise<void> {

@@ -33,8 +33,9 @@ export const WORKER_NODE = "worker@local";
  * is noticed in 60 s instead of 5 minutes (so a run in flight when the stack went down goes on).
  */
 export const LOCAL_DIFFERENCES: Readonly<Record<string, string>> = {
+    // New files show at the next listing of the folder; a changed file is parsed again at once (its
+    // mtime is newer than its last parse; `file_parsing_sort_mode` is modified_time, the default).
     AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: "5",
-    AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL: "5",
     AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT: "60",
 };
 
@@ -254,11 +255,9 @@ export interface AirflowUnits {
  * Airflow components of the Celery layout, from the mirrored stack's configuration.
  */
 export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<AirflowUnits> {
-    const config = await stackConfig();
-    const { migrateScript } = await import("../../components/celery");
-    const { renderAirflowEnvironment } = await import("../../lib/airflow-env");
-    const queues = config.celery.workerPools.map((p) => p.name);
-    const airflowVersion = installedAirflow(paths.venv) ?? config.airflowVersion;
+    const airflowVersion = installedAirflow(paths.venv);
+    const r = await renderedStack(paths, airflowVersion);
+    const queues = r.queues;
     const bin = (name: string) => path.join(paths.venvBin, name);
     const basePath = `${paths.venvBin}:${process.env.PATH}`;
     const sql = sqlRunner(s);
@@ -275,35 +274,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
             "local:admin-password": s.adminPassword,
             "local:flower-basic-auth": `${ADMIN}:${s.flowerPassword}`,
         };
-        const rendered: ContainerEnv = renderAirflowEnvironment({
-            airflowVersion,
-            environment: ENVIRONMENT,
-            region: REGION,
-            component,
-            broker: { type: "redis" },
-            artifactsBucket: `airflow-${ENVIRONMENT}-artifacts`,
-            baseUrl: `http://localhost:${PORTS.apiServer}`,
-            executionApiUrl: `http://127.0.0.1:${PORTS.apiServer}/execution/`,
-            workerConcurrency: 8,
-            secrets: {
-                sqlAlchemyConn: "local:sql-alchemy-conn",
-                resultBackend: "local:result-backend",
-                brokerUrl: "local:broker-url",
-                fernetKey: "local:fernet-key",
-                apiSecretKey: "local:api-secret-key",
-                jwtSecret: "local:jwt-secret",
-                adminPassword: "local:admin-password",
-                flowerBasicAuth: "local:flower-basic-auth",
-            },
-            awsEndpointUrl: `http://127.0.0.1:${PORTS.moto}`,
-            dagsFolder: path.join(ROOT, "dags"),
-            extra: {
-                AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT: String(PORTS.workerLogs),
-                AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT: String(PORTS.triggererLogs),
-                AIRFLOW__CELERY__FLOWER_PORT: String(PORTS.flower),
-                ...LOCAL_DIFFERENCES,
-            },
-        });
+        const rendered = r.environments[component]!;
         const env: NodeJS.ProcessEnv = {
             PATH: basePath,
             HOME: process.env.HOME,
@@ -318,6 +289,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
         for (const secret of rendered.secrets) env[secret.name] = values[secret.valueFrom];
         return env;
     };
+    const config = { airflowVersion: r.airflowVersion };
 
     /** An Airflow job's heartbeat, as `airflow jobs check` reads it, from this start of the unit. */
     const jobHeartbeat =
@@ -354,7 +326,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
     const afterMigrations = [{ unit: "migrate", condition: "SUCCESS" as const }];
     const migratedFile = path.join(paths.stateDir, "migrated.json");
 
-    const seedRequest = JSON.stringify(seedRequestOf(config));
+    const seedRequest = JSON.stringify(r.seedRequest);
     const seedFile = path.join(paths.stateDir, "seed-request.json");
     writeFileSync(seedFile, seedRequest);
     const seededFile = path.join(paths.stateDir, "moto", "seeded");
@@ -386,7 +358,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
             name: "migrate",
             kind: "oneshot",
             command: "bash",
-            args: ["-c", migrateScript()],
+            args: ["-c", r.migrateScript],
             env: componentEnv("migrations"),
             cwd: ROOT,
             dependsOn: [{ unit: "database", condition: "SUCCESS" }],
@@ -459,7 +431,106 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
     ];
     // The worker gets the longest stop: Celery's warm shutdown lets running tasks finish.
     units.find((u) => u.name === "worker")!.stopTimeoutS = 5;
-    return { units, airflowVersion };
+    return { units, airflowVersion: airflowVersion ?? config.airflowVersion };
+}
+
+/** What the local stack takes from the program: rendered by its own functions, or read from the cache. */
+interface RenderedStack {
+    key: string;
+    airflowVersion: string;
+    queues: string[];
+    seedRequest: unknown;
+    migrateScript: string;
+    /** Each component's environment, secrets as `local:*` references (their values stay in secrets.json). */
+    environments: Partial<Record<AirflowComponent, ContainerEnv>>;
+}
+
+const LOCAL_COMPONENTS: AirflowComponent[] = [
+    "migrations",
+    "api-server",
+    "scheduler",
+    "dag-processor",
+    "triggerer",
+    "worker",
+    "flower",
+];
+
+/** Every source the rendering reads: the stack files, config/, lib/, components/, this file, the lock. */
+function renderKey(airflowVersion: string | undefined): string {
+    const hash = createHash("sha256").update(`${airflowVersion}\n`);
+    const add = (file: string) => hash.update(`${file}\n`).update(readFileSync(file));
+    const walk = (dir: string) => {
+        for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            const file = path.join(dir, entry.name);
+            if (entry.isDirectory()) walk(file);
+            else if (entry.name.endsWith(".ts")) add(file);
+        }
+    };
+    for (const f of ["Pulumi.yaml", `Pulumi.${STACK}.yaml`, "package-lock.json"]) add(path.join(ROOT, f));
+    for (const d of ["config", "lib", "components"]) walk(path.join(ROOT, d));
+    add(__filename);
+    add(path.join(ROOT, "tools", "harness", "program.ts"));
+    return hash.digest("hex");
+}
+
+/**
+ * The program's side of the local stack, rendered by the program's own loader and functions (which
+ * load @pulumi/pulumi and @pulumi/aws: seconds of CPU), and cached in .local/rendered.json under a hash
+ * of every source they read, so that a warm start does not wait for them.
+ */
+async function renderedStack(paths: LocalPaths, venvAirflow: string | undefined): Promise<RenderedStack> {
+    const file = path.join(paths.stateDir, "rendered.json");
+    const key = renderKey(venvAirflow);
+    if (existsSync(file)) {
+        const cached = JSON.parse(readFileSync(file, "utf8")) as RenderedStack;
+        if (cached.key === key) return cached;
+    }
+    const config = await stackConfig();
+    const { migrateScript } = await import("../../components/celery");
+    const { renderAirflowEnvironment } = await import("../../lib/airflow-env");
+    const airflowVersion = venvAirflow ?? config.airflowVersion;
+    const environments: RenderedStack["environments"] = {};
+    for (const component of LOCAL_COMPONENTS) {
+        environments[component] = renderAirflowEnvironment({
+            airflowVersion,
+            environment: ENVIRONMENT,
+            region: REGION,
+            component,
+            broker: { type: "redis" },
+            artifactsBucket: `airflow-${ENVIRONMENT}-artifacts`,
+            baseUrl: `http://localhost:${PORTS.apiServer}`,
+            executionApiUrl: `http://127.0.0.1:${PORTS.apiServer}/execution/`,
+            workerConcurrency: 8,
+            secrets: {
+                sqlAlchemyConn: "local:sql-alchemy-conn",
+                resultBackend: "local:result-backend",
+                brokerUrl: "local:broker-url",
+                fernetKey: "local:fernet-key",
+                apiSecretKey: "local:api-secret-key",
+                jwtSecret: "local:jwt-secret",
+                adminPassword: "local:admin-password",
+                flowerBasicAuth: "local:flower-basic-auth",
+            },
+            awsEndpointUrl: `http://127.0.0.1:${PORTS.moto}`,
+            dagsFolder: path.join(ROOT, "dags"),
+            extra: {
+                AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT: String(PORTS.workerLogs),
+                AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT: String(PORTS.triggererLogs),
+                AIRFLOW__CELERY__FLOWER_PORT: String(PORTS.flower),
+                ...LOCAL_DIFFERENCES,
+            },
+        });
+    }
+    const rendered: RenderedStack = {
+        key,
+        airflowVersion: config.airflowVersion,
+        queues: config.celery.workerPools.map((p) => p.name),
+        seedRequest: seedRequestOf(config),
+        migrateScript: migrateScript(),
+        environments,
+    };
+    writeFileSync(file, JSON.stringify(rendered, null, 2));
+    return rendered;
 }
 
 function uidOf(user: string): number {
