@@ -31,8 +31,11 @@ fail() {
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-# A value from `status --json`: jsget '<JS expression over s>'
-jsget() { local_cli status --json | node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const s=JSON.parse(d);const v=('"$1"');console.log(typeof v==="object"?JSON.stringify(v):v)})'; }
+# A value from the supervisor's snapshot (.local/state.json, what `status --json` prints; rewritten on
+# every change, and quick to poll): jsget '<JS expression over s>'
+jsget() { node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const v=('"$1"');console.log(typeof v==="object"?JSON.stringify(v):v)' "$root/.local/state.json"; }
+restarted_more() { [[ $(component "$1" ".restarts") -gt $2 ]]; }
+is_healthy() { [[ $(component "$1" ".state + '/' + s.components.find(c => c.name === '$1').health") == running/healthy ]]; }
 component() { jsget "s.components.find(c => c.name === '$1')$2"; }
 # The Airflow REST API as the admin (GET only), printing the JSON body; fails on HTTP errors.
 api() {
@@ -92,8 +95,10 @@ refuse=$(printf '%s\n' "${refusals[@]}" | sort -n | sed -n 2p)
 target "second start refused (median of ${refusals[*]})" "$refuse" 2
 
 # --- status --json: every component with its name, state, pid, restarts and log
-jsget 's.components.every(c => ["name", "state", "pid", "restarts", "log"].every(k => k in c))' | grep -qx true ||
+local_cli status --json | node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const s=JSON.parse(d);
+    process.exit(s.components.length > 0 && s.components.every(c => ["name","state","pid","restarts","log"].every(k => k in c)) ? 0 : 1)})' ||
     fail "status --json lacks name, state, pid, restarts or log"
+local_cli status
 all_running || fail "not every component runs after boot: $(local_cli status)"
 component worker '.detail' | grep -q "pong from worker@local" || fail "the worker's liveness is not in status"
 
@@ -124,8 +129,8 @@ for name in worker scheduler; do
     restarts=$(component "$name" ".restarts")
     start=$(now)
     kill -KILL "$pid"
-    wait_until 60 "the supervisor restarting $name" test "$(component "$name" ".restarts")" -gt "$restarts"
-    wait_until 120 "$name healthy after its restart" test "$(component "$name" '.health')" = healthy
+    wait_until 60 "the supervisor restarting $name" restarted_more "$name" "$restarts"
+    wait_until 120 "$name healthy after its restart" is_healthy "$name"
     back[$name]=$(since "$start")
     echo "killed $name (pid $pid): restarted as pid $(component "$name" ".pid"), healthy after ${back[$name]} s"
 done
