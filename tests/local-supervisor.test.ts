@@ -172,3 +172,56 @@ describe("npm run local: the supervisor", () => {
         expect(s.statuses().map((u) => u.state)).to.deep.equal(["stopped", "stopped", "stopped"]);
     });
 });
+
+describe("npm run local: the control socket between the CLI and the supervisor", () => {
+    it("answers status, streams events until the CLI has what it waits for, and reports a refusal as one line", async () => {
+        const { serveControl, control, followEvents } = await import("../scripts/local/control");
+        const socket = path.join(dir, "control.sock");
+        const listeners: ((e: unknown) => void)[] = [];
+        const server = serveControl(socket, {
+            status: () => ({ components: [{ name: "worker", state: "running" }] }),
+            events: (since, write) => {
+                for (const seq of [1, 2, 3].filter((n) => n > since)) write({ seq, text: `event ${seq}` });
+                listeners.push(write);
+                return () => listeners.splice(listeners.indexOf(write), 1);
+            },
+            restart: async (unit) => {
+                if (unit !== "worker") throw new Error(`no component ${unit}: worker`);
+            },
+            down: async () => {},
+        });
+        await new Promise((r) => server.once("listening", r));
+        let stopFollowing = () => {};
+        try {
+            expect(await control(socket, "GET", "/status")).to.deep.equal({
+                components: [{ name: "worker", state: "running" }],
+            });
+            const seen: number[] = [];
+            const follow = followEvents<{ seq: number }>(socket, 1, (e) => {
+                seen.push(e.seq);
+                return e.seq === 4;
+            });
+            stopFollowing = follow.stop;
+            await until("the backlog", () => seen.length === 2);
+            listeners.forEach((l) => l({ seq: 4, text: "ready" }));
+            await follow.done;
+            expect(seen).to.deep.equal([2, 3, 4]);
+            await control(socket, "POST", "/restart?unit=worker");
+            try {
+                await control(socket, "POST", "/restart?unit=nope");
+                expect.fail("an unknown component was restarted");
+            } catch (err) {
+                expect((err as Error).message).to.equal("no component nope: worker");
+            }
+        } finally {
+            stopFollowing();
+            server.close();
+        }
+        try {
+            await control(path.join(dir, "absent.sock"), "GET", "/status");
+            expect.fail("a missing supervisor answered");
+        } catch (err) {
+            expect((err as Error).message).to.match(/^the supervisor does not answer on \S+absent\.sock \(ENOENT\)$/);
+        }
+    });
+});
