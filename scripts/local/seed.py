@@ -1,9 +1,9 @@
 """Creates in moto what the Pulumi program creates in AWS for the DAGs, and publishes their Variables.
 
-Run by `npm run local` against the local moto server (AWS_ENDPOINT_URL). Reads a JSON request from
-the file named by its argument (or standard input) (environment, region, the stack's ML and job settings) and prints what it created as
-JSON. The Variables are checked against the keys the DAGs read (dags/airflow_on_aws/variables.py), the
-same contract the program's tests hold the program to.
+Run by `npm run local` against the local moto server (AWS_ENDPOINT_URL). Reads a JSON request
+(environment, region, the stack's ML and job settings) from the file named by its argument, or from
+standard input, and prints what it created as JSON. The Variables are checked against the keys the
+DAGs read (dags/airflow_on_aws/variables.py), the same contract the program's tests hold the program to.
 """
 
 from __future__ import annotations
