@@ -9,7 +9,8 @@
 # airflow standalone runs from the same pinned environment (.venv), with a fresh SQLite home (its
 # migration included), the project's DAGs and no examples, and one api-server worker as npm run local
 # runs (with four, uvicorn kills workers that miss its 5 s health ping on a busy machine, and standalone
-# never turns healthy), until /api/v2/monitor/health shows every component healthy. npm run local counts until it returns: every component healthy and every DAG file
+# never turns healthy), until /api/v2/monitor/health shows every component healthy. It runs under
+# tini -s, which reaps its children when it is stopped (this machine's PID 1 reaps nothing). npm run local counts until it returns: every component healthy and every DAG file
 # parsed. Run it alone (the ports are the local stack's): flock /work/wt/local-stack.lock bash scripts/local/benchmark.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,7 +30,7 @@ standalone() {
             AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__DAGS_FOLDER="$root/dags" \
             AIRFLOW__API__PORT=28080 AIRFLOW__API__WORKERS=1 AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=28793 \
             AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=28794 \
-            setsid "$root/.venv/bin/airflow" standalone
+            setsid tini -s -- "$root/.venv/bin/airflow" standalone
     ) >"$home/standalone.log" 2>&1 &
     pid=$!
     deadline=$((SECONDS + 180))
