@@ -19,6 +19,13 @@ root=$PWD
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
+# A process and all its descendants.
+tree() {
+    local child
+    echo "$1"
+    for child in $(ps -o pid= --ppid "$1"); do tree "$child"; done
+}
+
 # Seconds from `airflow standalone` starting (fresh home) to every component healthy.
 standalone() {
     local home pid start deadline
@@ -47,9 +54,18 @@ standalone() {
         sleep 0.2
     done
     since "$start"
-    kill -TERM -- -"$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- -"$pid" 2>/dev/null || true
+    # Its components run in sessions of their own: stop the whole tree, not only the process group.
+    local procs
+    procs=$(tree "$pid")
+    # shellcheck disable=SC2086 # a list of pids
+    kill -TERM $procs 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        # shellcheck disable=SC2086
+        kill -0 $procs 2>/dev/null || break
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -KILL $procs 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     rm -rf "$home"
 }
