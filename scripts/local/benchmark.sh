@@ -26,6 +26,23 @@ tree() {
     for child in $(ps -o pid= --ppid "$1"); do tree "$child"; done
 }
 
+# TERM to the listed processes, KILL after 10 s to those still running (not counting zombies).
+stop_all() {
+    local p running
+    # shellcheck disable=SC2086 # a list of pids
+    kill -TERM $1 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        running=
+        for p in $1; do
+            [[ -e /proc/$p && $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d" " -f1) != Z ]] && running+=" $p"
+        done
+        [[ -n $running ]] || return 0
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -KILL $running 2>/dev/null || true
+}
+
 # Seconds from `airflow standalone` starting (fresh home) to every component healthy.
 standalone() {
     local home pid start deadline
@@ -54,18 +71,12 @@ standalone() {
         sleep 0.2
     done
     since "$start"
-    # Its components run in sessions of their own: stop the whole tree, not only the process group.
+    # Its components run in sessions of their own: stop the whole tree, not only the process group, and
+    # the components before standalone itself, so that each is reaped by its parent (or by tini).
     local procs
-    procs=$(tree "$pid")
-    # shellcheck disable=SC2086 # a list of pids
-    kill -TERM $procs 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        # shellcheck disable=SC2086
-        kill -0 $procs 2>/dev/null || break
-        sleep 0.1
-    done
-    # shellcheck disable=SC2086
-    kill -KILL $procs 2>/dev/null || true
+    procs=$(tree "$pid" | tail -n +3)
+    stop_all "$procs"
+    stop_all "$(tree "$pid" | tail -n +2)"
     wait "$pid" 2>/dev/null || true
     rm -rf "$home"
 }
