@@ -150,6 +150,32 @@ describe("npm run local: the supervisor", () => {
         expect(events.map((e) => e.text)).to.include("unhealthy: no heartbeat");
     });
 
+    it("gives a restarted service its start period again, instead of killing it as unhealthy at once", async () => {
+        const s = make([
+            unit("slow", "exec sleep 60", {
+                healthCheck: {
+                    // healthy only 2 s after each start, like an api-server importing Airflow
+                    check: async (status) => ({ healthy: Date.now() - Date.parse(status.startedAt!) > 2000 }),
+                    intervalS: 1,
+                    timeoutS: 1,
+                    retries: 2,
+                    startPeriodS: 5,
+                },
+            }),
+        ]);
+        s.start();
+        await until("healthy", () => s.status("slow")!.health === "healthy", 10_000);
+        const startedAt = Date.now();
+        process.kill(s.status("slow")!.pid!, "SIGKILL");
+        await until(
+            "healthy again",
+            () => s.status("slow")!.restarts === 1 && s.status("slow")!.health === "healthy",
+            10_000,
+        );
+        expect(Date.now() - startedAt).to.be.above(2000);
+        expect(events.filter((e) => e.text.startsWith("unhealthy"))).to.deep.equal([]);
+    });
+
     it("stops the application tier before the infrastructure, and kills what ignores its stop signal", async () => {
         const order = path.join(dir, "order");
         writeFileSync(order, "");

@@ -292,6 +292,7 @@ export class Supervisor {
         u.child = child;
         u.startedMs = Date.now();
         u.healthFailures = 0;
+        u.everHealthy = false; // each start gets its start period again
         status.state = "running";
         status.pid = child.pid ?? null;
         status.startedAt = new Date().toISOString();
