@@ -157,8 +157,9 @@ write_probe v2
 wait_until 60 "the changed DAG file parsed" probe_tag v2
 parse_changed=$(since "$start")
 start=$(now)
-echo "import module_that_does_not_exist  # noqa" >"${broken[0]}"
-echo "this is not python" >"${broken[1]}"
+# Each names airflow and DAG: the DAG processor skips files that do not (safe mode).
+printf 'from airflow.sdk import DAG  # noqa\nimport module_that_does_not_exist  # noqa\n' >"${broken[0]}"
+printf 'from airflow.sdk import DAG  # noqa\nthis is not python\n' >"${broken[1]}"
 listed() { [[ $(jsget "s.importErrors.filter(e => /zz_local_broken_(import|syntax)/.test(e.file)).length") == 2 ]]; }
 wait_until 60 "both broken DAG files listed in status" listed
 parse_broken=$(since "$start")
