@@ -58,8 +58,10 @@ def _subnet_setstate(self: Subnet, state: dict[str, Any]) -> None:
     self._subnet_ip_generator = hosts
 
 
-Subnet.__getstate__ = _subnet_getstate  # type: ignore[attr-defined]
-Subnet.__setstate__ = _subnet_setstate  # type: ignore[attr-defined]
+# moto 5.1.22 and later compute the generator on each use (a property): a subnet pickles as it is.
+if not isinstance(getattr(Subnet, "_subnet_ip_generator", None), property):
+    Subnet.__getstate__ = _subnet_getstate  # type: ignore[attr-defined]
+    Subnet.__setstate__ = _subnet_setstate  # type: ignore[attr-defined]
 
 
 def snapshot() -> dict[str, list[tuple[str, str, Any]]]:
