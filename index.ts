@@ -8,6 +8,7 @@ import { Observability } from "./components/observability";
 import { AirflowNetwork, PORTS } from "./components/network";
 import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
 import { AirflowStorage } from "./components/storage";
+import { AccessLogBucket } from "./components/logs";
 import { loadConfig } from "./config";
 import { imageTag } from "./lib/artifacts";
 
@@ -20,7 +21,8 @@ const flower = celeryLayout && config.celery.flower;
 // takes the allow-list too, except "the whole internet", which is only ever allowed on 80 and 443,
 // plus the VPC itself (VPN and bastion users).
 const world = (cidr: string) => cidr === "0.0.0.0/0" || cidr === "::/0";
-const allowList = config.network.webAllowedCidrs;
+// An internal load balancer (no HTTPS and no airflow:publicPlainHttp) takes the VPC only.
+const allowList = config.celery.webAccess === "internal" ? [config.network.cidr] : config.network.webAllowedCidrs;
 const network = new AirflowNetwork(name, {
     cidrBlock: config.network.cidr,
     azCount: config.network.azCount,
@@ -32,14 +34,28 @@ const network = new AirflowNetwork(name, {
               { port: PORTS.http, cidrs: allowList },
               { port: PORTS.https, cidrs: allowList },
               ...(flower
-                  ? [{ port: PORTS.flower, cidrs: [...allowList.filter((c) => !world(c)), config.network.cidr] }]
+                  ? [
+                        {
+                            port: PORTS.flower,
+                            cidrs: [...new Set([...allowList.filter((c) => !world(c)), config.network.cidr])],
+                        },
+                    ]
                   : []),
           ]
         : [],
     tags: config.tags,
 });
 
+// One log bucket per stack: S3 server access logs of the artifacts and ML buckets, and the load balancer's.
+const accessLogs = new AccessLogBucket(name, {
+    region: config.region ?? "",
+    expirationDays: config.storage.accessLogExpirationDays,
+    protectData: config.storage.protectData,
+    tags: config.tags,
+});
+
 const storage = new AirflowStorage(name, {
+    accessLogBucket: accessLogs.bucketName,
     environment: config.environment,
     layout: config.layout,
     airflowMajor: config.airflowMajor,
@@ -75,6 +91,7 @@ if (celeryLayout) {
         flower,
         environment: config.environment,
         airflowVersion: config.airflowVersion,
+        accessLogBucket: accessLogs.bucketName,
         network: {
             vpcId: network.vpcId,
             vpcCidr: network.vpcCidr,
@@ -91,6 +108,7 @@ if (celeryLayout) {
             brokerType: config.storage.broker.type,
             queues: storage.queues,
             fileSystem: storage.fileSystem,
+            databaseInstanceId: storage.databaseInstanceId,
         },
         image: givenImage
             ? { uri: givenImage }
@@ -163,6 +181,8 @@ const jobs = airflowRoleName
           cpu: config.jobs.cpu,
           memory: config.jobs.memory,
           spot: config.jobs.spot,
+          cpuArchitecture: config.jobs.cpuArchitecture,
+          containerInsights: config.celery.containerInsights,
           logRetentionDays: config.celery.logRetentionDays,
           secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
           airflowRoleName,
@@ -173,15 +193,15 @@ const jobs = airflowRoleName
 
 // SageMaker training infrastructure, driven by the DAGs with the same role on either layout.
 const ml = airflowRoleName
-    ? new SageMakerTraining(
-          name,
-          sageMakerTrainingArgs(
+    ? new SageMakerTraining(name, {
+          ...sageMakerTrainingArgs(
               config,
               { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIdList },
               airflowRoleName,
               triggererRoleName,
           ),
-      )
+          accessLogBucket: accessLogs.bucketName,
+      })
     : undefined;
 
 // One dashboard and one set of alarms, the same on both layouts, notifying one topic.
@@ -197,6 +217,7 @@ const observability = new Observability(name, {
               clusterArn: celery.clusterArn,
               serviceNames: celery.serviceNames,
               workerPools: config.celery.workerPools.map((p) => p.name),
+              containerInsights: config.celery.containerInsights,
               databaseInstanceId: storage.databaseInstanceId!,
               broker:
                   config.storage.broker.type === "redis"

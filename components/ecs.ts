@@ -16,18 +16,19 @@ export interface FargateCluster {
 }
 
 /**
- * An ECS cluster with Container Insights and the FARGATE and FARGATE_SPOT capacity providers, named
+ * An ECS cluster with Container Insights (unless `containerInsights` is false) and the FARGATE and FARGATE_SPOT capacity providers, named
  * `<prefix>-cluster` and `<prefix>-capacity-providers`. Shared by CeleryCluster and FargateJobs.
  */
 export function fargateCluster(
     prefix: string,
     tags: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
     parent: pulumi.Resource,
+    containerInsights = true,
 ): FargateCluster {
     const cluster = new aws.ecs.Cluster(
         `${prefix}-cluster`,
         {
-            settings: [{ name: "containerInsights", value: "enabled" }],
+            settings: [{ name: "containerInsights", value: containerInsights ? "enabled" : "disabled" }],
             tags: withName(tags, `${prefix}-cluster`),
         },
         { parent },

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
+import { CPU_ARCHITECTURES, CpuArchitecture } from "../config/levers";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { publishVariable } from "../lib/airflow";
 import { ENVIRONMENT_PATTERN } from "../config/core";
@@ -32,6 +33,10 @@ export interface FargateJobsArgs {
     memory?: number;
     /** Run jobs on FARGATE_SPOT. Default: true. */
     spot?: boolean;
+    /** CPU architecture of the job task ("X86_64" or "ARM64"); the image must have it. Default: "X86_64". */
+    cpuArchitecture?: CpuArchitecture;
+    /** Container Insights on the cluster the component creates (without `cluster`). Default: true. */
+    containerInsights?: boolean;
     /** Log retention in days. Default: 30. */
     logRetentionDays?: number;
     /** Days a deleted variable can be restored (0 or 7-30). Default: 7. */
@@ -73,7 +78,7 @@ export class FargateJobs extends pulumi.ComponentResource {
 
         const partition = aws.getPartitionOutput({}, parent).partition;
         // The layout's cluster, or one of the jobs' own.
-        const own = args.cluster ? undefined : fargateCluster(`${name}-jobs`, tags, this);
+        const own = args.cluster ? undefined : fargateCluster(`${name}-jobs`, tags, this, resolved.containerInsights);
         // Own cluster: the name from the association, so the Variable (RunTask on FARGATE_SPOT) waits for it.
         const clusterName = own ? own.capacityProviders.clusterName : pulumi.output(args.cluster!.name);
         const clusterArn = pulumi.output(own ? own.cluster.arn : args.cluster!.arn);
@@ -106,7 +111,7 @@ export class FargateJobs extends pulumi.ComponentResource {
                 networkMode: "awsvpc",
                 cpu: String(resolved.cpu),
                 memory: String(resolved.memory),
-                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: resolved.cpuArchitecture },
                 executionRoleArn: executionRole.arn,
                 taskRoleArn: taskRole.arn,
                 containerDefinitions: pulumi
@@ -344,6 +349,8 @@ interface ResolvedArgs {
     cpu: number;
     memory: number;
     spot: boolean;
+    cpuArchitecture: CpuArchitecture;
+    containerInsights: boolean;
     logRetentionDays: number;
     secretRecoveryWindowDays: number;
 }
@@ -355,6 +362,8 @@ function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Reso
         cpu: args.cpu ?? 256,
         memory: args.memory ?? 512,
         spot: args.spot ?? true,
+        cpuArchitecture: args.cpuArchitecture ?? "X86_64",
+        containerInsights: args.containerInsights ?? true,
         logRetentionDays: args.logRetentionDays ?? 30,
         secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? 7,
     };
@@ -366,6 +375,8 @@ function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Reso
     };
     if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? ""))
         fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
+    if (!CPU_ARCHITECTURES.includes(resolved.cpuArchitecture))
+        fail("cpuArchitecture", choiceText(CPU_ARCHITECTURES), resolved.cpuArchitecture);
     if (!FARGATE_CPUS.includes(resolved.cpu)) fail("cpu", choiceText(FARGATE_CPUS), resolved.cpu);
     if (!isFargateSize(resolved.cpu, resolved.memory))
         fail("memory", `${memoryChoices(resolved.cpu)} with cpu ${resolved.cpu}`, resolved.memory);

@@ -6,18 +6,10 @@ import { ECR_IMAGE_URI, MAX_TRAINING_SECONDS, MAX_VOLUME_SIZE_GB } from "../conf
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import type { SageMakerTrainingArgs } from "./sagemaker";
+import type { MlTrainingSettings } from "./sagemaker-policy";
 
-export interface ResolvedArgs {
-    environment: string;
-    training: {
-        instanceType: string;
-        instanceCount: number;
-        volumeSizeGb: number;
-        maxRuntimeSeconds: number;
-        spot: { enabled: boolean; maxWaitSeconds: number };
-        networkIsolation: boolean;
-    };
-    transformInstanceType: string;
+/** The checked arguments: the training settings the Variable is made of, and the rest. */
+export interface ResolvedArgs extends MlTrainingSettings {
     imageUri?: string;
     checkpointExpirationDays: number;
     batchExpirationDays: number;

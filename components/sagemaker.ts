@@ -90,6 +90,8 @@ export interface SageMakerTrainingArgs {
     noncurrentVersionExpirationDays?: number;
     /** Protect the ML bucket and keep it on delete (never force-emptied). Default: false. */
     protectData?: boolean;
+    /** The stack's log bucket: the ML bucket's S3 server access logs go there. Default: none. */
+    accessLogBucket?: pulumi.Input<string>;
     /** Days the Variable's deleted secret can be restored: 0, or 7 to 30. Default: 7. */
     secretRecoveryWindowDays?: number;
     /** Tags for every resource, on top of a Name tag. Default: none. */
@@ -147,6 +149,7 @@ export class SageMakerTraining extends pulumi.ComponentResource {
                     { id: "expire-batch-data", prefix: ML_PREFIXES.batch, days: resolved.batchExpirationDays },
                 ],
                 protectData: resolved.protectData,
+                accessLogs: args.accessLogBucket ? { bucket: args.accessLogBucket, prefix: "s3/ml/" } : undefined,
                 tags,
             },
             this,

@@ -47,6 +47,8 @@ export interface AirflowStorageArgs {
     };
     /** Keep the bucket, database and file system on delete and protect them. Default: false. */
     protectData?: boolean;
+    /** The stack's log bucket: the artifacts bucket's S3 server access logs go there. Default: none. */
+    accessLogBucket?: pulumi.Input<string>;
     /** The artifacts bucket. Defaults: SSE-S3, task logs kept 30 days, old versions 30 days. */
     artifacts?: {
         kmsKeyArn?: pulumi.Input<string>;
@@ -199,6 +201,9 @@ export class AirflowStorage extends pulumi.ComponentResource {
                     { id: "expire-task-logs", prefix: ARTIFACT_KEYS.logs, days: resolved.taskLogExpirationDays },
                 ],
                 protectData: resolved.protectData,
+                accessLogs: args.accessLogBucket
+                    ? { bucket: args.accessLogBucket, prefix: "s3/artifacts/" }
+                    : undefined,
                 tags,
             },
             this,

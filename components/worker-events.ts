@@ -2,34 +2,33 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../lib/iam";
 import { withName } from "../lib/tags";
+import { EVENT_METRICS } from "./observability/metrics";
 
 /**
- * The metrics WorkerStopEvents publishes, for alarms (one datapoint of 1 per stopped worker task):
- * namespace `Airflow/Workers`, dimension `Service` = the ECS task's group, `service:<service name>`.
+ * The metric WorkerStopEvents publishes, for alarms (one datapoint of 1 per stopped worker task), with
+ * the dimensions of the stack's other ECS event metrics: `ClusterArn`, and `Group` = the ECS task's
+ * group, `service:<service name>`. Spot interruptions are counted once, for every task of the cluster,
+ * by Observability (`EVENT_METRICS.spotInterruptions`, components/observability/events.ts).
  */
-export const WORKER_STOP_METRICS = {
-    namespace: "Airflow/Workers",
-    /** Worker tasks that Fargate Spot reclaimed (stopCode SpotInterruption). */
-    spotInterruptions: "SpotInterruptions",
+export const WORKER_STOP_METRIC = {
+    namespace: EVENT_METRICS.namespace,
     /**
      * Worker tasks that stopped while work ran in them: a container exited other than 0 (a warm
      * shutdown) or 143 (a sidecar ended by SIGTERM), e.g. 137 when the worker was still running a task
-     * at the end of its stop timeout, or when it crashed or ran out of memory.
+     * at the end of its stop timeout (a scale-in or a Spot interruption), or when it crashed or ran out
+     * of memory.
      */
-    stoppedMidRun: "WorkersStoppedMidRun",
-    dimension: "Service",
+    name: EVENT_METRICS.workersStoppedMidRun,
+    dimensions: { ClusterArn: "$.detail.clusterArn", Group: "$.detail.group" },
 } as const;
 
-export type WorkerStopKind = "spot-interruption" | "stopped-mid-run";
-
 /**
- * The EventBridge pattern of one kind of worker stop: "ECS Task State Change" events of the worker
- * services' tasks (`group` is `service:<name>`) reaching STOPPED, with stopCode SpotInterruption, or
- * with a container exit code that is not 0 or 143
- * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html).
+ * The EventBridge pattern of a worker stopped mid-run: "ECS Task State Change" events of the worker
+ * services' tasks (`group` is `service:<name>`) reaching STOPPED with a container exit code that is
+ * not 0 or 143 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html).
  */
-export function workerStopEventPattern(kind: WorkerStopKind, clusterArn: string, serviceNames: string[]): object {
-    if (serviceNames.length === 0) throw new Error("workerStopEventPattern needs at least one worker service");
+export function workerStoppedMidRunPattern(clusterArn: string, serviceNames: string[]): object {
+    if (serviceNames.length === 0) throw new Error("workerStoppedMidRunPattern needs at least one worker service");
     return {
         source: ["aws.ecs"],
         "detail-type": ["ECS Task State Change"],
@@ -37,9 +36,7 @@ export function workerStopEventPattern(kind: WorkerStopKind, clusterArn: string,
             clusterArn: [clusterArn],
             group: serviceNames.map((n) => `service:${n}`),
             lastStatus: ["STOPPED"],
-            ...(kind === "spot-interruption"
-                ? { stopCode: ["SpotInterruption"] }
-                : { containers: { exitCode: [{ "anything-but": [0, 143] }] } }),
+            containers: { exitCode: [{ "anything-but": [0, 143] }] },
         },
     };
 }
@@ -57,27 +54,14 @@ export interface WorkerStopEventsArgs {
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-const KINDS: { kind: WorkerStopKind; metric: string; description: string }[] = [
-    {
-        kind: "spot-interruption",
-        metric: WORKER_STOP_METRICS.spotInterruptions,
-        description: "worker tasks that Fargate Spot interrupted",
-    },
-    {
-        kind: "stopped-mid-run",
-        metric: WORKER_STOP_METRICS.stoppedMidRun,
-        description: "worker tasks that stopped with work running (killed at the stop timeout, crashed)",
-    },
-];
-
 /**
- * Records worker tasks that Spot interrupted or that stopped mid-run: one EventBridge rule per kind,
- * each writing the ECS events to its own log group (`/aws/events/airflow/<env>/<kind>`), and a metric
- * filter on it that counts them in {@link WORKER_STOP_METRICS}.
+ * Records worker tasks that stopped mid-run: an EventBridge rule writing the ECS events to a log group
+ * (`/aws/events/airflow/<env>/stopped-mid-run`), and a metric filter on it that counts them in
+ * {@link WORKER_STOP_METRIC}.
  */
 export class WorkerStopEvents extends pulumi.ComponentResource {
-    /** Log group names by kind. */
-    public readonly logGroupNames: Record<WorkerStopKind, pulumi.Output<string>>;
+    /** The log group of the events. */
+    public readonly logGroupName: pulumi.Output<string>;
 
     constructor(name: string, args: WorkerStopEventsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:workers:WorkerStopEvents", name, {}, opts);
@@ -89,55 +73,30 @@ export class WorkerStopEvents extends pulumi.ComponentResource {
             );
         }
         const parent = { parent: this };
-        const groups = {} as Record<WorkerStopKind, aws.cloudwatch.LogGroup>;
-        const rules: aws.cloudwatch.EventRule[] = [];
-        for (const { kind, metric, description } of KINDS) {
-            const group = new aws.cloudwatch.LogGroup(
-                `${name}-${kind}-events`,
-                {
-                    name: `/aws/events/airflow/${args.environment}/${kind}`,
-                    retentionInDays: args.logRetentionDays ?? 30,
-                    tags: withName(args.tags, `${name}-${kind}-events`),
-                },
-                parent,
-            );
-            groups[kind] = group;
-            const rule = new aws.cloudwatch.EventRule(
-                `${name}-${kind}`,
-                {
-                    description: `Airflow ${args.environment}: ${description}`,
-                    eventPattern: pulumi
-                        .all([args.clusterArn, pulumi.all(args.workerServiceNames)])
-                        .apply(([arn, names]) => JSON.stringify(workerStopEventPattern(kind, arn, names))),
-                    tags: withName(args.tags, `${name}-${kind}`),
-                },
-                parent,
-            );
-            rules.push(rule);
-            new aws.cloudwatch.EventTarget(
-                `${name}-${kind}-to-logs`,
-                { rule: rule.name, arn: group.arn, targetId: "logs" },
-                parent,
-            );
-            new aws.cloudwatch.LogMetricFilter(
-                `${name}-${kind}-count`,
-                {
-                    logGroupName: group.name,
-                    pattern: '{ $.detail.lastStatus = "STOPPED" }',
-                    metricTransformation: {
-                        namespace: WORKER_STOP_METRICS.namespace,
-                        name: metric,
-                        value: "1",
-                        unit: "Count",
-                        dimensions: { [WORKER_STOP_METRICS.dimension]: "$.detail.group" },
-                    },
-                },
-                parent,
-            );
-        }
-        // EventBridge writes to CloudWatch Logs through the log groups' resource policy
+        const kind = "stopped-mid-run";
+        const group = new aws.cloudwatch.LogGroup(
+            `${name}-${kind}-events`,
+            {
+                name: `/aws/events/airflow/${args.environment}/${kind}`,
+                retentionInDays: args.logRetentionDays ?? 30,
+                tags: withName(args.tags, `${name}-${kind}-events`),
+            },
+            parent,
+        );
+        const rule = new aws.cloudwatch.EventRule(
+            `${name}-${kind}`,
+            {
+                description: `Airflow ${args.environment}: worker tasks that stopped with work running (killed at the stop timeout, crashed)`,
+                eventPattern: pulumi
+                    .all([args.clusterArn, pulumi.all(args.workerServiceNames)])
+                    .apply(([arn, names]) => JSON.stringify(workerStoppedMidRunPattern(arn, names))),
+                tags: withName(args.tags, `${name}-${kind}`),
+            },
+            parent,
+        );
+        // EventBridge writes to CloudWatch Logs through the log group's resource policy
         // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-cloudwatchlogs-permissions).
-        new aws.cloudwatch.LogResourcePolicy(
+        const policy = new aws.cloudwatch.LogResourcePolicy(
             `${name}-events-to-logs`,
             {
                 policyName: `airflow-${args.environment}-worker-stop-events`,
@@ -147,17 +106,34 @@ export class WorkerStopEvents extends pulumi.ComponentResource {
                         Effect: "Allow",
                         Principal: { Service: ["events.amazonaws.com", "delivery.logs.amazonaws.com"] },
                         Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        Resource: Object.values(groups).map((g) => pulumi.interpolate`${g.arn}:*`),
-                        Condition: { ArnEquals: { "aws:SourceArn": rules.map((r) => r.arn) } },
+                        Resource: pulumi.interpolate`${group.arn}:*`,
+                        Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
                     },
                 ]),
             },
             parent,
         );
-        this.logGroupNames = {
-            "spot-interruption": groups["spot-interruption"].name,
-            "stopped-mid-run": groups["stopped-mid-run"].name,
-        };
-        this.registerOutputs({ logGroupNames: this.logGroupNames });
+        new aws.cloudwatch.EventTarget(
+            `${name}-${kind}-to-logs`,
+            { rule: rule.name, arn: group.arn, targetId: "logs" },
+            { parent: this, dependsOn: [policy] },
+        );
+        new aws.cloudwatch.LogMetricFilter(
+            `${name}-${kind}-count`,
+            {
+                logGroupName: group.name,
+                pattern: '{ $.detail.lastStatus = "STOPPED" }',
+                metricTransformation: {
+                    namespace: WORKER_STOP_METRIC.namespace,
+                    name: WORKER_STOP_METRIC.name,
+                    value: "1",
+                    unit: "Count",
+                    dimensions: { ...WORKER_STOP_METRIC.dimensions },
+                },
+            },
+            parent,
+        );
+        this.logGroupName = group.name;
+        this.registerOutputs({ logGroupName: this.logGroupName });
     }
 }

@@ -1,6 +1,17 @@
 import { z } from "zod";
 import { FARGATE_CPUS, fargateSizeViolations, isFargateSize, memoryChoices } from "./fargate";
-import { boolKey, enumKey, intChoiceKey, intKey, key, KeySpec, LOG_RETENTION_DAYS, shown } from "./spec";
+import {
+    atLeast,
+    boolKey,
+    enumKey,
+    intChoiceKey,
+    intKey,
+    key,
+    KeySpec,
+    LOG_RETENTION_DAYS,
+    productionKey,
+    shown,
+} from "./spec";
 
 export const WEB_ACCESS = ["public", "internal"] as const;
 export type WebAccess = (typeof WEB_ACCESS)[number];
@@ -15,6 +26,7 @@ export const SIZED_SERVICES = {
 } as const;
 export type SizedService = keyof typeof SIZED_SERVICES;
 
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const IMAGE_URI = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
 const POOL_NAME = /^[a-z][a-z0-9-]{0,20}$/;
@@ -97,10 +109,39 @@ export const celeryKeys = {
         30,
         "Retention in days of the stack's CloudWatch log groups: the Airflow services' and Fargate jobs', and those the program creates for AWS services before they write (MWAA's five module groups, the metadata database's exported logs, and SageMaker's when airflow:mlOwnsLogGroups is set).",
     ),
-    webAccess: enumKey(
-        WEB_ACCESS,
-        "public",
-        "Where the load balancer listens: public (internet-facing, in the public subnets, open to airflow:webAllowedCidrs) or internal (private subnets, reachable from the VPC and its peers only).",
+    webAccess: key<WebAccess>({
+        ...enumKey(
+            WEB_ACCESS,
+            undefined,
+            "Where the load balancer listens: public (internet-facing, in the public subnets, open to airflow:webAllowedCidrs) or internal (private subnets, reachable from the VPC and its peers only).",
+            "public with HTTPS (airflow:domainName or airflow:certificateArn) or airflow:publicPlainHttp, else internal",
+        ),
+        deriveDefault: ({ given }) =>
+            (given("domainName") ?? "") !== "" ||
+            (given("certificateArn") ?? "") !== "" ||
+            given("publicPlainHttp") === true
+                ? "public"
+                : "internal",
+    }),
+    domainName: key<string>({
+        type: "string",
+        description:
+            "DNS name of the Airflow UI (celery layout). The program issues an ACM certificate for it, validated by DNS in airflow:hostedZoneId, serves HTTPS on 443 (HTTP redirects) and points an alias record at the load balancer. Empty: no DNS name.",
+        default: "",
+        allowed: "empty or a DNS name such as airflow.example.com (lowercase letters, digits, hyphens and dots)",
+        schema: z.string().refine((v) => v === "" || DNS_NAME.test(v)),
+    }),
+    hostedZoneId: key<string>({
+        type: "string",
+        description:
+            "Route 53 public hosted zone of airflow:domainName. Empty: looked up by the domain's parent name (aws.route53.getZone).",
+        default: "",
+        allowed: "empty or a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",
+        schema: z.string().regex(/^(Z[A-Z0-9]{1,31})?$/),
+    }),
+    publicPlainHttp: boolKey(
+        false,
+        "Opt in to an internet-facing load balancer without HTTPS (no airflow:domainName or airflow:certificateArn): the UI, the admin login, JWTs and Flower's basic auth then cross the internet in clear text. Refused on production stacks.",
     ),
     certificateArn: key<string>({
         type: "string",
@@ -121,7 +162,10 @@ export const celeryKeys = {
         "Allow ECS Exec (interactive shells) into the Airflow tasks; adds the SSM permissions it needs.",
     ),
     apiServerCount: intKey(1, 10, 1, "Number of api-server (webserver on Airflow 2) tasks."),
-    schedulerCount: intKey(1, 4, 1, "Number of scheduler tasks (Airflow runs several schedulers side by side)."),
+    schedulerCount: productionKey(
+        intKey(1, 4, 1, "Number of scheduler tasks (Airflow runs several schedulers side by side)."),
+        atLeast(2, "a production scheduler keeps scheduling when one task stops"),
+    ),
     ...sizeKeys(),
     workerPools: key<WorkerPool[]>({
         type: "object",

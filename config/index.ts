@@ -13,6 +13,7 @@ import { coreKeys, coreRules, Layout, versionRules } from "./core";
 import { costKeys } from "./cost";
 import { InterfaceEndpoint, NatStrategy, networkKeys, networkRules } from "./network";
 import { jobKeys, jobRules } from "./jobs";
+import { CpuArchitecture, leverKeys, leverRules, OffHours } from "./levers";
 import {
     MwaaCapacity,
     mwaaCapacityRules,
@@ -26,7 +27,8 @@ import {
 } from "./mwaa";
 import { mlKeys, mlRules } from "./ml";
 import { observabilityKeys } from "./observability";
-import { KeyMap, shown, ValuesOf } from "./spec";
+import { defaultOf, KeyMap, KeySpec, shown, ValuesOf } from "./spec";
+import { httpsRules, productionKeyRules } from "./production";
 import { Broker, storageKeys, storageRules } from "./storage";
 import { airflowMajor, AirflowVersion } from "./versions";
 
@@ -39,6 +41,8 @@ export { ENVIRONMENT_PATTERN } from "./core";
 export type { SizedService, WebAccess, WorkerPool } from "./celery";
 export { MWAA_ENVIRONMENT_CLASSES, MWAA_LOG_LEVELS, MWAA_LOG_MODULES, MWAA_WEBSERVER_ACCESS_MODES } from "./mwaa";
 export type { MwaaCapacity, MwaaEnvironmentClass, MwaaLogLevel, MwaaLogModule, MwaaWebserverAccessMode } from "./mwaa";
+export { CPU_ARCHITECTURES, dockerPlatform, STOP_STAGGER_MINUTES } from "./levers";
+export type { CpuArchitecture, OffHours } from "./levers";
 export { BROKERS } from "./storage";
 export type { Broker } from "./storage";
 export { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES } from "./aws-data";
@@ -55,6 +59,7 @@ export const CONFIG_KEYS = {
     ...storageKeys,
     ...celeryKeys,
     ...jobKeys,
+    ...leverKeys,
     ...mwaaKeys,
     ...mlKeys,
     ...costKeys,
@@ -83,6 +88,8 @@ export interface StorageConfig {
         readonly noncurrentVersionExpirationDays: number;
     };
     readonly secretRecoveryWindowDays: number;
+    /** Days objects in the log bucket are kept. */
+    readonly accessLogExpirationDays: number;
     readonly database: {
         readonly engineVersion: string;
         readonly instanceClass: string;
@@ -128,8 +135,12 @@ export interface CeleryConfig {
     readonly ecrKeepImages: number;
     readonly logRetentionDays: number;
     readonly webAccess: WebAccess;
-    /** ACM certificate ARN; undefined means HTTP only. */
+    /** ACM certificate ARN given by the stack; undefined means one is issued for `domain`, or none. */
     readonly certificateArn?: string;
+    /** The UI's DNS name and its Route 53 zone (undefined: looked up); undefined means no DNS name. */
+    readonly domain?: { readonly name: string; readonly hostedZoneId?: string };
+    /** The stack opted in to an internet-facing load balancer without HTTPS. */
+    readonly publicPlainHttp: boolean;
     readonly dagSyncIntervalSeconds: number;
     readonly ecsExec: boolean;
     readonly apiServerCount: number;
@@ -137,6 +148,14 @@ export interface CeleryConfig {
     /** CPU units and memory (MiB) of each long-running service. */
     readonly sizes: Readonly<Record<SizedService, { readonly cpu: number; readonly memory: number }>>;
     readonly workerPools: readonly WorkerPool[];
+    /** CPU architecture of every task and of the image the program builds. */
+    readonly cpuArchitecture: CpuArchitecture;
+    /** Run the api-server, dag-processor, triggerer and Flower on FARGATE_SPOT (non-production only). */
+    readonly spotServices: boolean;
+    /** When every service stops and starts again; undefined means always on (non-production only). */
+    readonly offHours?: OffHours;
+    /** Container Insights on the cluster. */
+    readonly containerInsights: boolean;
 }
 
 export interface JobsConfig {
@@ -144,6 +163,7 @@ export interface JobsConfig {
     readonly cpu: number;
     readonly memory: number;
     readonly spot: boolean;
+    readonly cpuArchitecture: CpuArchitecture;
 }
 
 /** The mwaa layout (Amazon MWAA). Read and checked on every stack, used when the layout is "mwaa". */
@@ -181,6 +201,8 @@ export interface ObservabilityConfig {
 export interface AirflowConfig {
     readonly project: string;
     readonly stack: string;
+    /** aws:region of the stack (undefined only where no region is configured, e.g. unit tests). */
+    readonly region?: string;
     readonly layout: Layout;
     readonly airflowVersion: AirflowVersion;
     readonly airflowMajor: 2 | 3;
@@ -233,11 +255,13 @@ export function loadConfig(): AirflowConfig {
  */
 export function parseConfig(raw: RawConfig): AirflowConfig {
     const { project, stack } = raw;
-    const values = validate(raw, awsTarget(raw.config));
+    const target = awsTarget(raw.config);
+    const values = validate(raw, target);
     const environment = values.environment;
     return deepFreeze({
         project,
         stack,
+        region: target.region,
         layout: values.layout,
         airflowVersion: values.airflowVersion,
         airflowMajor: airflowMajor(values.airflowVersion),
@@ -266,6 +290,7 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
                 noncurrentVersionExpirationDays: values.noncurrentVersionExpirationDays,
             },
             secretRecoveryWindowDays: values.secretRecoveryWindowDays,
+            accessLogExpirationDays: values.accessLogExpirationDays,
             database: {
                 engineVersion: values.dbEngineVersion,
                 instanceClass: values.dbInstanceClass,
@@ -280,7 +305,13 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
         },
         celery: celeryConfig(values),
-        jobs: { image: values.jobImage, cpu: values.jobCpu, memory: values.jobMemory, spot: values.jobSpot },
+        jobs: {
+            image: values.jobImage,
+            cpu: values.jobCpu,
+            memory: values.jobMemory,
+            spot: values.jobSpot,
+            cpuArchitecture: values.cpuArchitecture,
+        },
         mwaa: {
             environmentClass: values.mwaaEnvironmentClass,
             ...resolveCapacity(values),
@@ -333,6 +364,10 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
         logRetentionDays: values.logRetentionDays,
         webAccess: values.webAccess,
         certificateArn: values.certificateArn || undefined,
+        domain: values.domainName
+            ? { name: values.domainName, hostedZoneId: values.hostedZoneId || undefined }
+            : undefined,
+        publicPlainHttp: values.publicPlainHttp,
         dagSyncIntervalSeconds: values.dagSyncIntervalSeconds,
         ecsExec: values.ecsExec,
         apiServerCount: values.apiServerCount,
@@ -347,6 +382,12 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
             ]),
         ) as Record<SizedService, { cpu: number; memory: number }>,
         workerPools: values.workerPools,
+        cpuArchitecture: values.cpuArchitecture,
+        spotServices: values.spotServices,
+        offHours: values.offHoursStop
+            ? { stop: values.offHoursStop, start: values.offHoursStart, timezone: values.offHoursTimezone }
+            : undefined,
+        containerInsights: values.containerInsights,
     };
 }
 
@@ -358,7 +399,10 @@ export type CelerySettings = Omit<CeleryConfig, "image">;
  * from the keys' declared defaults, so the loader and the component cannot disagree.
  */
 export const CELERY_DEFAULTS: CelerySettings = (() => {
-    const defaults = Object.fromEntries(Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, spec.default]));
+    const context = { stack: "", production: false, given: () => undefined };
+    const defaults = Object.fromEntries(
+        Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, defaultOf(spec as KeySpec<unknown>, context)]),
+    );
     const settings: Record<string, unknown> = { ...celeryConfig(defaults as unknown as ConfigValues) };
     delete settings.image;
     return deepFreeze(settings as unknown as CelerySettings);
@@ -419,9 +463,11 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
     );
     const values: Record<string, unknown> = {};
     const invalid = new Set<string>();
+    // Defaults may follow from airflow:production (KeySpec.productionDefault): an invalid value counts as
+    // false here, and its own check reports it.
+    const context = { stack: raw.stack, production: given("production") === true, given };
     for (const [name, spec] of Object.entries(CONFIG_KEYS)) {
-        const value =
-            given(name) !== undefined ? given(name) : (spec.default ?? spec.deriveDefault?.({ stack: raw.stack }));
+        const value = given(name) !== undefined ? given(name) : defaultOf(spec as KeySpec<unknown>, context);
         const result = spec.schema.safeParse(value);
         if (result.success) {
             values[name] = result.data;
@@ -465,6 +511,10 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
         { reads: ["workerPools"], check: () => workerPoolRules(v) },
         { reads: ["jobCpu", "jobMemory"], check: () => jobRules(v) },
         {
+            reads: ["production", "spotServices", "offHoursStop", "offHoursStart"],
+            check: () => leverRules(v),
+        },
+        {
             reads: [
                 "mwaaEnvironmentClass",
                 "mwaaMinWorkers",
@@ -477,6 +527,27 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
         },
         { reads: ["mwaaConfigurationOptions"], check: () => mwaaOptionRules(v) },
         { reads: ["mlSpotTraining", "mlMaxRuntimeSeconds", "mlMaxWaitSeconds"], check: () => mlRules(v) },
+        {
+            reads: [
+                "production",
+                ...(Object.entries(CONFIG_KEYS)
+                    .filter(([, spec]) => (spec as KeySpec<unknown>).productionDefault)
+                    .map(([k]) => k) as (keyof ConfigValues)[]),
+            ],
+            check: () => productionKeyRules(CONFIG_KEYS, v, given),
+        },
+        {
+            reads: [
+                "layout",
+                "production",
+                "domainName",
+                "hostedZoneId",
+                "certificateArn",
+                "publicPlainHttp",
+                "webAccess",
+            ],
+            check: () => httpsRules(v),
+        },
     ];
     for (const rule of rules) {
         if (rule.reads.every((k) => !invalid.has(k))) errors.push(...rule.check());

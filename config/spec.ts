@@ -17,10 +17,41 @@ export interface KeySpec<T> {
     /** How a derived default is described, e.g. "the stack name". */
     readonly defaultText?: string;
     /** Computes a derived default when the key is not set, from the stack being configured. */
-    readonly deriveDefault?: (context: { readonly stack: string }) => T;
+    readonly deriveDefault?: (context: DefaultContext) => T;
+    /**
+     * What `airflow:production: true` implies for this key: the default on a production stack, and
+     * the rule a production stack must keep when it sets the key (config/production.ts checks it).
+     * Pulumi.yaml then declares no default, so that the engine does not set the key on every stack.
+     */
+    readonly productionDefault?: ProductionDefault<T>;
     /** What the key allows, phrased to follow "<key> must be", e.g. `"celery" or "mwaa"`. */
     readonly allowed: string;
     readonly schema: z.ZodType<T>;
+}
+
+/** What a derived default may read: the stack's name, whether it is production, and the keys as given. */
+export interface DefaultContext {
+    readonly stack: string;
+    readonly production: boolean;
+    /** A key's value as the stack gives it (without the namespace), undefined when not set. */
+    readonly given: (name: string) => unknown;
+}
+
+export interface ProductionDefault<T> {
+    /** The default when `airflow:production` is true. */
+    readonly value: T;
+    /** Whether a value a production stack sets keeps the rule. */
+    holds(value: T): boolean;
+    /** The rule, phrased to follow "<key> must be", e.g. `true` or `at least 2`. */
+    readonly requirement: string;
+    /** Why production needs it, in a few words. */
+    readonly reason: string;
+}
+
+/** A key's default on a stack: the production default on production stacks, else the declared or derived one. */
+export function defaultOf<T>(spec: KeySpec<T>, context: DefaultContext): T | undefined {
+    if (context.production && spec.productionDefault) return spec.productionDefault.value;
+    return spec.default ?? spec.deriveDefault?.(context);
 }
 
 export type KeyMap = Readonly<Record<string, KeySpec<unknown>>>;
@@ -118,4 +149,23 @@ export function isPrivateIpv4Cidr(value: string): boolean {
     if (!isCidr(value, "ipv4")) return false;
     const [addr, bits] = ipaddr.parseCIDR(value);
     return (addr as ipaddr.IPv4).range() === "private" && bits >= 8;
+}
+
+/** A key with what production implies for it; its default text says both defaults. */
+export function productionKey<T>(spec: KeySpec<T>, rule: ProductionDefault<T>): KeySpec<T> {
+    return {
+        ...spec,
+        defaultText: `${JSON.stringify(spec.default)}; ${JSON.stringify(rule.value)} when airflow:production is true`,
+        productionDefault: rule,
+    };
+}
+
+/** Production needs the flag on. */
+export function MUST_BE_TRUE(reason: string): ProductionDefault<boolean> {
+    return { value: true, holds: (v) => v === true, requirement: "true", reason };
+}
+
+/** Production needs at least `min` (and defaults to it). */
+export function atLeast(min: number, reason: string): ProductionDefault<number> {
+    return { value: min, holds: (v) => v >= min, requirement: `at least ${min}`, reason };
 }

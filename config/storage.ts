@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { boolKey, enumKey, intKey, key, KeySpec, shown } from "./spec";
+import { atLeast, boolKey, enumKey, intKey, key, KeySpec, MUST_BE_TRUE, productionKey, shown } from "./spec";
 
 export const BROKERS = ["redis", "sqs"] as const;
 export type Broker = (typeof BROKERS)[number];
@@ -36,9 +36,18 @@ export const storageKeys = {
         30,
         "Days after which replaced versions of DAGs, requirements and plugins in the artifacts bucket expire.",
     ),
-    protectData: boolKey(
-        false,
-        "Data must survive: the bucket, database and file system are protected and retained on delete, the database keeps a final snapshot, and buckets are never force-emptied.",
+    accessLogExpirationDays: intKey(
+        1,
+        3650,
+        90,
+        "Days after which objects in the stack's log bucket (S3 server access logs of the artifacts and ML buckets, the load balancer's access logs) expire.",
+    ),
+    protectData: productionKey(
+        boolKey(
+            false,
+            "Data must survive: the bucket, database and file system are protected and retained on delete, the database keeps a final snapshot, and buckets are never force-emptied.",
+        ),
+        MUST_BE_TRUE("a production stack's data survives replace and destroy"),
     ),
     secretRecoveryWindowDays: key<number>({
         type: "integer",
@@ -73,14 +82,18 @@ export const storageKeys = {
         100,
         "Storage autoscaling ceiling of the metadata database in GiB; equal to dbAllocatedStorageGb turns autoscaling off.",
     ),
-    dbMultiAz: boolKey(false, "Run the metadata database with a standby in a second availability zone."),
-    dbBackupRetentionDays: intKey(
-        1,
-        35,
-        7,
-        "Days of automated backups (point-in-time recovery) of the metadata database.",
+    dbMultiAz: productionKey(
+        boolKey(false, "Run the metadata database with a standby in a second availability zone."),
+        MUST_BE_TRUE("a production database survives the loss of an availability zone"),
     ),
-    dbDeletionProtection: boolKey(false, "Turn on RDS deletion protection for the metadata database."),
+    dbBackupRetentionDays: productionKey(
+        intKey(1, 35, 7, "Days of automated backups (point-in-time recovery) of the metadata database."),
+        atLeast(7, "a production database can be restored to any point of the last week"),
+    ),
+    dbDeletionProtection: productionKey(
+        boolKey(false, "Turn on RDS deletion protection for the metadata database."),
+        MUST_BE_TRUE("a production database cannot be deleted by a stray destroy"),
+    ),
     dbPerformanceInsights: boolKey(
         false,
         "Turn on Performance Insights (7 days, free tier) for the metadata database.",
@@ -98,11 +111,9 @@ export const storageKeys = {
             'an ElastiCache node type offered in the stack\'s region, such as "cache.t4g.micro" or "cache.m7g.large" (checked against config/aws-data/instance-types.json, from AWS\'s price list)',
         schema: z.string().regex(/^cache\.[a-z0-9-]+\.[a-z0-9-]+$/),
     }),
-    brokerNodes: intKey(
-        1,
-        6,
-        1,
-        "Nodes of the Redis broker; 2 or more add replicas in other AZs with automatic failover.",
+    brokerNodes: productionKey(
+        intKey(1, 6, 1, "Nodes of the Redis broker; 2 or more add replicas in other AZs with automatic failover."),
+        atLeast(2, "a production broker has a replica and fails over automatically"),
     ),
     flower: boolKey(true, "Run Flower, the Celery monitoring UI (redis broker only), behind basic auth."),
     sharedFileSystem: boolKey(

@@ -81,7 +81,13 @@ export interface MetricsTarget {
 /**
  * Airflow's metrics settings: StatsD on, to the task's metrics sidecar
  * (components/observability/agent.ts, STATSD_ENDPOINT and STATSD_PREFIX).
- * https://airflow.apache.org/docs/apache-airflow/3.0.6/administration-and-deployment/logging-monitoring/metrics.html
+ * https://airflow.apache.org/docs/apache-airflow/3.3.1/administration-and-deployment/logging-monitoring/metrics.html
+ *
+ * Legacy names on: since Airflow 3.2 a metric such as `pool.open_slots` or `dagrun.duration.failed`
+ * carries its pool or DAG in a tag, which plain StatsD drops; only its legacy name
+ * (`pool.open_slots.<pool>`, `dagrun.duration.failed.<dag_id>`) keeps it, and the collector's rules
+ * (components/observability/metrics.ts) read the dimension from there. `[metrics] legacy_names_on`
+ * defaults to True in 3.3; set here so that the names the rules map do not depend on that default.
  */
 export function airflowMetricsEnvironment(m: MetricsTarget): Record<string, string> {
     return {
@@ -89,6 +95,7 @@ export function airflowMetricsEnvironment(m: MetricsTarget): Record<string, stri
         AIRFLOW__METRICS__STATSD_HOST: m.host,
         AIRFLOW__METRICS__STATSD_PORT: String(m.port),
         AIRFLOW__METRICS__STATSD_PREFIX: m.prefix,
+        AIRFLOW__METRICS__LEGACY_NAMES_ON: "True",
     };
 }
 

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { denyInsecureTransport, policyDocument } from "./iam";
+import { denyInsecureTransport, policyDocument, Statement } from "./iam";
 import { withName } from "./tags";
 
 export interface SecureBucketArgs {
@@ -12,6 +12,10 @@ export interface SecureBucketArgs {
     expirations?: { id: string; prefix: string; days: number }[];
     /** Keep the bucket and its objects on delete, and protect it from `pulumi destroy`. */
     protectData: boolean;
+    /** S3 server access logs of this bucket go to `bucket` under `prefix`. Undefined: none (a log bucket). */
+    accessLogs?: { bucket: pulumi.Input<string>; prefix: string };
+    /** Statements added to the bucket policy after the TLS-only ones (e.g. log delivery), given the bucket's ARN. */
+    extraStatements?: (bucketArn: pulumi.Output<string>) => Statement[];
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -113,9 +117,17 @@ export function createSecureBucket(name: string, args: SecureBucketArgs, parent:
                     Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
                     Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
                 },
+                ...(args.extraStatements?.(bucket.arn) ?? []),
             ]),
         },
         { parent, dependsOn: [publicAccessBlock] },
     );
+    if (args.accessLogs) {
+        new aws.s3.BucketLogging(
+            `${name}-access-logging`,
+            { bucket: bucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: args.accessLogs.prefix },
+            opts,
+        );
+    }
     return { bucket, policy, versioning };
 }

@@ -3,14 +3,9 @@
 //  - The offline plan: policy/offline.ts runs them over the resources the mock runtime captured.
 // Every policy is mandatory. Rules match resources by type token (see TYPES), never by class, and read
 // only the inputs named in their messages.
-import type {
-    PolicyResource,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-} from "@pulumi/policy";
+import type { PolicyResource, ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
+import { isTrue, Policy, resourcePolicy, shown, stackPolicy } from "./define";
+import { productionPolicies } from "./production";
 import {
     actionMatches,
     asList,
@@ -30,41 +25,6 @@ import {
 } from "./resources";
 
 export const POLICY_PACK_NAME = "airflow-aws";
-
-type Policy = ResourceValidationPolicy | StackValidationPolicy;
-
-function resourcePolicy(
-    name: string,
-    description: string,
-    types: readonly string[],
-    check: (args: ResourceValidationArgs, report: ReportViolation) => void,
-): ResourceValidationPolicy {
-    return {
-        name,
-        description,
-        enforcementLevel: "mandatory",
-        validateResource: (args, report) => {
-            if (types.includes(args.type)) check(args, report);
-        },
-    };
-}
-
-function stackPolicy(
-    name: string,
-    description: string,
-    check: (args: StackValidationArgs, report: ReportViolation) => void,
-): StackValidationPolicy {
-    return { name, description, enforcementLevel: "mandatory", validateStack: check };
-}
-
-/** A value as a message shows it. */
-function shown(value: unknown): string {
-    return value === undefined || value === null ? "unset" : JSON.stringify(value);
-}
-
-function isTrue(value: unknown): boolean {
-    return value === true || value === "true";
-}
 
 function ofTypes(resources: readonly PolicyResource[], ...types: string[]): PolicyResource[] {
     return resources.filter((r) => types.includes(r.type));
@@ -569,4 +529,6 @@ export const policies: Policy[] = [
     logRetention,
     alarmHasAction,
     mwaaPrivateInProduction,
+    // What production: true implies, HTTPS and access logs (policy/production.ts).
+    ...productionPolicies,
 ];

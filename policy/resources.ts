@@ -39,6 +39,10 @@ export const TYPES = {
     ecsTaskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
     mwaaEnvironment: "aws:mwaa/environment:Environment",
+    s3BucketLogging: "aws:s3/bucketLogging:BucketLogging",
+    lbLoadBalancer: "aws:lb/loadBalancer:LoadBalancer",
+    lbListener: "aws:lb/listener:Listener",
+    ecsService: "aws:ecs/service:Service",
     metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
     compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
 } as const;

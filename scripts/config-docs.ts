@@ -19,18 +19,21 @@ function entries(): [string, KeySpec<unknown>][] {
  * Pulumi.yaml's `config:` block: every key Pulumi can type and that has a fixed default. The CLI
  * refuses to run a stack that lacks a key declared there without a default ("Stack 'dev' is missing
  * configuration values ..."), so a key whose default is derived (from the stack name, or from another
- * key such as the MWAA environment class) is left out, as are object keys: both are documented in the
+ * key such as the MWAA environment class, or from airflow:production) is left out, as are object keys: both are documented in the
  * README and checked by the loader only.
  */
 export function pulumiConfigBlock(): Record<string, unknown> {
     const block: Record<string, unknown> = {};
     for (const [name, spec] of entries()) {
-        if (spec.type === "object" || spec.default === undefined) continue;
+        // A key whose default follows from airflow:production is left out too: declared with its default,
+        // the engine would set that default on every stack; declared without one, the CLI would refuse
+        // every stack that does not set it (test:cli found both).
+        if (spec.type === "object" || spec.default === undefined || spec.productionDefault) continue;
         block[name] = {
             type: spec.type,
             description: spec.description,
             ...(spec.type === "array" ? { items: { type: "string" } } : {}),
-            ...(spec.default !== undefined ? { default: spec.default } : {}),
+            default: spec.default,
         };
     }
     return block;
@@ -48,7 +51,11 @@ function cell(text: string): string {
 
 export function readmeTable(): string {
     const rows = entries().map(([name, spec]) => {
-        const def = spec.default !== undefined ? `\`${JSON.stringify(spec.default)}\`` : (spec.defaultText ?? "none");
+        const def = spec.productionDefault
+            ? (spec.defaultText ?? "")
+            : spec.default !== undefined
+              ? `\`${JSON.stringify(spec.default)}\``
+              : (spec.defaultText ?? "none");
         return `| \`${NAMESPACE}:${name}\` | ${spec.type} | ${cell(def)} | ${cell(spec.allowed)} | ${cell(spec.description)} |`;
     });
     return ["| Key | Type | Default | Allowed values | What it does |", "|---|---|---|---|---|", ...rows].join("\n");

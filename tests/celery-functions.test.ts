@@ -11,6 +11,7 @@ import {
     ServiceSpec,
     taskContainers,
     taskRoleGrants,
+    upgradeSnapshotIdentifier,
 } from "../components/celery";
 import { targetGroupHealth } from "../components/celery/load-balancer";
 import { poolScales } from "../components/celery/scaling";
@@ -226,6 +227,7 @@ describe("taskRoleGrants and grantStatements", () => {
         bucketArn: "arn:aws-cn:s3:::b",
         queueArns: [] as string[],
         ecsExec: false,
+        cluster: { name: "airflow-dev", arn: "arn:aws-cn:ecs:cn-north-1:123456789012:cluster/airflow-dev" },
     };
     const sids = (grants: Parameters<typeof grantStatements>[0], over: Partial<typeof ctx> & object = {}) =>
         grantStatements(grants, { ...ctx, ...over }).map((s) => s.Sid);
@@ -252,6 +254,7 @@ describe("taskRoleGrants and grantStatements", () => {
                 "ReadConnectionsAndVariables",
                 "SendTasks",
                 "ConsumeTasks",
+                "ProtectOwnTaskFromScaleIn",
                 "EcsExec",
             ],
         ],
@@ -411,6 +414,25 @@ describe("celeryArgViolations", () => {
         expect(CELERY_DEFAULTS.flower).to.equal(true);
         expect(CELERY_DEFAULTS.workerPools).to.deep.equal(DEFAULT_WORKER_POOLS);
     });
+});
+
+describe("upgradeSnapshotIdentifier", () => {
+    // RDS DB snapshot identifiers: 1-255 letters, digits or hyphens, a letter first, no two hyphens
+    // in a row, no hyphen last ("Naming constraints in Amazon RDS", RDS User Guide).
+    const valid = (id: string) => /^[A-Za-z](?:-?[A-Za-z0-9])*$/.test(id) && id.length <= 255;
+    const cases: [string, string, string][] = [
+        ["airflow-dev", "3.0.6", "airflow-dev-pre-3-0-6-ab12"],
+        ["airflow-staging", "3.1.0rc1", "airflow-staging-pre-3-1-0rc1-ab12"],
+        ["airflow-prod", "2.10.5", "airflow-prod-pre-2-10-5-ab12"],
+        ["airflow-dev", "3.2.0+local.1", "airflow-dev-pre-3-2-0-local-1-ab12"],
+    ];
+    for (const [name, version, want] of cases) {
+        it(`names the snapshot before ${version} on ${name} ${want}, a valid RDS identifier`, () => {
+            const id = upgradeSnapshotIdentifier(name, version, "ab12");
+            expect(id).to.equal(want);
+            expect(valid(id), id).to.equal(true);
+        });
+    }
 });
 
 describe("fargateSizeViolations", () => {

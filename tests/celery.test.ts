@@ -4,7 +4,10 @@ import { CeleryCluster, migrateScript, queueSteps } from "../components/celery";
 import { DEFAULT_WORKER_POOLS, SUPPORTED_AIRFLOW_VERSIONS } from "../config";
 import { choiceText } from "../config/spec";
 import { renderAirflowEnvironment, SECRET_SETTING } from "../lib/airflow-env";
-import { ProgramRun, runProgram, runStack, useStack } from "./harness/program";
+import { workerCommand } from "../lib/worker-container";
+import { WORKER_LIFECYCLE } from "../lib/worker-lifecycle";
+import { workerScalingParameters } from "../lib/worker-scaling";
+import { installMocks, ProgramRun, runProgram, runStack, useStack } from "./harness/program";
 import { itRejectsEach } from "./harness/config";
 
 const T = {
@@ -25,6 +28,9 @@ const T = {
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
     secret: "aws:secretsmanager/secret:Secret",
+    eventRule: "aws:cloudwatch/eventRule:EventRule",
+    eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+    metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
 };
 
 interface Container {
@@ -75,6 +81,7 @@ const expected = {
         counts: { "api-server": 1, scheduler: 1 },
         pools: [{ name: "default", cpu: 512, memory: 1024, min: 0, max: 2, spot: true, base: 0, concurrency: 8 }],
         retention: 14,
+        insights: "disabled",
     },
     staging: {
         services: [
@@ -100,6 +107,7 @@ const expected = {
             { name: "large", cpu: 4096, memory: 16384, min: 0, max: 2, spot: false, base: 0, concurrency: 4 },
         ],
         retention: 90,
+        insights: "enabled",
     },
 };
 
@@ -113,9 +121,9 @@ for (const stack of ["dev", "staging"] as const) {
             run = await runStack(stack);
         });
 
-        it("is one ECS cluster with Container Insights and the FARGATE and FARGATE_SPOT capacity providers", () => {
+        it("is one ECS cluster with Container Insights as the stack says and the FARGATE and FARGATE_SPOT capacity providers", () => {
             const cluster = run.get(T.cluster, `${name}-cluster`);
-            expect(cluster.inputs.settings).to.deep.equal([{ name: "containerInsights", value: "enabled" }]);
+            expect(cluster.inputs.settings).to.deep.equal([{ name: "containerInsights", value: want.insights }]);
             expect(run.get(T.capacity, `${name}-capacity-providers`).inputs.capacityProviders).to.deep.equal([
                 "FARGATE",
                 "FARGATE_SPOT",
@@ -303,14 +311,15 @@ for (const stack of ["dev", "staging"] as const) {
             }
         });
 
-        it("puts the ALB in front of the api-server and Flower, with health checks on their endpoints", () => {
+        it("puts an internal ALB (no HTTPS configured) in front of the api-server and Flower, with health checks", () => {
             const alb = run.get(T.alb, `${name}-alb`);
+            // No domain and no certificate on dev/staging: internal, in the private subnets.
             expect(alb.inputs).to.include({
-                internal: false,
+                internal: true,
                 dropInvalidHeaderFields: true,
                 loadBalancerType: "application",
             });
-            expect(alb.inputs.subnets).to.deep.equal([`${name}-public-0-id`, `${name}-public-1-id`]);
+            expect(alb.inputs.subnets).to.deep.equal([`${name}-private-0-id`, `${name}-private-1-id`]);
             expect(alb.inputs.securityGroups).to.deep.equal([`${name}-lb-sg-id`]);
             const api = run.get(T.tg, `${name}-api-tg`);
             expect(api.inputs).to.include({ port: 8080, targetType: "ip", protocol: "HTTP" });
@@ -338,7 +347,8 @@ for (const stack of ["dev", "staging"] as const) {
             for (const pool of want.pools) {
                 const role = `worker-${pool.name}`;
                 const worker = container(run, role, "worker");
-                expect(worker.command).to.deep.equal([
+                expect(worker.command).to.deep.equal(workerCommand([pool.name], pool.concurrency));
+                expect(worker.command.slice(3)).to.deep.equal([
                     "celery",
                     "worker",
                     "--queues",
@@ -363,7 +373,8 @@ for (const stack of ["dev", "staging"] as const) {
                         : [{ capacityProvider: "FARGATE", weight: 1 }],
                 );
             }
-            for (const role of ["scheduler", "api-server", "control"]) {
+            // The api-server goes to Spot with airflow:spotServices (tests/levers.test.ts).
+            for (const role of ["scheduler", "control"]) {
                 expect(run.get(T.service, `${name}-${role}`).inputs.capacityProviderStrategies, role).to.deep.equal([
                     { capacityProvider: "FARGATE", weight: 1 },
                 ]);
@@ -520,10 +531,107 @@ for (const stack of ["dev", "staging"] as const) {
                 "ListDags",
                 "ListLogs",
                 "MountSharedFileSystem",
+                "ProtectOwnTaskFromScaleIn",
                 "ReadConnectionsAndVariables",
                 "ReadDags",
                 "ReadWriteLogs",
             ]);
+        });
+
+        it("runs every worker pool under the launcher that protects its task while busy, with a warm shutdown inside the stop timeout", () => {
+            for (const pool of want.pools) {
+                const role = `worker-${pool.name}`;
+                const worker = container(run, role, "worker");
+                expect(worker.command.slice(0, 2), role).to.deep.equal(["python", "-c"]);
+                expect(worker.command[2], role).to.contain("task-protection/v1/state");
+                expect(worker.stopTimeout, role).to.equal(WORKER_LIFECYCLE.stopTimeoutSeconds);
+                expect(env(worker), role).to.include({
+                    DUMB_INIT_SETSID: "0",
+                    AIRFLOW__CELERY__TASK_ACKS_LATE: "True",
+                    AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER: "1",
+                });
+            }
+            for (const role of ["scheduler", "api-server", "triggerer", "flower"]) {
+                for (const c of containers(run, role)) {
+                    expect(env(c), `${role}/${c.name}`).not.to.have.property("DUMB_INIT_SETSID");
+                    expect(c.command.join(" "), `${role}/${c.name}`).not.to.contain("task-protection");
+                }
+            }
+        });
+
+        it("lets the worker task role protect only the cluster's tasks from scale-in, and no other role", () => {
+            const cluster = run.get(T.cluster, `${name}-cluster`);
+            const protect = statements(run, `${name}-worker-task-policy`).filter((s) =>
+                [s.Action].flat().some((a: string) => a.startsWith("ecs:")),
+            );
+            expect(protect).to.deep.equal([
+                {
+                    Sid: "ProtectOwnTaskFromScaleIn",
+                    Effect: "Allow",
+                    Action: "ecs:UpdateTaskProtection",
+                    Resource: `arn:aws:ecs:us-east-1:123456789012:task/${cluster.state.name}/*`,
+                    Condition: { ArnEquals: { "ecs:cluster": cluster.state.arn } },
+                },
+            ]);
+            for (const policy of run.ofType(T.rolePolicy).filter((p) => p.name !== `${name}-worker-task-policy`)) {
+                expect(policy.inputs.policy, policy.name).not.to.contain("ecs:UpdateTaskProtection");
+            }
+        });
+
+        it("scales out on one high-resolution 10-second datapoint published every 10 s, and in after ten idle minutes", () => {
+            const p = workerScalingParameters();
+            for (const pool of want.pools.filter((x) => x.min !== x.max)) {
+                const role = `worker-${pool.name}`;
+                expect(run.get(T.alarm, `${name}-${role}-queue-has-work`).inputs, role).to.include({
+                    period: 10,
+                    evaluationPeriods: 1,
+                    datapointsToAlarm: 1,
+                    statistic: "Maximum",
+                });
+                expect(run.get(T.alarm, `${name}-${role}-queue-idle`).inputs, role).to.include({
+                    period: 60,
+                    evaluationPeriods: 10,
+                    datapointsToAlarm: 10,
+                });
+                for (const kind of ["scale-on-queue", "scale-in-when-idle"]) {
+                    expect(
+                        run.get(T.scalingPolicy, `${name}-${role}-${kind}`).inputs.stepScalingPolicyConfiguration,
+                        kind,
+                    ).to.include({ cooldown: p.policy.cooldown, adjustmentType: "ExactCapacity" });
+                }
+            }
+            expect(env(container(run, "control", "queue-metrics"))).to.include({
+                QUEUE_METRICS_INTERVAL_SECONDS: "10",
+                QUEUE_METRICS_STORAGE_RESOLUTION: "1",
+            });
+        });
+
+        it("counts worker tasks stopped mid-run, and Spot interruptions once, for the whole cluster", () => {
+            const cluster = run.get(T.cluster, `${name}-cluster`);
+            const rule = run.get(T.eventRule, `${name}-worker-stops-stopped-mid-run`);
+            const pattern = JSON.parse(rule.inputs.eventPattern);
+            expect(pattern.detail.clusterArn).to.deep.equal([cluster.state.arn]);
+            expect(pattern.detail.group).to.deep.equal(
+                want.pools.map((p) => `service:${run.get(T.service, `${name}-worker-${p.name}`).state.name}`),
+            );
+            const group = run.get(T.logGroup, `${name}-worker-stops-stopped-mid-run-events`);
+            expect(group.inputs).to.include({
+                name: `/aws/events/airflow/${stack}/stopped-mid-run`,
+                retentionInDays: want.retention,
+            });
+            expect(run.get(T.eventTarget, `${name}-worker-stops-stopped-mid-run-to-logs`).inputs.arn).to.equal(
+                group.state.arn,
+            );
+            const filters = run.ofType(T.metricFilter).map((f) => f.inputs.metricTransformation);
+            const named = (metric: string) => filters.filter((m) => m.name === metric);
+            expect(named("WorkersStoppedMidRun")).to.have.length(1);
+            expect(named("WorkersStoppedMidRun")[0]).to.deep.include({ namespace: "Airflow/Events" });
+            expect(named("SpotInterruptions"), "one source of Spot interruptions").to.have.length(1);
+            expect(named("SpotInterruptions")[0]).to.deep.include({ namespace: "Airflow/Events" });
+            const spotRules = run
+                .ofType(T.eventRule)
+                .filter((r) => JSON.stringify(JSON.parse(r.inputs.eventPattern)).includes("SpotInterruption"));
+            expect(spotRules.map((r) => r.name)).to.have.length(1);
         });
 
         it("uses no '*' action in any policy of the cluster", () => {
@@ -540,6 +648,8 @@ describe("Celery layout variants", () => {
     it("serves HTTPS with the configured certificate and redirects HTTP to it", async () => {
         const cert = "arn:aws:acm:us-east-1:123456789012:certificate/abcd-1234";
         const run = await runProgram("dev", { "airflow:certificateArn": cert });
+        expect(run.ofType("aws:acm/certificate:Certificate")).to.have.length(0);
+        expect(run.get(T.alb, "airflow-dev-alb").inputs.internal).to.equal(false);
         const byPort = Object.fromEntries(run.ofType(T.listener).map((l) => [l.inputs.port, l.inputs]));
         expect(byPort[443]).to.include({
             protocol: "HTTPS",
@@ -552,6 +662,59 @@ describe("Celery layout variants", () => {
         ]);
         expect(byPort[5555]).to.include({ protocol: "HTTPS", certificateArn: cert });
         expect(run.outputs.airflowUrl).to.match(/^https:\/\//);
+    });
+
+    it("issues a DNS-validated certificate for airflow:domainName, waits for it, serves HTTPS and adds the alias record", async () => {
+        const run = await runProgram("dev", {
+            "airflow:domainName": "airflow.example.com",
+            "airflow:hostedZoneId": "Z0123456789ABCDEFGHIJ",
+        });
+        const cert = run.get("aws:acm/certificate:Certificate", "airflow-dev-certificate");
+        expect(cert.inputs).to.include({ domainName: "airflow.example.com", validationMethod: "DNS" });
+        const validationRecord = run.get("aws:route53/record:Record", "airflow-dev-certificate-validation-record");
+        const option = cert.state.domainValidationOptions[0];
+        expect(validationRecord.inputs).to.include({
+            zoneId: "Z0123456789ABCDEFGHIJ",
+            name: option.resourceRecordName,
+            type: "CNAME",
+        });
+        expect(validationRecord.inputs.records).to.deep.equal([option.resourceRecordValue]);
+        const validation = run.get(
+            "aws:acm/certificateValidation:CertificateValidation",
+            "airflow-dev-certificate-validation",
+        );
+        expect(validation.inputs.validationRecordFqdns).to.deep.equal([validationRecord.state.fqdn]);
+        const byPort = Object.fromEntries(run.ofType(T.listener).map((l) => [l.inputs.port, l]));
+        // The listener takes the validation's ARN, so it waits until ACM has issued the certificate.
+        expect(byPort[443].inputs).to.include({ protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
+        expect(byPort[443].options.propertyDependencies.certificateArn).to.include(validation.urn);
+        expect(byPort[80].inputs.defaultActions[0].type).to.equal("redirect");
+        expect(byPort[5555].inputs.protocol).to.equal("HTTPS");
+        const alb = run.get(T.alb, "airflow-dev-alb");
+        expect(alb.inputs.internal).to.equal(false);
+        const alias = run.get("aws:route53/record:Record", "airflow-dev-alias-record");
+        expect(alias.inputs).to.deep.include({
+            zoneId: "Z0123456789ABCDEFGHIJ",
+            name: "airflow.example.com",
+            type: "A",
+            aliases: [{ name: alb.state.dnsName, zoneId: alb.state.zoneId, evaluateTargetHealth: true }],
+        });
+        expect(run.outputs.airflowUrl).to.equal("https://airflow.example.com");
+        expect(run.outputs.flowerUrl).to.equal("https://airflow.example.com:5555");
+    });
+
+    it("looks the hosted zone up by the domain's parent name when airflow:hostedZoneId is empty", async () => {
+        const run = await runProgram("dev", { "airflow:domainName": "airflow.example.com" });
+        const lookups = installMocks().invokes.filter((i) => i.token === "aws:route53/getZone:getZone");
+        expect(lookups.map((i) => i.inputs)).to.deep.equal([{ name: "example.com", privateZone: false }]);
+        const alias = run.get("aws:route53/record:Record", "airflow-dev-alias-record");
+        expect(alias.inputs.zoneId).to.match(/^Z[0-9A-F]{20}$/);
+    });
+
+    it("opens a public load balancer serving plain HTTP only with airflow:publicPlainHttp", async () => {
+        const run = await runProgram("dev", { "airflow:publicPlainHttp": true });
+        expect(run.get(T.alb, "airflow-dev-alb").inputs.internal).to.equal(false);
+        expect(run.ofType(T.listener).map((l) => l.inputs.protocol)).to.deep.equal(["HTTP", "HTTP"]);
     });
 
     it("puts an internal load balancer in the private subnets with webAccess internal", async () => {

@@ -23,7 +23,7 @@ const T = {
 /** What each stack file promises about its network. */
 const expected = {
     dev: { azs: 2, nats: 1, endpoints: [] as string[], flowLogs: false },
-    staging: { azs: 2, nats: 2, endpoints: ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts"], flowLogs: true },
+    staging: { azs: 2, nats: 2, endpoints: [] as string[], flowLogs: true },
     prod: {
         azs: 2,
         nats: 2,
@@ -140,10 +140,10 @@ for (const stack of STACKS) {
         });
 
         it("opens each tier only to the tier that calls it, and only the load balancer listeners to the allow-list", () => {
-            // MWAA (prod) has no load balancer; on Celery, Flower's port is open to the VPC only
-            // while the allow-list is the whole internet.
+            // MWAA (prod) has no load balancer; on Celery without HTTPS (no domain or certificate),
+            // the load balancer is internal and every listener takes the VPC only, never 0.0.0.0/0.
             const listeners =
-                stack === "prod" ? [] : ["lb <- 0.0.0.0/0:80", "lb <- 0.0.0.0/0:443", "lb <- 10.40.0.0/16:5555"];
+                stack === "prod" ? [] : ["lb <- 10.40.0.0/16:80", "lb <- 10.40.0.0/16:443", "lb <- 10.40.0.0/16:5555"];
             expect(ingressTable(run)).to.deep.equal(
                 [
                     ...listeners,
@@ -253,6 +253,8 @@ describe("network configuration variants", () => {
             "airflow:azCount": 3,
             "airflow:natStrategy": "perAz",
             "airflow:webAllowedCidrs": ["203.0.113.0/24", "2001:db8::/32"],
+            "airflow:domainName": "airflow.example.com",
+            "airflow:hostedZoneId": "Z0123456789ABCDEFGHIJ",
         });
         expect(run.ofType(T.subnet)).to.have.length(6);
         expect(run.ofType(T.nat)).to.have.length(3);

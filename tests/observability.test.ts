@@ -171,6 +171,7 @@ describe("observability: the metrics agent", () => {
             AIRFLOW__METRICS__STATSD_HOST: "127.0.0.1",
             AIRFLOW__METRICS__STATSD_PORT: "8125",
             AIRFLOW__METRICS__STATSD_PREFIX: "airflow",
+            AIRFLOW__METRICS__LEGACY_NAMES_ON: "True",
         });
         const base = {
             airflowVersion: "3.0.6",
@@ -196,7 +197,7 @@ describe("observability: the metrics agent", () => {
         expect(names(renderAirflowEnvironment(base))).to.deep.equal([]);
         expect(
             names(renderAirflowEnvironment({ ...base, metrics: { ...STATSD_ENDPOINT, prefix: STATSD_PREFIX } })),
-        ).to.have.length(4);
+        ).to.have.length(5);
     });
 });
 

@@ -3,6 +3,7 @@ import { MWAA_LOG_MODULES } from "../config/mwaa";
 import { mwaaLogGroupName } from "../components/mwaa";
 import { SAGEMAKER_LOG_GROUPS } from "../components/sagemaker";
 import { rdsLogGroupName } from "../components/storage";
+import { upgradeSnapshotIdentifier, upgradeSnapshotResourceName } from "../components/celery";
 import { buildPlan, Plan, PlannedResource } from "../tools/plan/plan";
 import { runStack, STACKS } from "./harness/program";
 
@@ -128,6 +129,31 @@ for (const stack of STACKS) {
                 }),
             );
             expect(problems).to.deep.equal([]);
+        });
+
+        it("snapshots the metadata database, named after the Airflow version and kept, before the control service's task definition that migrates", () => {
+            const dbs = o.ofType("aws:rds/instance:Instance");
+            const snapshots = o.ofType("aws:rds/snapshot:Snapshot");
+            const controls = o
+                .ofType("aws:ecs/taskDefinition:TaskDefinition")
+                .filter((t) => t.name.endsWith("-control-task"));
+            if (o.ofType(T.mwaa).length > 0) {
+                expect(snapshots, "MWAA snapshots its own database").to.deep.equal([]);
+                return;
+            }
+            const version = String(o.plan.config["airflow:airflowVersion"]);
+            const name = `airflow-${stack}`;
+            expect(snapshots.map((s) => s.name)).to.deep.equal([upgradeSnapshotResourceName(name, version)]);
+            const [snapshot] = snapshots;
+            expect(snapshot.options.retainOnDelete, "the previous version's snapshot is kept").to.equal(true);
+            expect(o.directOfType(snapshot, "aws:rds/instance:Instance").map((d) => d.name)).to.deep.equal(
+                dbs.map((d) => d.name),
+            );
+            expect(controls).to.have.length(1);
+            expect(missing(o, controls[0], [snapshot])).to.deep.equal([]);
+            expect(upgradeSnapshotIdentifier(name, version, "beef")).to.match(
+                new RegExp(`^airflow-${stack}-pre-[0-9]+-[0-9]+-[0-9]+-beef$`),
+            );
         });
 
         it("uploads every object into a versioned bucket only after versioning is on", () => {

@@ -60,6 +60,7 @@ describe("offline plan of a stack", () => {
         const component = text.split("\n").filter((l) => l.startsWith("airflow-prod "));
         expect(component).to.deep.equal([
             "airflow-prod (airflow:jobs:FargateJobs)",
+            "airflow-prod (airflow:logs:AccessLogBucket)",
             "airflow-prod (airflow:ml:SageMakerTraining)",
             "airflow-prod (airflow:mwaa:MwaaEnvironment)",
             "airflow-prod (airflow:network:AirflowNetwork)",
@@ -135,12 +136,12 @@ describe("offline plan of a stack", () => {
     });
 
     it("reports the policy pack's verdict, and mandatory violations fail the plan", async () => {
-        expect(text).to.include("\nPolicies: 16 of policy pack airflow-aws, no violations\n");
+        expect(text).to.include("\nPolicies: 23 of policy pack airflow-aws, no violations\n");
         expect(failingViolations(prod)).to.deep.equal([]);
         const bad = await buildPlan(await runResources("dev", () => new aws.cloudwatch.LogGroup("forever", {})));
         expect(failingViolations(bad).map((v) => v.policy)).to.deep.equal(["log-group-retention"]);
         expect(renderPlan(bad)).to.include(
-            'Policies: 16 of policy pack airflow-aws, 1 violation (1 mandatory)\n    ✖ log-group-retention (mandatory): aws.cloudwatch.LogGroup "forever" has retentionInDays unset, which keeps logs forever; set retentionInDays\n',
+            'Policies: 23 of policy pack airflow-aws, 1 violation (1 mandatory)\n    ✖ log-group-retention (mandatory): aws.cloudwatch.LogGroup "forever" has retentionInDays unset, which keeps logs forever; set retentionInDays\n',
         );
     });
 });
@@ -170,7 +171,7 @@ describe("offline plan difference between two stacks", () => {
         const training = diff.changed.find((r) => r.name === "airflow-<env>-training-policy");
         expect(training).to.equal(undefined);
         expect(diff.tags.map((t) => [t.path, t.left, t.right])).to.deep.equal([["tags.Production", "false", "true"]]);
-        expect(diff.counts).to.deep.include({ type: "aws:ec2/vpcEndpoint:VpcEndpoint", left: 6, right: 9 });
+        expect(diff.counts).to.deep.include({ type: "aws:ec2/vpcEndpoint:VpcEndpoint", left: 1, right: 9 });
         expect(diff.outputs).to.deep.include({ path: "layout", left: "celery", right: "mwaa" });
         const text = renderDiff(diff);
         expect(text).to.include("  + aws.ec2.VpcEndpoint airflow-<env>-sqs-endpoint\n");
@@ -180,7 +181,7 @@ describe("offline plan difference between two stacks", () => {
         );
     });
 
-    it("shows what dev leaves out of staging: NAT per AZ, interface endpoints and flow logs", async () => {
+    it("shows what dev leaves out of staging: NAT per AZ and flow logs", async () => {
         const diff = diffPlans(await buildPlan(await runStack("dev")), await buildPlan(await runStack("staging")));
         const added = diff.onlyRight.map((r) => r.name);
         expect(added).to.include.members([
@@ -188,7 +189,6 @@ describe("offline plan difference between two stacks", () => {
             "airflow-<env>-flow-logs",
             "airflow-<env>-flow-log",
             "airflow-<env>-flow-logs-role",
-            "airflow-<env>-logs-endpoint",
         ]);
         expect(diff.onlyLeft.map((r) => r.name)).to.not.include.members(["airflow-<env>-nat-0", "airflow-<env>-vpc"]);
         const route = diff.changed.find((r) => r.name === "airflow-<env>-private-default-route-1");

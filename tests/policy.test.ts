@@ -133,6 +133,10 @@ describe("policy pack", () => {
             ecsTaskDefinition: aws.ecs.TaskDefinition,
             logGroup: aws.cloudwatch.LogGroup,
             mwaaEnvironment: aws.mwaa.Environment,
+            s3BucketLogging: aws.s3.BucketLogging,
+            lbLoadBalancer: aws.lb.LoadBalancer,
+            lbListener: aws.lb.Listener,
+            ecsService: aws.ecs.Service,
             metricAlarm: aws.cloudwatch.MetricAlarm,
             compositeAlarm: aws.cloudwatch.CompositeAlarm,
         };

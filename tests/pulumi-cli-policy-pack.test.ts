@@ -3,8 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { evaluatePolicies } from "../policy/offline";
 import { policies, POLICY_PACK_NAME } from "../policy/policies";
+import { productionPolicies } from "../policy/production";
 import { PolicyPackProcess } from "../tools/harness/analyzer";
-import { runResources, runStack, STACKS } from "./harness/program";
+import { runProgram, runResources, runStack, STACKS } from "./harness/program";
 
 // Started when mocha loads this file, so that the pack boots (ts-node type-checks it, about 2 s) in
 // its own process while the other test files run.
@@ -67,11 +68,107 @@ describe("policy pack as the Pulumi CLI runs it (pulumi preview --policy-pack po
             "log-group-retention",
             "s3-encryption-at-rest",
             "s3-public-access-block",
+            "s3-server-access-logging",
             "s3-tls-only",
             "security-group-internet-ingress",
         ]);
         expect(overGrpc.sort(order)).to.deep.equal(offline.sort(order));
     });
+
+    // The production, HTTPS and access-log rules (policy/production.ts), failing and passing, over the
+    // analyzer protocol exactly as the offline runner sees them.
+    const productionCase = (compliant: boolean) => () => {
+        const tags = { Production: "true" };
+        new aws.rds.Instance("db", {
+            instanceClass: "db.t4g.micro",
+            engine: "postgres",
+            storageEncrypted: true,
+            multiAz: compliant,
+            deletionProtection: compliant,
+            skipFinalSnapshot: !compliant,
+            backupRetentionPeriod: compliant ? 7 : 1,
+            tags,
+        });
+        new aws.elasticache.ReplicationGroup("cache", {
+            description: "broker",
+            atRestEncryptionEnabled: true,
+            transitEncryptionEnabled: true,
+            numCacheClusters: compliant ? 2 : 1,
+            automaticFailoverEnabled: compliant,
+            multiAzEnabled: compliant,
+            tags,
+        });
+        const logs = new aws.s3.Bucket("logs", {});
+        const data = new aws.s3.Bucket("data", { forceDestroy: !compliant, tags });
+        if (compliant)
+            new aws.s3.BucketLogging("data-logging", { bucket: data.id, targetBucket: logs.id, targetPrefix: "s3/" });
+        const alb = new aws.lb.LoadBalancer("alb", {
+            enableDeletionProtection: compliant,
+            ...(compliant ? { accessLogs: { enabled: true, bucket: logs.id, prefix: "alb" } } : {}),
+            tags,
+        });
+        new aws.lb.Listener("http", {
+            loadBalancerArn: alb.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: compliant
+                ? [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]
+                : [{ type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:tg" }],
+            tags,
+        });
+        new aws.lb.Listener("https", {
+            loadBalancerArn: alb.arn,
+            port: 443,
+            protocol: "HTTPS",
+            certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+            sslPolicy: compliant ? "ELBSecurityPolicy-TLS13-1-2-2021-06" : "ELBSecurityPolicy-2016-08",
+            defaultActions: [
+                { type: "forward", targetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:tg" },
+            ],
+            tags,
+        });
+        const scheduler = new aws.ecs.TaskDefinition("scheduler", {
+            family: "scheduler",
+            containerDefinitions: JSON.stringify([{ name: "scheduler", image: "airflow" }]),
+            tags,
+        });
+        new aws.ecs.Service("scheduler", { taskDefinition: scheduler.arn, desiredCount: compliant ? 2 : 1, tags });
+    };
+    const NEW_RULES = productionPolicies.map((p) => p.name);
+
+    it("fails every production, HTTPS and access-log rule over the analyzer protocol as offline", async () => {
+        const run = await runResources("dev", productionCase(false));
+        const offline = (await evaluatePolicies(run.resources)).map((v) => ({
+            policy: v.policy,
+            message: v.message,
+            urn: v.resource?.urn ?? "",
+            enforcementLevel: v.enforcementLevel,
+        }));
+        const overGrpc = await (await pack).analyze(run.resources);
+        const order = (a: { policy: string; message: string }, b: { policy: string; message: string }) =>
+            a.policy.localeCompare(b.policy) || a.message.localeCompare(b.message);
+        expect([...new Set(offline.map((v) => v.policy))].filter((p) => NEW_RULES.includes(p)).sort()).to.deep.equal(
+            [...NEW_RULES].sort(),
+        );
+        expect(overGrpc.sort(order)).to.deep.equal(offline.sort(order));
+    });
+
+    it("passes the compliant production, HTTPS and access-log cases over the analyzer protocol as offline", async () => {
+        const run = await runResources("dev", productionCase(true));
+        const offline = (await evaluatePolicies(run.resources)).map((v) => v.policy);
+        const overGrpc = (await (await pack).analyze(run.resources)).map((v) => v.policy);
+        expect(offline.filter((p) => NEW_RULES.includes(p))).to.deep.equal([]);
+        expect(overGrpc.sort()).to.deep.equal(offline.sort());
+    });
+
+    for (const [label, stack, overrides] of [
+        ["prod switched to celery", "prod", { "airflow:layout": "celery" }],
+        ["dev switched to mwaa", "dev", { "airflow:layout": "mwaa" }],
+    ] as const) {
+        it(`passes ${label} over the analyzer protocol too`, async () => {
+            expect(await (await pack).analyze((await runProgram(stack, overrides)).resources)).to.deep.equal([]);
+        });
+    }
 
     it("in a preview, ties new resources together by dependency, and defers a rule that reads an unknown", async () => {
         const run = await runResources("dev", () => {
@@ -88,6 +185,11 @@ describe("policy pack as the Pulumi CLI runs it (pulumi preview --policy-pack po
                 restrictPublicBuckets: true,
             });
             new aws.s3.BucketPolicy("artifacts-policy", { bucket: bucket.id, policy: bucket.arn.apply((a) => a) });
+            new aws.s3.BucketLogging("artifacts-logging", {
+                bucket: bucket.id,
+                targetBucket: "logs",
+                targetPrefix: "s3/",
+            });
             const key = new aws.kms.Key("secrets", {});
             new aws.secretsmanager.Secret("fernet", { kmsKeyId: key.arn });
         });

@@ -14,16 +14,8 @@ export const MAX_FUNCTION_LINES = 120;
  * and when an entry here is no longer over (so the list only shrinks).
  */
 const PENDING = {
-    files: ["mwaa.ts", "network.ts", "storage.ts"],
-    functions: [
-        "mwaa.ts constructor",
-        "mwaa.ts executionRoleStatements",
-        "network.ts constructor",
-        "observability/alarms.ts alarmSpecs",
-        "observability/dashboard.ts dashboard",
-        "observability/index.ts constructor",
-        "storage.ts constructor",
-    ],
+    files: ["storage.ts"],
+    functions: ["storage.ts constructor"],
 };
 
 function sourceFiles(dir: string): string[] {

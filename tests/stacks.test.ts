@@ -38,6 +38,9 @@ describe("committed stacks", () => {
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
         "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:s3/bucketLogging:BucketLogging",
+        "aws:acm/certificateValidation:CertificateValidation",
+        "aws:route53/record:Record",
         "aws:secretsmanager/secretVersion:SecretVersion",
         "aws:sqs/queuePolicy:QueuePolicy",
         "aws:efs/mountTarget:MountTarget",
@@ -55,6 +58,8 @@ describe("committed stacks", () => {
         "aws:sns/topicSubscription:TopicSubscription",
         // Deployed files: S3 allows 10 tags per object and bills them; the bucket carries the stack's tags.
         "aws:s3/bucketObjectv2:BucketObjectv2",
+        // Application Auto Scaling scheduled actions take no tags (PutScheduledAction has no Tags).
+        "aws:appautoscaling/scheduledAction:ScheduledAction",
     ]);
 
     for (const stack of STACKS) {

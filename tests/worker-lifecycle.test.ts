@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "fs";
+import { readdirSync, readFileSync } from "fs";
 import * as path from "path";
-import { WORKER_STOP_METRICS, WorkerStopEvents, workerStopEventPattern } from "../components/worker-events";
+import { WORKER_STOP_METRIC, WorkerStopEvents, workerStoppedMidRunPattern } from "../components/worker-events";
 import { AirflowComponent, renderAirflowEnvironment } from "../lib/airflow-env";
 import { taskProtectionStatement, WORKER_LAUNCHER, workerCommand } from "../lib/worker-container";
 import {
@@ -81,7 +81,9 @@ describe("worker lifecycle settings", () => {
                 "..",
                 ".venv",
                 "lib",
-                "python3.11",
+                // The venv's interpreter (3.11 or 3.12, scripts/ensure-python.sh picks it).
+                readdirSync(path.join(__dirname, "..", ".venv", "lib")).find((d) => /^python3\.\d+$/.test(d)) ??
+                    "python3",
                 "site-packages",
                 "airflow",
                 "config_templates",
@@ -202,27 +204,21 @@ describe("the worker container's command and protection grant", () => {
 });
 
 describe("worker stop events", () => {
-    it("matches Spot interruptions, and stops with an exit code other than a warm shutdown's, of the worker services only", () => {
-        const spot = workerStopEventPattern("spot-interruption", "arn:cluster", ["w-default", "w-large"]) as any;
-        expect(spot).to.deep.equal({
+    it("matches stops with an exit code other than a warm shutdown's, of the worker services only", () => {
+        expect(workerStoppedMidRunPattern("arn:cluster", ["w-default", "w-large"])).to.deep.equal({
             source: ["aws.ecs"],
             "detail-type": ["ECS Task State Change"],
             detail: {
                 clusterArn: ["arn:cluster"],
                 group: ["service:w-default", "service:w-large"],
                 lastStatus: ["STOPPED"],
-                stopCode: ["SpotInterruption"],
+                containers: { exitCode: [{ "anything-but": [0, 143] }] },
             },
         });
-        const midRun = workerStopEventPattern("stopped-mid-run", "arn:cluster", ["w-default"]) as any;
-        expect(midRun.detail.containers).to.deep.equal({ exitCode: [{ "anything-but": [0, 143] }] });
-        expect(midRun.detail).not.to.have.property("stopCode");
-        expect(() => workerStopEventPattern("spot-interruption", "arn:cluster", [])).to.throw(
-            "at least one worker service",
-        );
+        expect(() => workerStoppedMidRunPattern("arn:cluster", [])).to.throw("at least one worker service");
     });
 
-    it("writes each kind to its log group and counts it in Airflow/Workers by service", async () => {
+    it("writes the stops to their log group and counts them in Airflow/Events by cluster and service", async () => {
         const run = await runWith("dev", {}, () => {
             new WorkerStopEvents("ws", {
                 environment: "dev",
@@ -231,31 +227,28 @@ describe("worker stop events", () => {
             });
             return {};
         });
-        for (const [kind, metric] of [
-            ["spot-interruption", WORKER_STOP_METRICS.spotInterruptions],
-            ["stopped-mid-run", WORKER_STOP_METRICS.stoppedMidRun],
-        ]) {
-            const rule = run.get("aws:cloudwatch/eventRule:EventRule", `ws-${kind}`);
-            expect(JSON.parse(rule.inputs.eventPattern).detail.group).to.deep.equal([
-                "service:airflow-dev-worker-default",
-            ]);
-            const group = run.get("aws:cloudwatch/logGroup:LogGroup", `ws-${kind}-events`);
-            expect(group.inputs).to.include({ name: `/aws/events/airflow/dev/${kind}`, retentionInDays: 30 });
-            const target = run.get("aws:cloudwatch/eventTarget:EventTarget", `ws-${kind}-to-logs`);
-            expect(target.inputs.arn).to.equal(group.state.arn);
-            const filter = run.get("aws:cloudwatch/logMetricFilter:LogMetricFilter", `ws-${kind}-count`);
-            expect(filter.inputs.metricTransformation).to.deep.include({
-                namespace: "Airflow/Workers",
-                name: metric,
-                value: "1",
-                dimensions: { Service: "$.detail.group" },
-            });
-        }
+        const rule = run.get("aws:cloudwatch/eventRule:EventRule", "ws-stopped-mid-run");
+        expect(JSON.parse(rule.inputs.eventPattern).detail.group).to.deep.equal(["service:airflow-dev-worker-default"]);
+        const group = run.get("aws:cloudwatch/logGroup:LogGroup", "ws-stopped-mid-run-events");
+        expect(group.inputs).to.include({ name: "/aws/events/airflow/dev/stopped-mid-run", retentionInDays: 30 });
+        const target = run.get("aws:cloudwatch/eventTarget:EventTarget", "ws-stopped-mid-run-to-logs");
+        expect(target.inputs.arn).to.equal(group.state.arn);
+        const filter = run.get("aws:cloudwatch/logMetricFilter:LogMetricFilter", "ws-stopped-mid-run-count");
+        expect(filter.inputs.metricTransformation).to.deep.include({
+            namespace: "Airflow/Events",
+            name: WORKER_STOP_METRIC.name,
+            value: "1",
+            dimensions: { ClusterArn: "$.detail.clusterArn", Group: "$.detail.group" },
+        });
         const policy = JSON.parse(
             run.get("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "ws-events-to-logs").inputs.policyDocument,
         );
         expect(policy.Statement[0].Action).to.deep.equal(["logs:CreateLogStream", "logs:PutLogEvents"]);
-        expect(policy.Statement[0].Condition.ArnEquals["aws:SourceArn"]).to.have.length(2);
+        expect(policy.Statement[0].Condition.ArnEquals["aws:SourceArn"]).to.equal(rule.state.arn);
+        expect(
+            run.ofType("aws:cloudwatch/eventRule:EventRule"),
+            "Spot interruptions are Observability's",
+        ).to.have.length(1);
     });
 
     it("refuses to watch no worker service", async () => {

@@ -8,6 +8,7 @@ import {
     workerPoolViolations,
 } from "../../config";
 import { fargateSizeViolations } from "../../config/fargate";
+import { CPU_ARCHITECTURES } from "../../config/levers";
 import { choiceText, LOG_RETENTION_DAYS } from "../../config/spec";
 import { airflowMajor } from "../../config/versions";
 import { AirflowSecretArns } from "../storage";
@@ -28,6 +29,8 @@ export interface CeleryClusterArgs extends Partial<Omit<CelerySettings, "sizes">
     sizes?: Partial<CelerySettings["sizes"]>;
     /** Environment name (resource names, secret prefixes, metric dimension). Required. */
     environment: string;
+    /** The stack's log bucket: the load balancer's access logs go there (prefix alb). Default: none. */
+    accessLogBucket?: pulumi.Input<string>;
     /** Airflow version, one of SUPPORTED_AIRFLOW_VERSIONS; the major decides the components. Required. */
     airflowVersion: string;
     /** Where the services run. Required. */
@@ -48,6 +51,12 @@ export interface CeleryClusterArgs extends Partial<Omit<CelerySettings, "sizes">
         secretArns: AirflowSecretArns;
         /** Decides the broker settings and permissions. */
         brokerType: Broker;
+        /**
+         * The metadata database's RDS instance identifier: when given, an RDS snapshot named after
+         * `airflowVersion` is taken before the control service migrates (snapshot.ts). Default: none,
+         * no snapshot.
+         */
+        databaseInstanceId?: pulumi.Input<string>;
         /** SQS queues by Celery queue name (sqs broker). */
         queues?: Record<string, CeleryQueue>;
         /** The shared file system; mounted at /opt/airflow/shared when given. */
@@ -115,6 +124,8 @@ export function celeryArgViolations(
         out.push({ field, message: `must be ${allowed}, got ${JSON.stringify(got)}` });
     if (!(SUPPORTED_AIRFLOW_VERSIONS as readonly string[]).includes(resolved.airflowVersion))
         fail("airflowVersion", choiceText(SUPPORTED_AIRFLOW_VERSIONS), resolved.airflowVersion);
+    if (!CPU_ARCHITECTURES.includes(resolved.cpuArchitecture))
+        fail("cpuArchitecture", choiceText(CPU_ARCHITECTURES), resolved.cpuArchitecture);
     if (!WEB_ACCESS.includes(resolved.webAccess)) fail("webAccess", choiceText(WEB_ACCESS), resolved.webAccess);
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays))
         fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), resolved.logRetentionDays);

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import { readFileSync } from "fs";
 import * as path from "path";
 import { ContainerEnv, DAGS_FOLDER } from "../../lib/airflow-env";
+import { queueMetricsPublishing } from "../../lib/worker-scaling";
 import { AIRFLOW_GID, AIRFLOW_UID, ARTIFACT_KEYS } from "../storage";
 import { mountsSharedFs, ServiceSpec } from "./services";
 
@@ -96,7 +97,8 @@ export function controlContainers(input: ContainersInput): aws.ecs.ContainerDefi
                 QUEUE_METRICS_NAMESPACE: QUEUE_METRIC.namespace,
                 QUEUE_METRICS_NAME: QUEUE_METRIC.name,
                 QUEUE_METRICS_QUEUES: input.queues.join(","),
-                QUEUE_METRICS_INTERVAL_SECONDS: "60",
+                // Every 10 s at high resolution: the scale-out alarm reads 10-second datapoints.
+                ...queueMetricsPublishing(),
             }),
             secrets: dbConnSecret(input),
             dependsOn: [{ containerName: "migrate", condition: "SUCCESS" }],

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { secretPrefixes } from "../../lib/airflow";
 import { ecrPullStatements, Statement } from "../../lib/iam";
+import { taskProtectionStatement } from "../../lib/worker-container";
 import { writeLogStatement } from "../ecs";
 import { ARTIFACT_KEYS } from "../storage";
 import { QUEUE_METRIC } from "./containers";
@@ -15,7 +16,8 @@ export type Grant =
     | "sendToQueues"
     | "consumeQueues"
     | "publishQueueMetric"
-    | "mountSharedFs";
+    | "mountSharedFs"
+    | "protectOwnTask";
 
 /** The grants of each task role. The scheduler and webserver of Airflow 2 parse DAG files; Airflow 3's use the serialized DAGs. */
 export function taskRoleGrants(airflowMajor: 2 | 3): Record<TaskRoleKey, Grant[]> {
@@ -26,7 +28,15 @@ export function taskRoleGrants(airflowMajor: 2 | 3): Record<TaskRoleKey, Grant[]
         scheduler: [...parsesDags, "secretsBackend", "sendToQueues", "mountSharedFs"],
         dagProcessor: ["readDags", "writeLogs", "secretsBackend", "mountSharedFs"],
         triggerer: ["readDags", "writeLogs", "secretsBackend", "mountSharedFs"],
-        worker: ["readDags", "writeLogs", "secretsBackend", "consumeQueues", "sendToQueues", "mountSharedFs"],
+        worker: [
+            "readDags",
+            "writeLogs",
+            "secretsBackend",
+            "consumeQueues",
+            "sendToQueues",
+            "mountSharedFs",
+            "protectOwnTask",
+        ],
         flower: [],
     };
 }
@@ -55,6 +65,8 @@ export interface GrantContext {
     queueArns: pulumi.Input<string>[];
     fileSystem?: { arn: pulumi.Input<string>; accessPointArn: pulumi.Input<string> };
     ecsExec: boolean;
+    /** The ECS cluster the tasks run on (protectOwnTask: scale-in protection of the cluster's tasks). */
+    cluster: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
 }
 
 function listPrefixStatement(sid: string, bucketArn: pulumi.Input<string>, prefix: string): Statement {
@@ -147,6 +159,11 @@ export function grantStatements(grants: readonly Grant[], ctx: GrantContext): St
             Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": ctx.fileSystem.accessPointArn } },
         });
     }
+    // The worker launcher protects its own task from scale-in while busy (sidecars/celery_worker.py).
+    add(
+        "protectOwnTask",
+        taskProtectionStatement({ ...ctx.cluster, partition: ctx.partition, region: ctx.region, account: ctx.account }),
+    );
     if (ctx.ecsExec) {
         statements.push({
             Sid: "EcsExec",

@@ -1,19 +1,22 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerPlatform } from "../../config/levers";
 import { AirflowSecretRefs } from "../../lib/airflow-env";
 import { policyDocument } from "../../lib/iam";
 import { assumeRolePolicy } from "../../lib/iam";
 import { withName } from "../../lib/tags";
 import { fargateCluster } from "../ecs";
+import { WorkerStopEvents } from "../worker-events";
 import { PORTS } from "../network";
 import { AirflowSecretArns } from "../storage";
 import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
 import { GrantContext, grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "./iam";
 import { createLoadBalancer } from "./load-balancer";
-import { createScaling } from "./scaling";
+import { createOffHours, createScaling } from "./scaling";
 import { createService, SharedSettings } from "./service";
-import { airflowServices, apiRole, TaskRoleKey } from "./services";
+import { createUpgradeSnapshot } from "./snapshot";
+import { airflowServices, apiRole, ServiceSpec, TaskRoleKey } from "./services";
 
 export { celeryArgViolations, resolveCeleryArgs } from "./args";
 export type { CeleryClusterArgs, CeleryQueue, ResolvedCeleryArgs } from "./args";
@@ -22,6 +25,7 @@ export { grantStatements, taskRoleGrants } from "./iam";
 export { listenerSpecs } from "./load-balancer";
 export { queueSteps } from "./scaling";
 export { airflowServices, componentCommand } from "./services";
+export { upgradeSnapshotIdentifier, upgradeSnapshotResourceName } from "./snapshot";
 export type { ServiceSpec } from "./services";
 
 /**
@@ -65,12 +69,11 @@ export class CeleryCluster extends pulumi.ComponentResource {
         this.imageUri = image.uri;
         this.repositoryUrl = image.repositoryUrl;
 
-        const { cluster, capacityProviders } = fargateCluster(name, tags, this);
+        const { cluster, capacityProviders } = fargateCluster(name, tags, this, resolved.containerInsights);
         // From the association, so that what runs tasks on the cluster (the fargate_jobs Variable) waits for it.
         this.clusterName = capacityProviders.clusterName;
         this.clusterArn = cluster.arn;
 
-        // Service discovery: workers reach the api-server's execution API at a private DNS name.
         const api = apiRole(resolved.airflowMajor);
         const { apiRegistry, executionApiUrl } = this.discovery(
             name,
@@ -84,6 +87,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             name,
             {
                 ...resolved,
+                accessLogBucket: args.accessLogBucket,
                 vpcId: args.network.vpcId,
                 publicSubnetIds: args.network.publicSubnetIds,
                 privateSubnetIds: args.network.privateSubnetIds,
@@ -93,9 +97,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
             this,
         );
         this.loadBalancerDnsName = lb.alb.dnsName;
-        const scheme = resolved.certificateArn ? "https" : "http";
-        this.airflowUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}`;
-        if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${scheme}://${lb.alb.dnsName}:${PORTS.flower}`;
+        this.airflowUrl = lb.url;
+        if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${lb.url}:${PORTS.flower}`;
 
         const queues = args.storage.queues ?? {};
         const roles = this.taskRoles(
@@ -111,6 +114,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 queueArns: Object.values(queues).map((q) => q.arn),
                 fileSystem: args.storage.fileSystem,
                 ecsExec: resolved.ecsExec,
+                cluster: { name: cluster.name, arn: cluster.arn },
             },
             tags,
         );
@@ -147,21 +151,21 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     logRetentionDays: resolved.logRetentionDays,
                     dagSyncIntervalSeconds: resolved.dagSyncIntervalSeconds,
                     ecsExec: resolved.ecsExec,
+                    cpuArchitecture: resolved.cpuArchitecture,
+                    scheduled: !!resolved.offHours,
                     subnetIds: args.network.privateSubnetIds,
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
                     tags,
+                    taskDefinitionDependsOn: spec.control ? this.upgradeSnapshot(name, resolved, args) : [],
                 },
                 this,
             );
             this.serviceNames[spec.role] = service.name;
             this.logGroupNames[spec.role] = logGroup.name;
-            const pool = resolved.workerPools.find((p) => spec.role === `worker-${p.name}`);
-            if (pool) {
-                const scaling = { environment: resolved.environment, pool, clusterName: cluster.name, tags };
-                createScaling(name, { ...scaling, serviceName: service.name }, this);
-            }
+            this.scale(name, resolved, spec, cluster.name, service.name, tags);
         }
+        this.workerPools(name, resolved, cluster, tags);
         this.registerOutputs({
             clusterName: this.clusterName,
             clusterArn: this.clusterArn,
@@ -174,7 +178,57 @@ export class CeleryCluster extends pulumi.ComponentResource {
         });
     }
 
-    /** The private DNS namespace and the UI/API service's registration in it. */
+    /**
+     * What the worker pools get besides their services and scaling (scale): the metric of worker tasks
+     * stopped mid-run (Spot interruptions: Observability's event rule counts them for the whole cluster).
+     */
+    private workerPools(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        cluster: aws.ecs.Cluster,
+        tags: CeleryClusterArgs["tags"],
+    ): void {
+        new WorkerStopEvents(
+            `${name}-worker-stops`,
+            {
+                environment: resolved.environment,
+                clusterArn: cluster.arn,
+                workerServiceNames: resolved.workerPools.map((p) => this.serviceNames[`worker-${p.name}`]),
+                logRetentionDays: resolved.logRetentionDays,
+                tags,
+            },
+            { parent: this },
+        );
+    }
+
+    /** A worker pool's queue-depth scaling, and every service's off-hours schedule (when the stack has one). */
+    private scale(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        spec: ServiceSpec,
+        clusterName: pulumi.Input<string>,
+        serviceName: pulumi.Input<string>,
+        tags: CeleryClusterArgs["tags"],
+    ): void {
+        const pool = resolved.workerPools.find((p) => spec.role === `worker-${p.name}`);
+        const scaling = { environment: resolved.environment, clusterName, serviceName, tags };
+        const target = pool ? createScaling(name, { ...scaling, pool }, this) : undefined;
+        if (!resolved.offHours) return;
+        const bounds = pool
+            ? { min: pool.minCount, max: pool.maxCount }
+            : { min: spec.desiredCount, max: spec.desiredCount };
+        createOffHours(name, { ...scaling, role: spec.role, bounds, offHours: resolved.offHours, target }, this);
+    }
+
+    /** Before the control service migrates to a new version: an RDS snapshot named after it, if there is a database. */
+    private upgradeSnapshot(name: string, resolved: ResolvedCeleryArgs, args: CeleryClusterArgs): pulumi.Resource[] {
+        const dbInstanceIdentifier = args.storage.databaseInstanceId;
+        if (dbInstanceIdentifier === undefined) return [];
+        const snapshotArgs = { airflowVersion: resolved.airflowVersion, dbInstanceIdentifier, tags: args.tags };
+        return [createUpgradeSnapshot(name, snapshotArgs, this)];
+    }
+
+    /** Service discovery: the private DNS namespace and the UI/API service's registration in it, where workers reach the execution API. */
     private discovery(
         name: string,
         api: string,
@@ -241,7 +295,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 repositoryUrl: repository.repositoryUrl,
                 context: args.image.build.context,
                 dockerfile: args.image.build.dockerfile,
-                platform: "linux/amd64",
+                platform: dockerPlatform(resolved.cpuArchitecture),
                 imageTag: args.image.build.tag,
                 args: { AIRFLOW_VERSION: resolved.airflowVersion },
             },

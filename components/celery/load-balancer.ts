@@ -37,13 +37,39 @@ export function targetGroupHealth(target: "api" | "flower", airflowMajor: 2 | 3)
     return { path: airflowMajor === 3 ? "/api/v2/monitor/health" : "/health", matcher: "200" };
 }
 
+/**
+ * Where the listeners' certificate comes from: a given ACM ARN, one issued for the stack's domain
+ * (validated by DNS in its Route 53 zone), or none (HTTP only, which the config allows on internal
+ * load balancers or with airflow:publicPlainHttp).
+ */
+export type CertificateSource = { kind: "arn"; arn: string } | { kind: "issued"; domain: string } | { kind: "none" };
+
+export function certificateSource(args: {
+    certificateArn?: string;
+    domain?: { name: string; hostedZoneId?: string };
+}): CertificateSource {
+    if (args.certificateArn) return { kind: "arn", arn: args.certificateArn };
+    if (args.domain) return { kind: "issued", domain: args.domain.name };
+    return { kind: "none" };
+}
+
+/** The zone a domain's records go in is looked up by the domain's parent name: airflow.example.com -> example.com. */
+export function parentZoneName(domain: string): string {
+    const labels = domain.split(".");
+    return labels.length > 2 ? labels.slice(1).join(".") : domain;
+}
+
 export interface LoadBalancerArgs {
     environment: string;
     airflowMajor: 2 | 3;
     webAccess: WebAccess;
     certificateArn?: string;
+    /** The UI's DNS name: an alias record points it at the load balancer, and a certificate is issued for it. */
+    domain?: { name: string; hostedZoneId?: string };
     flower: boolean;
     protectData: boolean;
+    /** Bucket of the load balancer's access logs (prefix alb). Undefined: no access logs. */
+    accessLogBucket?: pulumi.Input<string>;
     vpcId: pulumi.Input<string>;
     publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -53,6 +79,10 @@ export interface LoadBalancerArgs {
 
 export interface LoadBalancer {
     alb: aws.lb.LoadBalancer;
+    /** https://<domain> or https://<alb dns>, or http:// without a certificate. */
+    url: pulumi.Output<string>;
+    /** Whether the listeners serve HTTPS. */
+    https: boolean;
     targetGroups: { api: aws.lb.TargetGroup; flower?: aws.lb.TargetGroup };
 }
 
@@ -71,6 +101,9 @@ export function createLoadBalancer(name: string, args: LoadBalancerArgs, parent:
             dropInvalidHeaderFields: true,
             enableDeletionProtection: args.protectData,
             idleTimeout: 120,
+            ...(args.accessLogBucket
+                ? { accessLogs: { enabled: true, bucket: args.accessLogBucket, prefix: "alb" } }
+                : {}),
             tags: withName(tags, `${name}-alb`),
         },
         { parent },
@@ -99,11 +132,14 @@ export function createLoadBalancer(name: string, args: LoadBalancerArgs, parent:
             { parent },
         );
     };
+    const zoneId = args.domain ? hostedZoneId(args.domain, parent) : undefined;
+    const certificateArn = listenerCertificate(name, certificateSource(args), zoneId, args.tags, parent);
+    const https = certificateArn !== undefined;
     const targetGroups = {
         api: targetGroup("api", "api-", PORTS.airflowWeb),
         flower: args.flower ? targetGroup("flower", "flwr-", PORTS.flower) : undefined,
     };
-    for (const spec of listenerSpecs({ https: !!args.certificateArn, flower: args.flower })) {
+    for (const spec of listenerSpecs({ https, flower: args.flower })) {
         const action = spec.action;
         const defaultActions: aws.types.input.lb.ListenerDefaultAction[] =
             "forward" in action
@@ -120,12 +156,78 @@ export function createLoadBalancer(name: string, args: LoadBalancerArgs, parent:
                 loadBalancerArn: alb.arn,
                 port: spec.port,
                 protocol: spec.https ? "HTTPS" : "HTTP",
-                ...(spec.https ? { certificateArn: args.certificateArn, sslPolicy: SSL_POLICY } : {}),
+                ...(spec.https ? { certificateArn, sslPolicy: SSL_POLICY } : {}),
                 defaultActions,
                 tags: withName(tags, `${name}-${spec.role}-listener`),
             },
             { parent },
         );
     }
-    return { alb, targetGroups };
+    let host: pulumi.Output<string> = alb.dnsName;
+    if (args.domain && zoneId) {
+        const record = new aws.route53.Record(
+            `${name}-alias-record`,
+            {
+                zoneId,
+                name: args.domain.name,
+                type: "A",
+                aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
+            },
+            { parent },
+        );
+        host = record.fqdn.apply((fqdn) => fqdn.replace(/\.$/, ""));
+    }
+    const url = pulumi.interpolate`${https ? "https" : "http"}://${host}`;
+    return { alb, url, https, targetGroups };
+}
+
+/** The zone of the domain: as given, or Route 53's public zone of the parent name. */
+function hostedZoneId(domain: { name: string; hostedZoneId?: string }, parent: pulumi.Resource): pulumi.Output<string> {
+    if (domain.hostedZoneId) return pulumi.output(domain.hostedZoneId);
+    return aws.route53.getZoneOutput({ name: parentZoneName(domain.name), privateZone: false }, { parent }).zoneId;
+}
+
+/**
+ * The listeners' certificate ARN. An issued certificate is validated by DNS: one CNAME in the zone,
+ * then aws.acm.CertificateValidation waits until ACM has issued it, so the HTTPS listener never
+ * references a pending certificate (https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html).
+ */
+function listenerCertificate(
+    name: string,
+    source: CertificateSource,
+    zoneId: pulumi.Output<string> | undefined,
+    tags: LoadBalancerArgs["tags"],
+    parent: pulumi.Resource,
+): pulumi.Output<string> | undefined {
+    if (source.kind === "none") return undefined;
+    if (source.kind === "arn") return pulumi.output(source.arn);
+    const certificate = new aws.acm.Certificate(
+        `${name}-certificate`,
+        {
+            domainName: source.domain,
+            validationMethod: "DNS",
+            keyAlgorithm: "EC_prime256v1",
+            tags: withName(tags, `${name}-certificate`),
+        },
+        { parent },
+    );
+    const option = certificate.domainValidationOptions[0];
+    const validationRecord = new aws.route53.Record(
+        `${name}-certificate-validation-record`,
+        {
+            zoneId: zoneId!,
+            name: option.resourceRecordName,
+            type: option.resourceRecordType,
+            records: [option.resourceRecordValue],
+            ttl: 300,
+            allowOverwrite: true,
+        },
+        { parent },
+    );
+    const validation = new aws.acm.CertificateValidation(
+        `${name}-certificate-validation`,
+        { certificateArn: certificate.arn, validationRecordFqdns: [validationRecord.fqdn] },
+        { parent },
+    );
+    return validation.certificateArn;
 }

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { CpuArchitecture } from "../../config";
 import { AirflowEnvSettings, renderAirflowEnvironment } from "../../lib/airflow-env";
 import { withName } from "../../lib/tags";
 import { executionRole } from "../ecs";
@@ -34,10 +35,16 @@ export interface ServiceArgs {
     logRetentionDays: number;
     dagSyncIntervalSeconds: number;
     ecsExec: boolean;
+    /** The tasks' CPU architecture (the image must be built for it). */
+    cpuArchitecture: CpuArchitecture;
+    /** An off-hours schedule scales the service: its desired count is then not the program's. */
+    scheduled: boolean;
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     securityGroupId: pulumi.Input<string>;
     fileSystem?: { id: pulumi.Input<string>; accessPointId: pulumi.Input<string> };
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** What the task definition is registered after (the control service: the pre-upgrade snapshot). Default: none. */
+    taskDefinitionDependsOn?: pulumi.Resource[];
 }
 
 /** The task definition's volumes: the dags scratch volume and the shared file system (EFS over TLS, IAM). */
@@ -125,14 +132,14 @@ export function createService(
             networkMode: "awsvpc",
             cpu: String(spec.cpu),
             memory: String(spec.memory),
-            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.cpuArchitecture },
             executionRoleArn: execution.arn,
             taskRoleArn: args.taskRole.arn,
             containerDefinitions,
             volumes: taskVolumes(spec, args.fileSystem),
             tags: withName(tags, `${name}-${role}-task`),
         },
-        { parent },
+        { parent, dependsOn: args.taskDefinitionDependsOn ?? [] },
     );
     const service = new aws.ecs.Service(
         `${name}-${role}`,
@@ -162,11 +169,11 @@ export function createService(
             serviceRegistries: args.serviceRegistry ? { registryArn: args.serviceRegistry.arn } : undefined,
             tags: withName(tags, `${name}-${role}`),
         },
-        // Autoscaling owns the workers' desired count after creation.
+        // Autoscaling (and an off-hours schedule) owns the desired count after creation.
         {
             parent,
             dependsOn: spec.capacityProviders.length > 0 ? [args.capacityProviders] : [],
-            ignoreChanges: spec.component === "worker" ? ["desiredCount"] : [],
+            ignoreChanges: spec.component === "worker" || args.scheduled ? ["desiredCount"] : [],
         },
     );
     return { service, logGroup };

@@ -1,5 +1,7 @@
 import type { Broker, CelerySettings } from "../../config";
 import type { AirflowComponent } from "../../lib/airflow-env";
+import { workerCommand } from "../../lib/worker-container";
+import { WORKER_LIFECYCLE } from "../../lib/worker-lifecycle";
 import { PORTS } from "../network";
 
 /** The task roles of the cluster, one per class of service (see iam.ts for what each may do). */
@@ -40,7 +42,7 @@ export interface ServiceSpec {
 /** What decides the services: the Airflow major version, the broker and the celery settings. */
 export interface ServicesInput extends Pick<
     CelerySettings,
-    "apiServerCount" | "schedulerCount" | "sizes" | "workerPools" | "flower"
+    "apiServerCount" | "schedulerCount" | "sizes" | "workerPools" | "flower" | "spotServices"
 > {
     airflowMajor: 2 | 3;
     broker: Broker;
@@ -89,6 +91,21 @@ export function componentCommand(
 const jobsCheck = (job: string) => `airflow jobs check --job-type ${job} --local`;
 const FARGATE: CapacityProviderStrategy[] = [{ capacityProvider: "FARGATE", weight: 1 }];
 
+/**
+ * Where a stateless service (api-server, dag-processor, triggerer, Flower) runs: FARGATE, or with
+ * spotServices FARGATE_SPOT, keeping one task on FARGATE when the service runs two or more (so a
+ * Spot reclaim never takes the whole UI down at once). A single task goes to Spot entirely: ECS
+ * starts a replacement when Spot reclaims it (2 minutes' notice), a short gap a dev stack accepts.
+ * The schedulers, the control service and the workers (which set their own) stay where they are.
+ */
+export function statelessCapacity(spotServices: boolean, count: number): CapacityProviderStrategy[] {
+    if (!spotServices) return FARGATE;
+    return [
+        { capacityProvider: "FARGATE", weight: 0, base: count >= 2 ? 1 : 0 },
+        { capacityProvider: "FARGATE_SPOT", weight: 1 },
+    ];
+}
+
 /** The health check of a Celery worker: a ping over Redis, or the process being there on SQS (no remote control). */
 export function workerHealthCheck(broker: Broker): string {
     return broker === "redis"
@@ -128,7 +145,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
             port: PORTS.airflowWeb,
             healthCheck: `curl --fail --silent http://localhost:${PORTS.airflowWeb}${healthPath(major)}`,
             taskRole: "web",
-            capacityProviders: FARGATE,
+            capacityProviders: statelessCapacity(input.spotServices, input.apiServerCount),
             targetGroup: "api",
             discovery: true,
         },
@@ -154,7 +171,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
             needsDags: true,
             healthCheck: jobsCheck("DagProcessorJob"),
             taskRole: "dagProcessor",
-            capacityProviders: FARGATE,
+            capacityProviders: statelessCapacity(input.spotServices, 1),
         });
     }
     specs.push({
@@ -166,13 +183,14 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
         needsDags: true,
         healthCheck: jobsCheck("TriggererJob"),
         taskRole: "triggerer",
-        capacityProviders: FARGATE,
+        capacityProviders: statelessCapacity(input.spotServices, 1),
     });
     for (const pool of input.workerPools) {
         specs.push({
             role: `worker-${pool.name}`,
             component: "worker",
-            command: componentCommand("worker", { queues: [pool.name], concurrency: pool.concurrency }),
+            // The launcher (scale-in protection while busy) around `airflow celery worker`.
+            command: workerCommand([pool.name], pool.concurrency),
             cpu: pool.cpu,
             memory: pool.memory,
             desiredCount: pool.minCount,
@@ -187,7 +205,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
                 : FARGATE,
             workerConcurrency: pool.concurrency,
             // Fargate's maximum: a worker gets 2 minutes for a warm Celery shutdown.
-            stopTimeout: 120,
+            stopTimeout: WORKER_LIFECYCLE.stopTimeoutSeconds,
         });
     }
     if (input.flower) {
@@ -201,7 +219,7 @@ export function airflowServices(input: ServicesInput): ServiceSpec[] {
             port: PORTS.flower,
             healthCheck: `python -c "import socket; socket.create_connection(('localhost', ${PORTS.flower}), 5)"`,
             taskRole: "flower",
-            capacityProviders: FARGATE,
+            capacityProviders: statelessCapacity(input.spotServices, 1),
             targetGroup: "flower",
         });
     }

@@ -79,6 +79,7 @@ export function metricCatalog(): MetricCatalog {
         `${QUEUE_LOAD_METRIC.namespace}|${QUEUE_LOAD_METRIC.name}`,
         ...[
             EVENT_METRICS.spotInterruptions,
+            EVENT_METRICS.workersStoppedMidRun,
             EVENT_METRICS.deploymentsRolledBack,
             EVENT_METRICS.mwaaEnvironmentUnhealthy,
         ].map((n) => `${EVENT_METRICS.namespace}|${n}`),

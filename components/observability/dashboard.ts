@@ -109,6 +109,18 @@ class Builder {
 }
 
 /** The dashboard body (CloudWatch's dashboard JSON) and the metrics it reads. */
+/** What every row of the dashboard is drawn with. */
+interface Canvas {
+    b: Builder;
+    env: string;
+    pools: readonly string[];
+    airflow: (name: AirflowMetricName, opts?: Record<string, unknown>, extra?: Record<string, string>) => Series;
+    mwaaSearch: (name: string, stat: string, label: string, period?: number) => Series;
+    c: Observed<string>["celery"] | undefined;
+    mwaa: boolean;
+}
+
+/** The dashboard body (CloudWatch's dashboard JSON) and the metrics it reads. */
 export function dashboard(o: Observed<string>): Dashboard {
     const b = new Builder(o.region);
     const env = o.environmentName;
@@ -129,7 +141,15 @@ export function dashboard(o: Observed<string>): Dashboard {
         );
     const c = o.layout === "celery" ? o.celery : undefined;
     const mwaa = o.layout === "mwaa";
+    const canvas: Canvas = { b, env, pools, airflow, mwaaSearch, c, mwaa };
+    for (const rows of [schedulerRows, queueAgeRow, failureRows, databaseRow, brokerRow, workerRow, loadBalancerRow]) {
+        rows(canvas);
+    }
+    return { body: { widgets: b.widgets }, uses: dedupe(b.uses) };
+}
 
+/** Rows 0 and 1: the scheduler; queued, running and open slots. */
+function schedulerRows({ b, pools, airflow, mwaaSearch, c }: Canvas): void {
     b.row(DASHBOARD_ROWS[0]);
     b.graph("Scheduler heartbeats per minute", [airflow("SchedulerHeartbeat")], { stat: "Sum", width: 12 });
     b.graph("Tasks the scheduler can queue", [airflow("TasksExecutable")], { stat: "Maximum", width: 12 });
@@ -167,7 +187,10 @@ export function dashboard(o: Observed<string>): Dashboard {
             { stat: "Maximum" },
         );
     }
+}
 
+/** Row 2: the oldest queued task. */
+function queueAgeRow({ b, mwaaSearch, c }: Canvas): void {
     b.row(DASHBOARD_ROWS[2]);
     if (c?.broker.type === "sqs") {
         const names = c.broker.queueNames;
@@ -192,7 +215,10 @@ export function dashboard(o: Observed<string>): Dashboard {
             width: 24,
         });
     }
+}
 
+/** Rows 3 to 5: failures, DAG processing, pool starvation. */
+function failureRows({ b, env, airflow }: Canvas): void {
     b.row(DASHBOARD_ROWS[3]);
     b.graph(
         "Failed DAG runs",
@@ -224,7 +250,10 @@ export function dashboard(o: Observed<string>): Dashboard {
 
     b.row(DASHBOARD_ROWS[5]);
     b.graph("Tasks starving for pool slots", [airflow("TasksStarving")], { stat: "Maximum", width: 24 });
+}
 
+/** Row 6: the metadata database. */
+function databaseRow({ b, mwaaSearch, c }: Canvas): void {
     b.row(DASHBOARD_ROWS[6]);
     if (c) {
         const db = (name: string, label: string, stat = "Average") =>
@@ -252,7 +281,10 @@ export function dashboard(o: Observed<string>): Dashboard {
             width: 6,
         });
     }
+}
 
+/** Row 7: the broker. */
+function brokerRow({ b, mwaaSearch, c }: Canvas): void {
     b.row(DASHBOARD_ROWS[7]);
     if (c?.broker.type === "sqs") {
         const names = c.broker.queueNames;
@@ -283,7 +315,10 @@ export function dashboard(o: Observed<string>): Dashboard {
             width: 24,
         });
     }
+}
 
+/** Row 8: workers per pool and Spot interruptions. */
+function workerRow({ b, mwaaSearch, c }: Canvas): void {
     b.row(DASHBOARD_ROWS[8]);
     if (c) {
         b.graph(
@@ -308,6 +343,11 @@ export function dashboard(o: Observed<string>): Dashboard {
                     "Interrupted",
                     [{ namespace: EVENT_METRICS.namespace, name: EVENT_METRICS.spotInterruptions }],
                 ),
+                b.expression(
+                    `SEARCH('{${EVENT_METRICS.namespace},ClusterArn,Group} MetricName="${EVENT_METRICS.workersStoppedMidRun}" ClusterArn="${c.clusterArn}"', 'Sum', 300)`,
+                    "Workers stopped mid-run",
+                    [{ namespace: EVENT_METRICS.namespace, name: EVENT_METRICS.workersStoppedMidRun }],
+                ),
             ],
             { stat: "Sum", period: 300, width: 12 },
         );
@@ -322,7 +362,10 @@ export function dashboard(o: Observed<string>): Dashboard {
         );
         b.text("**Spot interruptions**: MWAA runs its workers on demand.", 12);
     }
+}
 
+/** Row 9: the load balancer and the api-server's health. */
+function loadBalancerRow({ b, c, mwaa }: Canvas): void {
     b.row(DASHBOARD_ROWS[9]);
     if (c?.loadBalancer) {
         const lb = c.loadBalancer;
@@ -372,8 +415,6 @@ export function dashboard(o: Observed<string>): Dashboard {
             24,
         );
     }
-
-    return { body: { widgets: b.widgets }, uses: dedupe(b.uses) };
 }
 
 export function dedupe(uses: readonly MetricUse[]): MetricUse[] {

@@ -40,6 +40,8 @@ export interface ObservabilityArgs {
         serviceNames: Record<string, pulumi.Input<string>>;
         /** Celery queues, one per worker pool. */
         workerPools: readonly string[];
+        /** Container Insights on the cluster (airflow:containerInsights). Default: true. */
+        containerInsights?: boolean;
         databaseInstanceId: pulumi.Input<string>;
         broker:
             | { type: "redis"; replicationGroupId: pulumi.Input<string> }
@@ -84,164 +86,11 @@ export class Observability extends pulumi.ComponentResource {
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const retention = args.logRetentionDays ?? 30;
 
-        // The topic: encrypted with a key CloudWatch and EventBridge may use (the AWS-managed SNS key
-        // does not let CloudWatch alarms publish).
-        const key = new aws.kms.Key(
-            `${name}-alarms-key`,
-            {
-                description: `Encrypts the alarm topic of ${args.environmentName}`,
-                enableKeyRotation: true,
-                deletionWindowInDays: 7,
-                // The account administers the key (KMS's default key policy); CloudWatch and EventBridge
-                // of this account may encrypt messages for the topic.
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "AccountAdministers",
-                            Effect: "Allow",
-                            Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
-                            Action: "kms:*",
-                            Resource: "*",
-                        },
-                        {
-                            Sid: "CloudWatchPublishes",
-                            Effect: "Allow",
-                            Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
-                            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            Resource: "*",
-                            Condition: { StringEquals: { "aws:SourceAccount": account } },
-                        },
-                    ],
-                }),
-                tags: withName(tags, `${name}-alarms-key`),
-            },
-            parent,
-        );
-        const topic = new aws.sns.Topic(
-            `${name}-alarms`,
-            { name: `${name}-alarms`, kmsMasterKeyId: key.arn, tags: withName(tags, `${name}-alarms`) },
-            parent,
-        );
-        new aws.sns.TopicPolicy(
-            `${name}-alarms-policy`,
-            {
-                arn: topic.arn,
-                policy: policyDocument([
-                    {
-                        Sid: "AlarmsPublish",
-                        Effect: "Allow",
-                        Principal: { Service: "cloudwatch.amazonaws.com" },
-                        Action: "sns:Publish",
-                        Resource: topic.arn,
-                        Condition: {
-                            StringEquals: { "aws:SourceAccount": account },
-                            ArnLike: {
-                                "aws:SourceArn": pulumi.interpolate`arn:aws:cloudwatch:${region}:${account}:alarm:${name}-*`,
-                            },
-                        },
-                    },
-                    {
-                        Sid: "TlsOnly",
-                        Effect: "Deny",
-                        Principal: { AWS: "*" },
-                        Action: "sns:Publish",
-                        Resource: topic.arn,
-                        Condition: { Bool: { "aws:SecureTransport": "false" } },
-                    },
-                ]),
-            },
-            parent,
-        );
-        (args.notifications?.emails ?? []).forEach(
-            (email, i) =>
-                new aws.sns.TopicSubscription(
-                    `${name}-alarms-email-${i}`,
-                    { topic: topic.arn, protocol: "email", endpoint: email },
-                    parent,
-                ),
-        );
-        (args.notifications?.httpsEndpoints ?? []).forEach(
-            (url, i) =>
-                new aws.sns.TopicSubscription(
-                    `${name}-alarms-https-${i}`,
-                    { topic: topic.arn, protocol: "https", endpoint: url },
-                    parent,
-                ),
-        );
+        const topic = createTopic(name, args, region, account, this);
         this.topicArn = topic.arn;
 
-        // Events -> log group -> metric filters.
-        const events = new aws.cloudwatch.LogGroup(
-            `${name}-events`,
-            { name: `/aws/events/${name}`, retentionInDays: retention, tags: withName(tags, `${name}-events`) },
-            parent,
-        );
-        const eventsPolicy = new aws.cloudwatch.LogResourcePolicy(
-            `${name}-events-policy`,
-            {
-                policyName: `${name}-events`,
-                policyDocument: policyDocument([
-                    {
-                        Sid: "EventBridgeWrites",
-                        Effect: "Allow",
-                        Principal: { Service: ["events.amazonaws.com", "delivery.logs.amazonaws.com"] },
-                        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        Resource: pulumi.interpolate`${events.arn}:*`,
-                    },
-                ]),
-            },
-            parent,
-        );
         const c = args.celery;
-        const serviceArns: Record<string, pulumi.Output<string>> = {};
-        let eventSpecs: pulumi.Output<EventMetricSpec[]>;
-        if (args.layout === "celery" && c) {
-            const servicePrefix = pulumi
-                .output(c.clusterArn)
-                .apply((arn) => `${arn.replace(":cluster/", ":service/")}/`);
-            for (const [role, service] of Object.entries(c.serviceNames)) {
-                serviceArns[role] = pulumi.interpolate`${servicePrefix}${service}`;
-            }
-            eventSpecs = pulumi
-                .all([c.clusterArn, servicePrefix])
-                .apply(([arn, prefix]) => celeryEventMetrics(arn, prefix));
-        } else {
-            eventSpecs = pulumi.output(args.mwaa!.environmentArn).apply((arn) => mwaaEventMetrics(arn));
-        }
-        // The specs' keys and dimensions do not depend on the identifiers: read them from a render with placeholders.
-        const shapes = args.layout === "celery" ? celeryEventMetrics("", "") : mwaaEventMetrics("");
-        shapes.forEach((shape, i) => {
-            const rule = new aws.cloudwatch.EventRule(
-                `${name}-${shape.key}`,
-                {
-                    description: `${shape.description} (${args.environmentName})`,
-                    eventPattern: eventSpecs.apply((s) => JSON.stringify(s[i].pattern)),
-                    tags: withName(tags, `${name}-${shape.key}`),
-                },
-                parent,
-            );
-            new aws.cloudwatch.EventTarget(
-                `${name}-${shape.key}-target`,
-                { rule: rule.name, arn: events.arn },
-                { parent: this, dependsOn: [eventsPolicy] },
-            );
-            new aws.cloudwatch.LogMetricFilter(
-                `${name}-${shape.key}-metric`,
-                {
-                    logGroupName: events.name,
-                    pattern: shape.filterPattern,
-                    metricTransformation: {
-                        namespace: EVENT_METRICS.namespace,
-                        name: shape.metricName,
-                        value: "1",
-                        unit: "Count",
-                        dimensions: shape.dimensions,
-                    },
-                },
-                parent,
-            );
-        });
+        const serviceArns = createEventMetrics(name, args, retention, this);
 
         if (args.layout === "celery") {
             const metrics = new aws.cloudwatch.LogGroup(
@@ -313,6 +162,7 @@ function celeryObserved(
         databaseInstanceId: c.databaseInstanceId,
         broker: c.broker,
         loadBalancer: c.loadBalancer,
+        containerInsights: c.containerInsights,
     };
 }
 
@@ -385,4 +235,186 @@ function validateArgs(name: string, args: ObservabilityArgs, parent: pulumi.Reso
     if (days !== undefined && !(LOG_RETENTION_DAYS as readonly number[]).includes(days)) {
         fail(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(", ")}, got ${days}`);
     }
+}
+
+/** The alarms' topic, its key, its policy and its subscriptions. */
+function createTopic(
+    name: string,
+    args: ObservabilityArgs,
+    region: pulumi.Output<string>,
+    account: pulumi.Output<string>,
+    component: pulumi.Resource,
+): aws.sns.Topic {
+    const parent = { parent: component };
+    const tags = args.tags;
+    // The topic: encrypted with a key CloudWatch and EventBridge may use (the AWS-managed SNS key
+    // does not let CloudWatch alarms publish).
+    const key = new aws.kms.Key(
+        `${name}-alarms-key`,
+        {
+            description: `Encrypts the alarm topic of ${args.environmentName}`,
+            enableKeyRotation: true,
+            deletionWindowInDays: 7,
+            // The account administers the key (KMS's default key policy); CloudWatch and EventBridge
+            // of this account may encrypt messages for the topic.
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "AccountAdministers",
+                        Effect: "Allow",
+                        Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+                        Action: "kms:*",
+                        Resource: "*",
+                    },
+                    {
+                        Sid: "CloudWatchPublishes",
+                        Effect: "Allow",
+                        Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+                        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        Resource: "*",
+                        Condition: { StringEquals: { "aws:SourceAccount": account } },
+                    },
+                ],
+            }),
+            tags: withName(tags, `${name}-alarms-key`),
+        },
+        parent,
+    );
+    const topic = new aws.sns.Topic(
+        `${name}-alarms`,
+        { name: `${name}-alarms`, kmsMasterKeyId: key.arn, tags: withName(tags, `${name}-alarms`) },
+        parent,
+    );
+    new aws.sns.TopicPolicy(
+        `${name}-alarms-policy`,
+        {
+            arn: topic.arn,
+            policy: policyDocument([
+                {
+                    Sid: "AlarmsPublish",
+                    Effect: "Allow",
+                    Principal: { Service: "cloudwatch.amazonaws.com" },
+                    Action: "sns:Publish",
+                    Resource: topic.arn,
+                    Condition: {
+                        StringEquals: { "aws:SourceAccount": account },
+                        ArnLike: {
+                            "aws:SourceArn": pulumi.interpolate`arn:aws:cloudwatch:${region}:${account}:alarm:${name}-*`,
+                        },
+                    },
+                },
+                {
+                    Sid: "TlsOnly",
+                    Effect: "Deny",
+                    Principal: { AWS: "*" },
+                    Action: "sns:Publish",
+                    Resource: topic.arn,
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                },
+            ]),
+        },
+        parent,
+    );
+    (args.notifications?.emails ?? []).forEach(
+        (email, i) =>
+            new aws.sns.TopicSubscription(
+                `${name}-alarms-email-${i}`,
+                { topic: topic.arn, protocol: "email", endpoint: email },
+                parent,
+            ),
+    );
+    (args.notifications?.httpsEndpoints ?? []).forEach(
+        (url, i) =>
+            new aws.sns.TopicSubscription(
+                `${name}-alarms-https-${i}`,
+                { topic: topic.arn, protocol: "https", endpoint: url },
+                parent,
+            ),
+    );
+    return topic;
+}
+
+/**
+ * EventBridge rules for the layout's events (ECS deployments and Spot interruptions, or MWAA's status
+ * changes) into one log group, and a metric filter per event. Returns the Celery services' ARNs by role.
+ */
+function createEventMetrics(
+    name: string,
+    args: ObservabilityArgs,
+    retention: number,
+    component: pulumi.Resource,
+): Record<string, pulumi.Output<string>> {
+    const parent = { parent: component };
+    const tags = args.tags;
+    const c = args.celery;
+    // Events -> log group -> metric filters.
+    const events = new aws.cloudwatch.LogGroup(
+        `${name}-events`,
+        { name: `/aws/events/${name}`, retentionInDays: retention, tags: withName(tags, `${name}-events`) },
+        parent,
+    );
+    const eventsPolicy = new aws.cloudwatch.LogResourcePolicy(
+        `${name}-events-policy`,
+        {
+            policyName: `${name}-events`,
+            policyDocument: policyDocument([
+                {
+                    Sid: "EventBridgeWrites",
+                    Effect: "Allow",
+                    Principal: { Service: ["events.amazonaws.com", "delivery.logs.amazonaws.com"] },
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    Resource: pulumi.interpolate`${events.arn}:*`,
+                },
+            ]),
+        },
+        parent,
+    );
+    const serviceArns: Record<string, pulumi.Output<string>> = {};
+    let eventSpecs: pulumi.Output<EventMetricSpec[]>;
+    if (args.layout === "celery" && c) {
+        const servicePrefix = pulumi.output(c.clusterArn).apply((arn) => `${arn.replace(":cluster/", ":service/")}/`);
+        for (const [role, service] of Object.entries(c.serviceNames)) {
+            serviceArns[role] = pulumi.interpolate`${servicePrefix}${service}`;
+        }
+        eventSpecs = pulumi
+            .all([c.clusterArn, servicePrefix])
+            .apply(([arn, prefix]) => celeryEventMetrics(arn, prefix));
+    } else {
+        eventSpecs = pulumi.output(args.mwaa!.environmentArn).apply((arn) => mwaaEventMetrics(arn));
+    }
+    // The specs' keys and dimensions do not depend on the identifiers: read them from a render with placeholders.
+    const shapes = args.layout === "celery" ? celeryEventMetrics("", "") : mwaaEventMetrics("");
+    shapes.forEach((shape, i) => {
+        const rule = new aws.cloudwatch.EventRule(
+            `${name}-${shape.key}`,
+            {
+                description: `${shape.description} (${args.environmentName})`,
+                eventPattern: eventSpecs.apply((s) => JSON.stringify(s[i].pattern)),
+                tags: withName(tags, `${name}-${shape.key}`),
+            },
+            parent,
+        );
+        new aws.cloudwatch.EventTarget(
+            `${name}-${shape.key}-target`,
+            { rule: rule.name, arn: events.arn },
+            { parent: component, dependsOn: [eventsPolicy] },
+        );
+        new aws.cloudwatch.LogMetricFilter(
+            `${name}-${shape.key}-metric`,
+            {
+                logGroupName: events.name,
+                pattern: shape.filterPattern,
+                metricTransformation: {
+                    namespace: EVENT_METRICS.namespace,
+                    name: shape.metricName,
+                    value: "1",
+                    unit: "Count",
+                    dimensions: shape.dimensions,
+                },
+            },
+            parent,
+        );
+    });
+    return serviceArns;
 }

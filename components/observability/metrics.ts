@@ -32,6 +32,8 @@ export const MWAA_SERVICE_NAMESPACE = "AWS/MWAA";
 export const EVENT_METRICS = {
     namespace: "Airflow/Events",
     spotInterruptions: "SpotInterruptions",
+    /** Worker tasks stopped with work running (components/worker-events.ts, issue 17). */
+    workersStoppedMidRun: "WorkersStoppedMidRun",
     deploymentsRolledBack: "DeploymentsRolledBack",
     mwaaEnvironmentUnhealthy: "EnvironmentUnhealthy",
 } as const;

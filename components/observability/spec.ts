@@ -25,6 +25,8 @@ export interface CeleryObserved<V> {
     broker: { type: "redis"; replicationGroupId: V } | { type: "sqs"; queueNames: Readonly<Record<string, V>> };
     /** The load balancer's and the api-server target group's ARN suffixes; absent: no LB rows or alarms. */
     loadBalancer?: { arnSuffix: V; apiTargetGroupArnSuffix: V };
+    /** Container Insights on the cluster: without it there is no RunningTaskCount. Default: true. */
+    containerInsights?: boolean;
 }
 
 export interface MwaaObserved<V> {

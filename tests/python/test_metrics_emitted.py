@@ -15,6 +15,11 @@ metrics on a deployment:
 
 Then every rule must match at least one metric Airflow sent, under that name. A rule with a misspelt
 StatsD name, or a metric that an Airflow upgrade renamed or dropped, fails here.
+
+Since Airflow 3.2 a metric has a name without variables (its pool, DAG or executor go in tags, which plain
+StatsD drops) and, with ``[metrics] legacy_names_on``, also its legacy name with them
+(``pool.open_slots.default_pool``): the rules that take a dimension from the name read the legacy one,
+so the settings below turn legacy names on, as lib/airflow-env.ts does.
 """
 
 from __future__ import annotations
@@ -68,26 +73,49 @@ class StatsdListener:
         self.sock.close()
 
 
-@pytest.fixture
-def statsd(monkeypatch: pytest.MonkeyPatch):
-    """Airflow with StatsD on, sending to a listener. Airflow picks its metrics logger once, when
-    airflow.stats is imported (the test session started with metrics off): pick it again, with the
-    settings a deployed component has."""
-    from airflow import stats
-    from airflow.metrics import statsd_logger
+def pick_metrics_backends() -> None:
+    """What every Airflow 3.3 component does as it starts (the scheduler, the DAG processor, an executor,
+    the task runner): pick its metrics backend from the [metrics] settings. Airflow core and the Task
+    SDK each keep their own (airflow.observability.stats, airflow.sdk.observability.stats)."""
+    from airflow.configuration import conf
+    from airflow.observability import stats
+    from airflow.observability.metrics import stats_utils
+    from airflow.sdk.configuration import conf as task_conf
+    from airflow.sdk.observability import stats as task_stats
+    from airflow.sdk.observability.metrics import stats_utils as task_stats_utils
 
+    stats.initialize(
+        factory=stats_utils.get_stats_factory(),
+        export_legacy_names=conf.getboolean("metrics", "legacy_names_on"),
+    )
+    task_stats.initialize(
+        factory=task_stats_utils.get_stats_factory(),
+        export_legacy_names=task_conf.getboolean("metrics", "legacy_names_on"),
+    )
+
+
+@pytest.fixture
+def statsd():
+    """Airflow with StatsD on, sending to a listener: the settings a deployed component has
+    (lib/airflow-env.ts). The test session started with metrics off; the components this test runs pick
+    their backend again as they start, and so does the fixture, for the code that runs outside them
+    (dag.test()). Afterwards metrics are off again, as the rest of the session expects."""
     listener = StatsdListener()
-    for name, value in {
-        "AIRFLOW__METRICS__STATSD_ON": "True",
-        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
-        "AIRFLOW__METRICS__STATSD_PORT": str(listener.port),
-        "AIRFLOW__METRICS__STATSD_PREFIX": json.loads(CATALOG_FILE.read_text())["statsdPrefix"],
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(stats._Stats, "factory", statsd_logger.get_statsd_logger)
-    monkeypatch.setattr(stats.Stats, "instance", None)
-    yield listener
-    listener.close()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": str(listener.port),
+            "AIRFLOW__METRICS__STATSD_PREFIX": json.loads(CATALOG_FILE.read_text())["statsdPrefix"],
+            "AIRFLOW__METRICS__LEGACY_NAMES_ON": "True",
+        }.items():
+            patch.setenv(name, value)
+        pick_metrics_backends()
+        try:
+            yield listener
+        finally:
+            listener.close()
+    pick_metrics_backends()
 
 
 def failing_dag() -> Any:
@@ -104,17 +132,16 @@ def failing_dag() -> Any:
 
 
 def deploy(dag: Any) -> Any:
-    """Store the DAG as the DAG processor does (DAG row, serialized version), so the scheduler finds it."""
-    # The scheduler's DAG model, which the DAG processor writes with in Airflow 3.0.
-    from airflow.models.dag import DAG as SchedulerDAG
-    from airflow.models.serialized_dag import SerializedDagModel
-    from airflow.serialization.serialized_objects import SerializedDAG
+    """Store the DAG as the DAG processor does (DAG row, serialized version, in the dags-folder bundle),
+    so that dag.test() and the scheduler find it."""
+    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
     from airflow.utils.session import create_session
 
-    scheduler_dag = SerializedDAG.deserialize_dag(SerializedDAG.serialize_dag(dag))
     with create_session() as session:
-        SchedulerDAG.bulk_write_to_db("dags-folder", None, [scheduler_dag], session=session)  # noqa: AIR311
-        SerializedDagModel.write_dag(scheduler_dag, bundle_name="dags-folder", session=session)
+        update_dag_parsing_results_in_db(
+            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
+        )
     return dag
 
 
@@ -136,7 +163,8 @@ def scheduler_handles_a_lost_task(dag_run: Any) -> None:
     """The failed run's task is queued again, then its executor reports it failed while the database
     still says queued (the worker died): the scheduler fails it through TaskInstance.handle_failure."""
     from airflow.executors.executor_loader import ExecutorLoader
-    from airflow.jobs.scheduler_job_runner import SchedulerDagBag, SchedulerJobRunner
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.dagbag import DBDagBag
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
     from airflow.utils.state import TaskInstanceState
@@ -149,7 +177,7 @@ def scheduler_handles_a_lost_task(dag_run: Any) -> None:
     executor.event_buffer[key] = (TaskInstanceState.FAILED, None)
     with create_session() as session:
         SchedulerJobRunner.process_executor_events(
-            executor=executor, job_id=None, scheduler_dag_bag=SchedulerDagBag(), session=session
+            executor=executor, job_id=None, scheduler_dag_bag=DBDagBag(), session=session
         )
 
 
@@ -180,6 +208,7 @@ def test_every_airflow_metric_the_dashboard_and_alarms_read_is_emitted_by_the_pi
         if not matches:
             missing.append(f"{metric['name']} (StatsD {metric['statsd']})")
             continue
+        print(f"{metric['name']}: {', '.join(m.string for m in matches)}")
         groups = set(rule.groupindex)
         assert groups <= set(metric["dimensions"]), metric
         assert all(all(m.group(g) for g in groups) for m in matches), metric

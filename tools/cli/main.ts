@@ -244,7 +244,14 @@ async function runStack(run: StackRun): Promise<boolean> {
             const r = await run.pulumi(["preview", "--stack", s, "--expect-no-changes", "--diff"]);
             if (r.code !== 0) {
                 const changed = r.out.split("\n").filter((l) => /^\s*[~+-]{1,2}\s|\[diff:|^\s*error:/.test(l));
-                throw new Error(`the second preview proposes changes:\n${changed.slice(0, 60).join("\n")}`);
+                // Which resources would change first (a long diff of one would hide the others), then details.
+                const resources = changed.filter((l) =>
+                    /^\s*[~+-]{1,2}\s+\S+:\S+:\S+.*\((update|replace|create|delete)/.test(l),
+                );
+                throw new Error(
+                    `the second preview proposes changes to ${resources.length} resource(s):\n${resources.join("\n")}\n` +
+                        `details:\n${changed.slice(0, 60).join("\n")}`,
+                );
             }
         });
         await run.step("state export (no generated secret in clear)", async () => {

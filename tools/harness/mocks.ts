@@ -178,6 +178,19 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                     arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/ci`,
                     userId: "AIDAMOCK",
                 };
+            case "aws:route53/getZone:getZone": {
+                // A public hosted zone of the asked name, as Route 53 would list it.
+                const zoneName = String(args.inputs.name ?? "").replace(/\.$/, "");
+                if (!zoneName) throw new Error("aws.route53.getZone was called without a zone name");
+                const zoneId = `Z${createHash("sha256").update(zoneName).digest("hex").slice(0, 20).toUpperCase()}`;
+                return {
+                    id: zoneId,
+                    zoneId,
+                    name: `${zoneName}.`,
+                    privateZone: false,
+                    arn: `arn:aws:route53:::hostedzone/${zoneId}`,
+                };
+            }
             case "aws:index/getPartition:getPartition":
                 return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
             case "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": {
@@ -252,12 +265,15 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 out.etag = suffix(JSON.stringify(inputs));
                 break;
             case "aws:rds/instance:Instance":
+                out.identifier = inputs.identifier ?? `${name}-${suffix(name)}`;
                 out.address = `${name}.c${suffix(name)}.${region}.rds.amazonaws.com`;
                 out.port = inputs.port ?? 5432;
                 out.endpoint = `${out.address}:${out.port}`;
                 out.arn = `arn:aws:rds:${region}:${MOCK_ACCOUNT}:db:${name}`;
                 break;
             case "aws:elasticache/replicationGroup:ReplicationGroup":
+                // Pulumi auto-names the group's id, as it does a name, when the program gives none.
+                out.replicationGroupId = inputs.replicationGroupId ?? `${name}-${suffix(name)}`;
                 out.primaryEndpointAddress = `master.${name}.${suffix(name)}.use1.cache.amazonaws.com`;
                 out.readerEndpointAddress = `replica.${name}.${suffix(name)}.use1.cache.amazonaws.com`;
                 break;
@@ -294,9 +310,28 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 out.repositoryUrl = `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${out.name}`;
                 break;
             case "aws:lb/loadBalancer:LoadBalancer":
-                // ELB names its load balancer's DNS record <name>-<id>.<region>.elb.amazonaws.com.
-                out.dnsName = `${out.name}-${parseInt(suffix(name), 16)}.${region}.elb.amazonaws.com`;
+                // ELB names its load balancer's DNS record [internal-]<name>-<id>.<region>.elb.amazonaws.com.
+                out.dnsName = `${inputs.internal ? "internal-" : ""}${out.name}-${parseInt(suffix(name), 16)}.${region}.elb.amazonaws.com`;
                 out.arnSuffix = `app/${out.name}/${suffix(name)}`;
+                // The ALB hosted zone of us-east-1 (Elastic Load Balancing endpoints, AWS General Reference).
+                out.zoneId = "Z35SXDOTRQ7X7K";
+                break;
+            case "aws:route53/record:Record":
+                out.fqdn = String(inputs.name).replace(/\.$/, "");
+                break;
+            case "aws:acm/certificate:Certificate":
+                out.arn = `arn:aws:acm:${region}:${MOCK_ACCOUNT}:certificate/${suffix(name)}`;
+                out.domainValidationOptions = [
+                    {
+                        domainName: inputs.domainName,
+                        resourceRecordName: `_${suffix(name)}.${inputs.domainName}.`,
+                        resourceRecordType: "CNAME",
+                        resourceRecordValue: `_${suffix(inputs.domainName)}.acm-validations.aws.`,
+                    },
+                ];
+                break;
+            case "aws:acm/certificateValidation:CertificateValidation":
+                out.id = inputs.certificateArn;
                 break;
             case "aws:ec2/eip:Eip":
                 out.publicIp = "203.0.113.10";

@@ -119,6 +119,9 @@ export const RESOURCE_CLASSES: Readonly<Record<string, Classification>> = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": { price: priceEndpoint },
     "aws:lb/loadBalancer:LoadBalancer": { price: priceLoadBalancer },
     "aws:rds/instance:Instance": { price: priceRdsInstance },
+    "aws:rds/snapshot:Snapshot": free(
+        "backup storage up to the region's provisioned database storage is free (Amazon RDS pricing, backup storage); kept pre-upgrade snapshots beyond that are billed per GB-month",
+    ),
     "aws:rds/cluster:Cluster": { price: priceAuroraCluster },
     "aws:rds/clusterInstance:ClusterInstance": { price: priceAuroraInstance },
     "aws:elasticache/replicationGroup:ReplicationGroup": { price: priceReplicationGroup },
@@ -200,6 +203,14 @@ export const RESOURCE_CLASSES: Readonly<Record<string, Classification>> = {
         "bucket settings are free; the bucket's storage is priced",
     ),
     "aws:s3/bucketPolicy:BucketPolicy": free("bucket settings are free; the bucket's storage is priced"),
+    "aws:s3/bucketLogging:BucketLogging": free(
+        "server access logging is free; the log objects are counted in the log bucket's storage",
+    ),
+    "aws:acm/certificate:Certificate": free("ACM public certificates are free (AWS Certificate Manager pricing)"),
+    "aws:acm/certificateValidation:CertificateValidation": free("a wait for ACM's validation, no AWS resource"),
+    "aws:route53/record:Record": free(
+        "records in a hosted zone are free, and alias queries to a load balancer are free (Route 53 pricing); the zone is the user's",
+    ),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": free(
         "bucket settings are free; the bucket's storage is priced",
     ),

@@ -1,6 +1,7 @@
 // The offline plan of a stack: the whole program run under the mock runtime for the stack's committed
 // Pulumi.<stack>.yaml (tools/harness/program.ts, the same harness the tests use), then the policy pack
 // (policy/) run over what it registered.
+import { AWSGUARD_PACK_NAME, AWSGUARD_WAIVERS, awsguardPolicies, awsguardView } from "../../policy/awsguard";
 import { evaluatePolicies, Violation } from "../../policy/offline";
 import { policies, POLICY_PACK_NAME } from "../../policy/policies";
 import type { ProgramRun } from "../harness/program";
@@ -45,6 +46,13 @@ export interface Plan {
     /** The stack outputs, with values only AWS can know replaced by tokens. */
     readonly outputs: Record<string, unknown>;
     readonly policies: { readonly pack: string; readonly count: number; readonly violations: Violation[] };
+    /** @pulumi/awsguard, run as a second, advisory pack (policy/awsguard.ts), with its waivers and reasons. */
+    readonly advisory: {
+        readonly pack: string;
+        readonly count: number;
+        readonly waived: Readonly<Record<string, string>>;
+        readonly violations: Violation[];
+    };
 }
 
 function byTypeThenName(a: { type: string; name: string }, b: { type: string; name: string }): number {
@@ -88,6 +96,12 @@ export async function buildPlan(run: ProgramRun): Promise<Plan> {
             .map((k) => [k, unknowns.substitute(run.outputs[k])]),
     );
     const violations = await evaluatePolicies(run.resources);
+    const guard = awsguardPolicies();
+    // Violations name the resources as the program registered them, not as awsguard's view shows them.
+    const typeOf = new Map(run.resources.map((r) => [r.urn, r.type]));
+    const advisory = (await evaluatePolicies(awsguardView(run.resources), guard)).map((v) =>
+        v.resource ? { ...v, resource: { ...v.resource, type: typeOf.get(v.resource.urn) ?? v.resource.type } } : v,
+    );
     return {
         formatVersion: PLAN_FORMAT_VERSION,
         stack: run.stack,
@@ -96,6 +110,7 @@ export async function buildPlan(run: ProgramRun): Promise<Plan> {
         counts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
         outputs,
         policies: { pack: POLICY_PACK_NAME, count: policies.length, violations },
+        advisory: { pack: AWSGUARD_PACK_NAME, count: guard.length, waived: AWSGUARD_WAIVERS, violations: advisory },
     };
 }
 

@@ -86,5 +86,20 @@ export function renderPolicies(plan: Plan): string[] {
     const { pack, count, violations } = plan.policies;
     const failing = failingViolations(plan).length;
     const head = `Policies: ${count} of policy pack ${pack}, ${violations.length === 0 ? "no violations" : `${violations.length} violation${violations.length === 1 ? "" : "s"} (${failing} mandatory)`}`;
-    return [head, ...violations.map((v) => `    ${violationLine(v)}`)];
+    const guard = plan.advisory;
+    const waived = Object.keys(guard.waived);
+    const guardHead =
+        `Advisory: ${guard.count} of policy pack ${guard.pack}, ` +
+        `${guard.violations.length === 0 ? "no violations" : `${guard.violations.length} violation${guard.violations.length === 1 ? "" : "s"}`}` +
+        (waived.length > 0 ? `; waived (policy/awsguard.ts says why): ${waived.join(", ")}` : "");
+    return [
+        head,
+        ...violations.map((v) => `    ${violationLine(v)}`),
+        guardHead,
+        // awsguard's messages do not name the resource: the line does.
+        ...guard.violations.map(
+            (v) =>
+                `    ${violationLine(v)}${v.resource ? ` (${className(v.resource.type)} "${v.resource.name}")` : ""}`,
+        ),
+    ];
 }

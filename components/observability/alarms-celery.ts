@@ -1,0 +1,157 @@
+// The Celery layout's alarms on the metadata database, the load balancer and ECS deployments.
+import { AlarmQuery, AlarmSpec, AlarmThresholds, use } from "./alarms";
+import { EVENT_METRICS } from "./metrics";
+import { Observed } from "./spec";
+
+/** Celery: the metadata database. */
+export function celeryDatabaseAlarms<V>(
+    o: Observed<V>,
+    t: AlarmThresholds,
+    c: NonNullable<Observed<V>["celery"]>,
+): AlarmSpec<V>[] {
+    const specs: AlarmSpec<V>[] = [];
+    const env = o.environmentName;
+
+    const db = (name: string, stat: string) => ({
+        namespace: "AWS/RDS",
+        name,
+        dimensions: { DBInstanceIdentifier: c.databaseInstanceId },
+        stat,
+        period: 300,
+    });
+    specs.push(
+        {
+            key: "database-cpu",
+            description: `The metadata database of Airflow ${env} has averaged over ${t.dbCpuPercent}% CPU for 15 minutes.`,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: t.dbCpuPercent,
+            evaluationPeriods: 3,
+            datapointsToAlarm: 3,
+            // RDS publishes every minute while the instance exists; a gap keeps the last state.
+            treatMissingData: "missing",
+            metric: db("CPUUtilization", "Average"),
+            uses: [use("AWS/RDS", "CPUUtilization")],
+        },
+        {
+            key: "database-storage",
+            description: `The metadata database of Airflow ${env} has less than ${t.dbFreeStorageGb} GB of free storage.`,
+            comparisonOperator: "LessThanThreshold",
+            threshold: t.dbFreeStorageGb * 1024 ** 3,
+            evaluationPeriods: 1,
+            datapointsToAlarm: 1,
+            treatMissingData: "missing",
+            metric: db("FreeStorageSpace", "Minimum"),
+            uses: [use("AWS/RDS", "FreeStorageSpace")],
+        },
+        {
+            key: "database-connections",
+            description: `The metadata database of Airflow ${env} has had more than ${t.dbConnections} connections for 10 minutes.`,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: t.dbConnections,
+            evaluationPeriods: 2,
+            datapointsToAlarm: 2,
+            treatMissingData: "missing",
+            metric: db("DatabaseConnections", "Maximum"),
+            uses: [use("AWS/RDS", "DatabaseConnections")],
+        },
+    );
+
+    return specs;
+}
+
+/** Celery: the load balancer, the api-server targets, deployments rolled back. */
+export function celeryServiceAlarms<V>(
+    o: Observed<V>,
+    t: AlarmThresholds,
+    c: NonNullable<Observed<V>["celery"]>,
+): AlarmSpec<V>[] {
+    const specs: AlarmSpec<V>[] = [];
+    const env = o.environmentName;
+    if (c.loadBalancer) {
+        const lb = c.loadBalancer;
+        const alb = (name: string, stat: string, period: number, tg = false) => ({
+            namespace: "AWS/ApplicationELB",
+            name,
+            dimensions: (tg
+                ? { TargetGroup: lb.apiTargetGroupArnSuffix, LoadBalancer: lb.arnSuffix }
+                : { LoadBalancer: lb.arnSuffix }) as Record<string, V>,
+            stat,
+            period,
+        });
+        specs.push(
+            {
+                key: "load-balancer-5xx",
+                description: `The load balancer of Airflow ${env} answered more than ${t.lb5xxPer5Minutes} 5xx responses (its own and the api-server's) in 5 minutes.`,
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: t.lb5xxPer5Minutes,
+                evaluationPeriods: 1,
+                datapointsToAlarm: 1,
+                // The ALB publishes a 5xx count only when there are some: no data means none.
+                treatMissingData: "notBreaching",
+                queries: [
+                    { id: "target", metric: alb("HTTPCode_Target_5XX_Count", "Sum", 300), returnData: false },
+                    { id: "elb", metric: alb("HTTPCode_ELB_5XX_Count", "Sum", 300), returnData: false },
+                    {
+                        id: "total",
+                        expression: "FILL(target, 0) + FILL(elb, 0)",
+                        label: "5xx responses",
+                        returnData: true,
+                    },
+                ],
+                uses: [
+                    use("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+                    use("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+                ],
+            },
+            {
+                key: "api-server-unhealthy",
+                description: `An api-server target of Airflow ${env} has failed the load balancer's health check for ${t.unhealthyTargetMinutes} minutes.`,
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                threshold: 1,
+                evaluationPeriods: t.unhealthyTargetMinutes,
+                datapointsToAlarm: t.unhealthyTargetMinutes,
+                // Published every minute while the target group is attached; a gap keeps the state.
+                treatMissingData: "missing",
+                metric: alb("UnHealthyHostCount", "Maximum", 60, true),
+                uses: [use("AWS/ApplicationELB", "UnHealthyHostCount")],
+            },
+        );
+    }
+
+    // One metric per service (the event names the service, not the cluster); an alarm reads at most
+    // 10 metrics, so larger clusters get one alarm per 9 services.
+    const roles = Object.keys(c.serviceArns).sort();
+    for (let start = 0; start < roles.length; start += 9) {
+        const chunk = roles.slice(start, start + 9);
+        const qs: AlarmQuery<V>[] = chunk.map((role, i) => ({
+            id: `d${i}`,
+            metric: {
+                namespace: EVENT_METRICS.namespace,
+                name: EVENT_METRICS.deploymentsRolledBack,
+                dimensions: { Service: c.serviceArns[role] },
+                stat: "Sum",
+                period: 300,
+            },
+            returnData: false,
+        }));
+        qs.push({
+            id: "failed",
+            expression: `SUM([${chunk.map((_, i) => `FILL(d${i}, 0)`).join(", ")}])`,
+            label: "Deployments rolled back",
+            returnData: true,
+        });
+        specs.push({
+            key: start === 0 ? "deployment-rolled-back" : `deployment-rolled-back-${start / 9 + 1}`,
+            description: `An ECS deployment of Airflow ${env} (${chunk.join(", ")}) failed and the circuit breaker rolled it back to the previous task definition.`,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            threshold: 1,
+            evaluationPeriods: 1,
+            datapointsToAlarm: 1,
+            // The metric filter publishes only when a deployment fails: no data means none failed.
+            treatMissingData: "notBreaching",
+            queries: qs,
+            uses: [use(EVENT_METRICS.namespace, EVENT_METRICS.deploymentsRolledBack)],
+        });
+    }
+    return specs;
+}
