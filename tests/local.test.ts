@@ -4,6 +4,8 @@ import * as net from "net";
 import { tmpdir } from "os";
 import * as path from "path";
 import { oneLine } from "../scripts/local/paths";
+import { workerCommand } from "../lib/worker-container";
+import { localEntrypoint } from "../scripts/local/entrypoint";
 import { localComponents, stackConfig } from "../scripts/local/stack";
 
 // The runner reads LOCAL_STATE_DIR when it loads: point it at a folder of the test's own.
@@ -107,20 +109,8 @@ describe("npm run local: the mirrored stack", () => {
             ["scheduler", "scheduler", ["scheduler"]],
             ["dag-processor", "dag-processor", ["dag-processor"]],
             ["triggerer", "triggerer", ["triggerer"]],
-            [
-                "worker",
-                "worker",
-                [
-                    "celery",
-                    "worker",
-                    "--queues",
-                    "default,large",
-                    "--concurrency",
-                    "8",
-                    "--celery-hostname",
-                    "worker@local",
-                ],
-            ],
+            // The worker task definition's command: the launcher around `airflow celery worker`.
+            ["worker", "worker", [...workerCommand(["default", "large"], 8), "--celery-hostname", "worker@local"]],
             ["flower", "flower", ["celery", "flower", "--port", "25555", "--hostname", "127.0.0.1"]],
         ]);
     });
@@ -129,7 +119,8 @@ describe("npm run local: the mirrored stack", () => {
         const config = stackConfig();
         const pools = [...config.celery.workerPools, { ...config.celery.workerPools[0], name: "gpu" }];
         const components = localComponents({ ...config, celery: { ...config.celery, workerPools: pools } });
-        expect(components.filter(([, c]) => c === "worker").map(([, , args]) => args[3])).to.deep.equal([
+        const queuesOf = (args: string[]) => args[args.indexOf("--queues") + 1];
+        expect(components.filter(([, c]) => c === "worker").map(([, , args]) => queuesOf(args))).to.deep.equal([
             "default,large,gpu",
         ]);
         const airflow2 = localComponents({ ...config, airflowMajor: 2 });
@@ -140,6 +131,21 @@ describe("npm run local: the mirrored stack", () => {
             "worker",
             "flower",
         ]);
+    });
+
+    it("runs the worker's launcher with the Python of the environment, and airflow for the other commands, as the image's entrypoint does", () => {
+        const worker = localComponents(stackConfig()).find(([, c]) => c === "worker")![2];
+        const { program, args } = localEntrypoint(worker);
+        expect(program).to.equal("python");
+        expect(args[0]).to.equal("-c");
+        expect(args[1]).to.equal(readFileSync(path.join(__dirname, "..", "sidecars", "celery_worker.py"), "utf8"));
+        expect(args.slice(2, 4)).to.deep.equal(["celery", "worker"]);
+        expect(localEntrypoint(["scheduler"])).to.deep.equal({ program: "airflow", args: ["scheduler"] });
+        expect(localEntrypoint(["bash", "-c", "true"])).to.deep.equal({ program: "bash", args: ["-c", "true"] });
+        expect(localEntrypoint(["db", "check-migrations"])).to.deep.equal({
+            program: "airflow",
+            args: ["db", "check-migrations"],
+        });
     });
 
     it("reads the stack file through the config parser, without the test harness's mocks", () => {

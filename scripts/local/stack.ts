@@ -10,6 +10,7 @@ import { airflowServices, componentCommand, migrateScript } from "../../componen
 import { healthPath } from "../../components/celery/services";
 import { AirflowConfig, parseConfig } from "../../config";
 import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../lib/airflow-env";
+import { workerCommand } from "../../lib/worker-container";
 import { PORTS, ROOT } from "./paths";
 import { ENVIRONMENT, REGION, STACK, WORKER_NODE } from "./units";
 
@@ -23,13 +24,17 @@ export function stackConfig(stack = STACK): AirflowConfig {
     return parseConfig({ project: "airflow", stack, config: file?.config ?? {} });
 }
 
-/** One Airflow process of the local stack: its unit name, its component and its `airflow` arguments. */
-export type LocalComponent = [name: string, component: AirflowComponent, args: string[]];
+/**
+ * One Airflow process of the local stack: its unit name, its component and its container's command,
+ * as the image's entrypoint takes it (a command that starts with `python` or `bash` runs as it is,
+ * any other is the arguments of `airflow`: localEntrypoint).
+ */
+export type LocalComponent = [name: string, component: AirflowComponent, command: string[]];
 
 /**
  * The Airflow components the mirrored stack runs, from the program's own service specs
  * (airflowServices, components/celery/services.ts), each with the command its ECS service runs
- * (componentCommand), plus only the flags one shared machine needs: loopback hosts and ports, one
+ * (componentCommand; the worker's launcher, workerCommand), plus only the flags one shared machine needs: loopback hosts and ports, one
  * worker consuming every pool's queue (named WORKER_NODE, so that its liveness check pings it), and
  * Flower whatever the stack says (it is how one sees the worker locally). The control service's
  * migration is not among them: units.ts runs it as the `migrate` unit that every component waits for.
@@ -47,7 +52,8 @@ export function localComponents(config: AirflowConfig): LocalComponent[] {
         if (component === "migrations" || components.some(([, c]) => c === component)) continue;
         const command =
             component === "worker"
-                ? [...componentCommand(component, { queues, concurrency: 8 }), "--celery-hostname", WORKER_NODE]
+                ? // The worker task definition's command (the launcher around `airflow celery worker`).
+                  [...workerCommand(queues, 8), "--celery-hostname", WORKER_NODE]
                 : component === "flower"
                   ? [...componentCommand(component, { port: PORTS.flower }), "--hostname", "127.0.0.1"]
                   : component === "api-server" || component === "webserver"

@@ -17,6 +17,7 @@ import * as path from "path";
 import type { AirflowComponent } from "../../lib/airflow-env";
 import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
 import { LocalPaths, PORTS, ROOT } from "./paths";
+import { localEntrypoint } from "./entrypoint";
 import type { RenderedStack } from "./stack";
 import { HealthCheck, HealthResult, UnitSpec, UnitStatus } from "./supervisor";
 
@@ -286,8 +287,9 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
     ): UnitSpec => ({
         name,
         kind: "service",
-        command: bin("airflow"),
-        args,
+        // The container's command as the image's entrypoint runs it, with this environment's programs.
+        command: localEntrypoint(args).program === "bash" ? "bash" : bin(localEntrypoint(args).program),
+        args: localEntrypoint(args).args,
         env: componentEnv(paths, s, r, component),
         cwd: ROOT,
         dependsOn,
