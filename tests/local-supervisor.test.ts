@@ -117,10 +117,63 @@ describe("npm run local: the supervisor", () => {
             unit("app", "exec sleep 60", { dependsOn: [{ unit: "migrate", condition: "SUCCESS" }] }),
         ]);
         s.start();
-        await until("the failure", () => s.failedOneshot() !== undefined);
-        expect(s.failedOneshot()).to.include({ name: "migrate", state: "failed", detail: "exit code 2" });
+        await until("the failure", () => s.failedUnit() !== undefined);
+        expect(s.failedUnit()).to.include({ name: "migrate", state: "failed", detail: "exit code 2" });
         await sleep(200);
         expect(s.status("app")!.state).to.equal("waiting");
+    });
+
+    it("stops every container of a task when an essential one exits, and starts the whole task again, its oneshots too", async () => {
+        const runs = path.join(dir, "task-runs");
+        const started: string[] = [];
+        const s = new Supervisor(
+            [
+                unit("prepare", `echo run >> ${runs}`, { kind: "oneshot", task: "t", essential: false }),
+                unit("sidecar", "exec sleep 60", { task: "t", dependsOn: [{ unit: "prepare", condition: "SUCCESS" }] }),
+                unit("main", "exec sleep 60", { task: "t", dependsOn: [{ unit: "sidecar", condition: "START" }] }),
+                unit("other", "exec sleep 60"),
+            ],
+            (u) => path.join(dir, `${u}.log`),
+            () => {},
+            (task) => started.push(task),
+        );
+        supervisor = s;
+        s.start();
+        await until("the task runs", () => s.status("main")!.state === "running");
+        const main = s.status("main")!.pid!;
+        const other = s.status("other")!.pid!;
+        process.kill(s.status("sidecar")!.pid!, "SIGKILL"); // an essential sidecar dies
+        await until(
+            "the task again",
+            () => s.status("main")!.state === "running" && s.status("main")!.pid !== main,
+            10_000,
+        );
+        expect(readFileSync(runs, "utf8").trim().split("\n")).to.deep.equal(["run", "run"]);
+        expect(started).to.deep.equal(["t", "t"]);
+        expect(s.status("other")!.pid).to.equal(other); // another task is not touched
+        expect(s.status("sidecar")!.restarts).to.equal(1);
+    });
+
+    it("fails a container that cannot start, with the reason, and never starts what depends on it", async () => {
+        const s = make([
+            unit("dag-sync", "exec sleep 60", {
+                task: "t",
+                preStart: () => {
+                    throw new Error("container dag-sync of task t cannot write its volume dags at /opt/airflow/dags");
+                },
+            }),
+            unit("main", "exec sleep 60", { task: "t", dependsOn: [{ unit: "dag-sync", condition: "HEALTHY" }] }),
+        ]);
+        s.start();
+        await until("the failure", () => s.failedUnit() !== undefined);
+        expect(s.failedUnit()).to.include({
+            name: "dag-sync",
+            state: "failed",
+            pid: null,
+            detail: "cannot start: container dag-sync of task t cannot write its volume dags at /opt/airflow/dags",
+        });
+        await sleep(200);
+        expect(s.status("main")!.state).to.equal("waiting");
     });
 
     it("skips a oneshot that has nothing to do, and counts it as a success", async () => {

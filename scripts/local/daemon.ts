@@ -51,7 +51,13 @@ async function main(): Promise<void> {
             renameSync(tmp, paths.stateFile);
         }, 50);
     };
-    const supervisor = new Supervisor(infra.units, (unit) => path.join(paths.logs, `${unit}.log`), writeSnapshot);
+    let onTaskStart: (task: string) => void = () => {};
+    const supervisor = new Supervisor(
+        infra.units,
+        (unit) => path.join(paths.logs, `${unit}.log`),
+        writeSnapshot,
+        (task) => onTaskStart(task),
+    );
     writeSnapshot();
 
     let stopping: Promise<void> | undefined;
@@ -103,6 +109,7 @@ async function main(): Promise<void> {
     try {
         const airflow = await airflowUnits(paths, infra.secrets);
         airflowVersion = airflow.airflowVersion;
+        onTaskStart = airflow.onTaskStart;
         supervisor.add(airflow.units);
     } catch (err) {
         return fail(oneLine((err as Error).message));
@@ -111,7 +118,8 @@ async function main(): Promise<void> {
     const deadline = Date.now() + BOOT_TIMEOUT_S * 1000;
     while (!supervisor.settled()) {
         if (stopping) return;
-        const failed = supervisor.failedOneshot();
+        const failed = supervisor.failedUnit();
+        if (failed?.detail?.startsWith("cannot start: ")) return fail(`${failed.name} ${failed.detail}`);
         if (failed) {
             const why = errorLine(failed.log);
             return fail(

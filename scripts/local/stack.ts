@@ -6,13 +6,19 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { airflowServices, componentCommand, migrateScript } from "../../components/celery";
+import { airflowServices, componentCommand, migrateScript, taskContainers } from "../../components/celery";
+import { taskVolumes } from "../../components/celery/service";
+import { ARTIFACT_KEYS } from "../../components/storage";
 import { healthPath } from "../../components/celery/services";
 import { AirflowConfig, parseConfig } from "../../config";
 import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../lib/airflow-env";
 import { workerCommand } from "../../lib/worker-container";
 import { PORTS, ROOT } from "./paths";
+import type { TaskDef } from "./tasks";
 import { ENVIRONMENT, REGION, STACK, WORKER_NODE } from "./units";
+
+/** Locally, dag-sync copies the bucket's DAGs every 2 s (the stack's interval is a minute): new DAG files show within seconds. */
+export const LOCAL_DAG_SYNC_INTERVAL_SECONDS = 2;
 
 /**
  * The configuration of the stack the local Airflow mirrors, read from its committed stack file and
@@ -75,6 +81,13 @@ export interface RenderedStack {
     migrateScript: string;
     /** Each component's environment, secrets as `local:*` references (their values stay in secrets.json). */
     environments: Partial<Record<AirflowComponent, ContainerEnv>>;
+    /**
+     * The Celery layout's task definitions, as the program renders them (taskContainers, taskVolumes):
+     * `control` (migrate, queue-metrics), then one per component, named after it (one worker for every pool).
+     */
+    tasks: TaskDef[];
+    /** Where the program deploys the DAG files in the artifacts bucket (ARTIFACT_KEYS.dags). */
+    dagsPrefix: string;
 }
 
 /**
@@ -93,6 +106,7 @@ export function renderStack(input: {
     const airflowVersion = input.airflowVersion ?? config.airflowVersion;
     const components = localComponents(config);
     const environments: RenderedStack["environments"] = {};
+    const artifactsBucket = `airflow-${ENVIRONMENT}-artifacts`;
     for (const component of ["migrations" as const, ...components.map(([, c]) => c)]) {
         environments[component] = renderAirflowEnvironment({
             airflowVersion,
@@ -115,7 +129,7 @@ export function renderStack(input: {
                 flowerBasicAuth: "local:flower-basic-auth",
             },
             awsEndpointUrl: `http://127.0.0.1:${PORTS.moto}`,
-            dagsFolder: input.dagsFolder,
+            // The DAGs are where the task definitions put them: the dags volume, which dag-sync fills.
             extra: {
                 AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT: String(PORTS.workerLogs),
                 AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT: String(PORTS.triggererLogs),
@@ -135,7 +149,53 @@ export function renderStack(input: {
         seedRequest: seedRequestOf(config),
         migrateScript: migrateScript(),
         environments,
+        tasks: localTasks(config, components, environments, artifactsBucket),
+        dagsPrefix: ARTIFACT_KEYS.dags,
     };
+}
+
+/**
+ * The task definitions of the local stack: the program's service specs (airflowServices) with the
+ * local commands of localComponents, rendered by the program's taskContainers and taskVolumes, as
+ * CeleryCluster renders them (no shared file system locally).
+ */
+export function localTasks(
+    config: AirflowConfig,
+    components: LocalComponent[],
+    environments: RenderedStack["environments"],
+    artifactsBucket: string,
+): TaskDef[] {
+    const specs = airflowServices({
+        ...config.celery,
+        flower: true,
+        airflowMajor: config.airflowMajor,
+        broker: "redis",
+    });
+    const queues = config.celery.workerPools.map((p) => p.name);
+    const render = (name: string, spec: (typeof specs)[number], env: ContainerEnv): TaskDef => ({
+        name,
+        volumes: taskVolumes(spec).map((v) => ({ name: v.name as string })),
+        containers: taskContainers({
+            spec,
+            env,
+            image: "local",
+            logGroup: `/airflow/${ENVIRONMENT}`,
+            region: REGION,
+            bucket: artifactsBucket,
+            environment: ENVIRONMENT,
+            queues,
+            dagSyncIntervalSeconds: LOCAL_DAG_SYNC_INTERVAL_SECONDS,
+            ecsExec: false,
+            sharedFileSystem: false,
+        }) as unknown as TaskDef["containers"],
+    });
+    const control = specs.find((s) => s.control)!;
+    const tasks = [render("control", control, environments.migrations!)];
+    for (const [name, component, command] of components) {
+        const spec = specs.find((s) => s.component === component)!;
+        tasks.push(render(name, { ...spec, command }, environments[component]!));
+    }
+    return tasks;
 }
 
 /** What seed.py creates in moto: what the program creates for the DAGs, with the stack's ML and job settings. */

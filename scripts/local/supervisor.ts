@@ -7,7 +7,10 @@
 //   - `dependsOn` with START, COMPLETE, SUCCESS and HEALTHY as in a container definition;
 //   - a health check with interval, timeout, retries and start period;
 //   - `user` (uid and gid: the process is started with those, as Fargate starts a container's user);
-//   - a oneshot unit runs to completion (a migration), a service runs until stopped.
+//   - a oneshot unit runs to completion (a migration), a service runs until stopped;
+//   - units of one `task` (the containers of one ECS task) start and stop together: when an
+//     `essential` container exits, ECS stops the task, and the service starts a new one, so here
+//     every unit of the task is stopped and the task starts again (with backoff), its oneshots too.
 //
 // Each unit is its own process group (spawned detached), so stopping it stops its children too; the
 // supervisor is their parent and Node reaps them. Grandchildren orphaned by a dying unit are reparented
@@ -59,7 +62,19 @@ export interface UnitSpec {
     stopTier?: number;
     /** Restart a service that stays unhealthy, as ECS replaces the task. Default true. */
     restartWhenUnhealthy?: boolean;
+    /** The task this unit is a container of: its units stop and start again together. */
+    task?: string;
+    /** In a task: when it exits, the task stops (ECS's `essential`). Default: true for a service, false for a oneshot. */
+    essential?: boolean;
+    /**
+     * Runs just before the process is started (after what it depends on): prepares what it needs, or
+     * throws, in one line, when it cannot start; the unit then fails without starting.
+     */
+    preStart?: () => void;
 }
+
+/** Called when a task (re)starts, before any of its units runs: e.g. to give it new empty volumes. */
+export type TaskStartHook = (task: string) => void;
 
 export type UnitState = "waiting" | "running" | "backoff" | "stopping" | "stopped" | "succeeded" | "skipped" | "failed";
 
@@ -115,11 +130,16 @@ export class Supervisor {
     private readonly history: SupervisorEvent[] = [];
     private seq = 0;
     private shuttingDown = false;
+    /** Tasks whose start hook ran since they last (re)started. */
+    private readonly startedTasks = new Set<string>();
+    /** Tasks being stopped to start again. */
+    private readonly restartingTasks = new Set<string>();
 
     constructor(
         specs: UnitSpec[],
         private readonly logFile: (unit: string) => string,
         private readonly onChange: () => void = () => {},
+        private readonly onTaskStart: TaskStartHook = () => {},
     ) {
         this.add(specs, false);
     }
@@ -183,9 +203,9 @@ export class Supervisor {
         );
     }
 
-    /** A oneshot failed: what depends on its success can never start. */
-    failedOneshot(): UnitStatus | undefined {
-        return [...this.units.values()].find((u) => u.spec.kind === "oneshot" && u.status.state === "failed")?.status;
+    /** A oneshot failed, or a unit could not start: what depends on it can never start. */
+    failedUnit(): UnitStatus | undefined {
+        return [...this.units.values()].find((u) => u.status.state === "failed")?.status;
     }
 
     events(since = 0): SupervisorEvent[] {
@@ -205,10 +225,16 @@ export class Supervisor {
         for (const l of this.listeners) l(event);
     }
 
-    /** Stops a service and starts it again at once (its backoff reset). */
+    /** Stops a service (every unit of its task) and starts it again at once (its backoff reset). */
     async restart(name: string): Promise<void> {
         const u = this.units.get(name);
         if (!u) throw new Error(`no component ${name}: ${this.names().join(", ")}`);
+        if (u.spec.task) {
+            this.emit("info", `restarting task ${u.spec.task} on request`, name);
+            u.quickExits = 0;
+            await this.restartTask(u, 0);
+            return;
+        }
         if (u.spec.kind !== "service") throw new Error(`${name} runs once at start; it cannot be restarted`);
         this.emit("info", "restarting on request", name);
         clearTimeout(u.restartTimer);
@@ -257,6 +283,14 @@ export class Supervisor {
 
     private async begin(u: Runtime): Promise<void> {
         u.status.state = "running"; // claimed; a oneshot's skip check runs before it spawns anything
+        if (u.spec.task && !this.startedTasks.has(u.spec.task)) {
+            this.startedTasks.add(u.spec.task);
+            try {
+                this.onTaskStart(u.spec.task);
+            } catch (err) {
+                return this.failStart(u, (err as Error).message);
+            }
+        }
         if (u.spec.kind === "oneshot" && u.spec.skipIf) {
             const reason = await u.spec.skipIf().catch(() => undefined);
             if (reason) {
@@ -271,9 +305,25 @@ export class Supervisor {
         this.launch(u);
     }
 
+    /** A unit that cannot start (its preStart or its task's start refused): failed, with the reason. */
+    private failStart(u: Runtime, message: string): void {
+        u.status.state = "failed";
+        u.status.detail = `cannot start: ${message}`;
+        this.emit("error", u.status.detail, u.spec.name);
+        this.changed();
+        this.schedule();
+    }
+
     private launch(u: Runtime): void {
         if (this.shuttingDown) return;
         const { spec, status } = u;
+        if (spec.preStart) {
+            try {
+                spec.preStart();
+            } catch (err) {
+                return this.failStart(u, (err as Error).message);
+            }
+        }
         const fd = openSync(status.log, "a");
         writeSync(fd, `--- ${new Date().toISOString()} started by the supervisor (restart ${status.restarts})\n`);
         let child: ChildProcess;
@@ -329,6 +379,18 @@ export class Supervisor {
             this.changed();
             return;
         }
+        if (spec.task && (spec.essential ?? spec.kind === "service") && !(spec.kind === "oneshot" && code === 0)) {
+            // An essential container exited: ECS stops the task, and its service starts a new one.
+            u.quickExits = ranMs >= STEADY_MS ? 1 : u.quickExits + 1;
+            const delay = backoffSeconds(u.quickExits);
+            status.state = "backoff";
+            status.health = spec.healthCheck ? "starting" : "none";
+            status.detail = `exited (${how}) after ${(ranMs / 1000).toFixed(1)} s; its task ${spec.task} stops and starts again in ${delay} s`;
+            this.emit("warn", status.detail, spec.name);
+            this.changed();
+            void this.restartTask(u, delay);
+            return;
+        }
         if (spec.kind === "oneshot") {
             if (code === 0) {
                 status.state = "succeeded";
@@ -355,6 +417,40 @@ export class Supervisor {
             status.restarts += 1;
             this.launch(u);
         }, delay * 1000);
+    }
+
+    /**
+     * Stops every unit of u's task, then, after `delaySeconds`, starts the task again: each of its
+     * units waits for what it depends on, as in a new task (u's restart count goes up).
+     */
+    private async restartTask(u: Runtime, delaySeconds: number): Promise<void> {
+        const task = u.spec.task!;
+        if (this.restartingTasks.has(task)) return;
+        this.restartingTasks.add(task);
+        try {
+            const members = [...this.units.values()].filter((x) => x.spec.task === task);
+            await Promise.all(members.filter((x) => x !== u || x.child).map((x) => this.stopUnit(x)));
+            if (delaySeconds > 0) {
+                await new Promise<void>((resolve) => {
+                    u.restartTimer = setTimeout(resolve, delaySeconds * 1000);
+                });
+            }
+            if (this.shuttingDown) return;
+            this.startedTasks.delete(task);
+            for (const x of members) {
+                clearTimeout(x.healthTimer);
+                x.status.state = "waiting";
+                x.status.pid = null;
+                x.status.health = x.spec.healthCheck ? "starting" : "none";
+                x.status.detail = undefined;
+            }
+            u.status.restarts += 1;
+            this.emit("info", `starting task ${task} again`, u.spec.name);
+        } finally {
+            this.restartingTasks.delete(task);
+        }
+        this.changed();
+        this.schedule();
     }
 
     private scheduleHealth(u: Runtime, ms: number): void {

@@ -11,13 +11,26 @@
 // once, kept in .local/) in place of their Secrets Manager ARNs.
 import { execFile, execFileSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import * as net from "net";
 import * as path from "path";
 import type { AirflowComponent } from "../../lib/airflow-env";
 import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
-import { LocalPaths, PORTS, ROOT } from "./paths";
+import { LocalError, LocalPaths, PORTS, ROOT } from "./paths";
 import { localEntrypoint } from "./entrypoint";
+import {
+    checkMounts,
+    ContainerDef,
+    createTaskVolumes,
+    IMAGE_USER,
+    localMounts,
+    mapPaths,
+    parseUser,
+    PosixUser,
+    programImageVolumes,
+    TaskDef,
+    volumeDir,
+} from "./tasks";
 import type { RenderedStack } from "./stack";
 import { HealthCheck, HealthResult, UnitSpec, UnitStatus } from "./supervisor";
 
@@ -89,9 +102,11 @@ function run(
     args: string[],
     env: NodeJS.ProcessEnv,
     timeoutMs = 10_000,
+    user?: { uid: number; gid: number },
 ): Promise<{ code: number; out: string }> {
     return new Promise((resolve) => {
-        execFile(command, args, { env, timeout: timeoutMs, encoding: "utf8" }, (err, stdout, stderr) => {
+        const options = { env, timeout: timeoutMs, encoding: "utf8" as const, uid: user?.uid, gid: user?.gid };
+        execFile(command, args, options, (err, stdout, stderr) => {
             const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
             resolve({ code, out: `${stdout}${stderr}`.trim() });
         });
@@ -250,11 +265,20 @@ export function infraUnits(paths: LocalPaths): { units: UnitSpec[]; secrets: Sec
 export interface AirflowUnits {
     units: UnitSpec[];
     airflowVersion: string;
+    /** Gives a task new volumes as Fargate does at its start (the supervisor's task start hook). */
+    onTaskStart: (task: string) => void;
+}
+
+/** The unit that runs one container of a task: the task's name for its main container, `<task>-<container>` otherwise. */
+export function unitName(task: TaskDef, container: string): string {
+    return task.name === "control" || container === task.name ? container : `${task.name}-${container}`;
 }
 
 /**
- * The Airflow side: moto seeded with what the program creates for the DAGs, the migration, and the
- * Airflow components of the Celery layout, from the mirrored stack's configuration.
+ * The Airflow side: moto seeded with what the program creates for the DAGs, the DAG files deployed
+ * to its bucket, and every container of the Celery layout's task definitions (stack.ts, localTasks),
+ * each run as Fargate runs it (tasks.ts): its user, its command as the image's entrypoint runs it,
+ * its environment and secrets, its volumes, dependsOn, health check and essential flag.
  */
 export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<AirflowUnits> {
     const airflowVersion = installedAirflow(paths.venv);
@@ -262,6 +286,10 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
     const bin = (name: string) => path.join(paths.venvBin, name);
     const basePath = `${paths.venvBin}:${process.env.PATH}`;
     const sql = sqlRunner(s);
+    const root = process.getuid?.() === 0;
+    const declaredVolumes = programImageVolumes(ROOT);
+    const taskDirs: Record<string, Record<string, string>> = {};
+    prepareAirflowHome(paths, root);
 
     /** An Airflow job's heartbeat, as `airflow jobs check` reads it, from this start of the unit. */
     const jobHeartbeat =
@@ -278,52 +306,30 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
                 ? { healthy: true, detail: `${jobType} heartbeat ${age} s ago` }
                 : { healthy: false, detail: `${jobType} heartbeat ${age} s ago` };
         };
-    const airflow = (
-        name: string,
-        component: AirflowComponent,
-        args: string[],
-        healthCheck: HealthCheck,
-        dependsOn: UnitSpec["dependsOn"],
-    ): UnitSpec => ({
-        name,
-        kind: "service",
-        // The container's command as the image's entrypoint runs it, with this environment's programs.
-        command: localEntrypoint(args).program === "bash" ? "bash" : bin(localEntrypoint(args).program),
-        args: localEntrypoint(args).args,
-        env: componentEnv(paths, s, r, component),
-        cwd: ROOT,
-        dependsOn,
-        healthCheck,
-        stopTimeoutS: 3,
-    });
-    const afterMigrations = [{ unit: "migrate", condition: "SUCCESS" as const }];
-    const afterBroker = [...afterMigrations, { unit: "redis", condition: "HEALTHY" as const }];
-    /** How each component's readiness is checked locally, and what it waits for. */
-    const localUnit: Partial<Record<AirflowComponent, Pick<UnitSpec, "dependsOn"> & { healthCheck: HealthCheck }>> = {
-        "api-server": { healthCheck: check(uiHealth(r.healthPath)), dependsOn: afterMigrations },
-        webserver: { healthCheck: check(uiHealth(r.healthPath)), dependsOn: afterMigrations },
-        scheduler: { healthCheck: check(jobHeartbeat("SchedulerJob")), dependsOn: afterBroker },
-        "dag-processor": { healthCheck: check(jobHeartbeat("DagProcessorJob")), dependsOn: afterMigrations },
-        triggerer: { healthCheck: check(jobHeartbeat("TriggererJob")), dependsOn: afterMigrations },
-        worker: {
+    /**
+     * The main containers' health checks, locally: what each task definition's command checks, without
+     * starting Python every time (`airflow jobs check` reads the job's heartbeat, the worker's `celery
+     * inspect ping` is celery_ping.py, the UI's curl is a fetch of the loopback port).
+     */
+    const localCheck: Partial<Record<AirflowComponent, (unit: UnitStatus) => Promise<HealthResult>>> = {
+        "api-server": uiHealth(r.healthPath),
+        webserver: uiHealth(r.healthPath),
+        scheduler: jobHeartbeat("SchedulerJob"),
+        "dag-processor": jobHeartbeat("DagProcessorJob"),
+        triggerer: jobHeartbeat("TriggererJob"),
+        worker: async () => {
             // Liveness: the worker answers Celery's ping through the broker (what `celery inspect ping` does).
-            healthCheck: check(
-                async () => {
-                    const r = await run(bin("python"), [path.join(__dirname, "celery_ping.py"), WORKER_NODE], {
-                        PATH: basePath,
-                        BROKER_URL: brokerUrl(s),
-                    });
-                    return { healthy: r.code === 0, detail: r.out.split("\n").slice(-1)[0] };
-                },
-                15,
-                { timeoutS: 15 },
-            ),
-            // Not on the seed: no task runs before the boot is over, and it waits for the seed too.
-            dependsOn: afterBroker,
+            const out = await run(bin("python"), [path.join(__dirname, "celery_ping.py"), WORKER_NODE], {
+                PATH: basePath,
+                BROKER_URL: brokerUrl(s),
+            });
+            return { healthy: out.code === 0, detail: out.out.split("\n").slice(-1)[0] };
         },
-        flower: { healthCheck: check(async () => ({ healthy: await tcpOpen(PORTS.flower) })), dependsOn: afterBroker },
+        flower: async () => ({ healthy: await tcpOpen(PORTS.flower) }),
     };
     const migratedFile = path.join(paths.stateDir, "migrated.json");
+    /** Set once the control task's migrate succeeded or had nothing to do: what wait-for-migrations waits for. */
+    let migrated = false;
 
     const seedRequest = JSON.stringify(r.seedRequest);
     const seedFile = path.join(paths.stateDir, "seed-request.json");
@@ -331,6 +337,9 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
     const seededFile = path.join(paths.stateDir, "moto", "seeded");
     const motoState = path.join(paths.stateDir, "moto", "state.pickle");
     const seedHash = createHash("sha256").update(seedRequest).digest("hex");
+    const deployedFile = path.join(paths.stateDir, "dags-deployed");
+    rmSync(deployedFile, { force: true });
+    const artifactsBucket = (r.seedRequest as { artifactsBucket: string }).artifactsBucket;
 
     const units: UnitSpec[] = [
         {
@@ -352,39 +361,169 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
             onSuccess: () => writeFileSync(seededFile, seedHash),
         },
         {
-            // The control service's own script (airflow db migrate, then the admin user only if absent),
-            // skipped when the database is at the revision this Airflow last migrated it to.
-            name: "migrate",
-            kind: "oneshot",
-            command: "bash",
-            args: ["-c", r.migrateScript],
-            env: componentEnv(paths, s, r, "migrations"),
+            // What `pulumi up` does with the DAG files (AirflowStorage's deploy): each file of the DAGs
+            // folder as an object under dags/ of the artifacts bucket; locally, again whenever one changes.
+            name: "deploy-dags",
+            kind: "service",
+            command: process.execPath,
+            args: [
+                "-r",
+                "ts-node/register",
+                path.join(__dirname, "deploy-dags.ts"),
+                paths.dags,
+                artifactsBucket,
+                deployedFile,
+            ],
+            env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: "true", AWS_ENDPOINT_URL: awsEnv.AWS_ENDPOINT_URL },
             cwd: ROOT,
-            dependsOn: [{ unit: "database", condition: "SUCCESS" }],
-            skipIf: async () => {
-                if (!existsSync(migratedFile)) return undefined;
-                const done = JSON.parse(readFileSync(migratedFile, "utf8")) as { airflow: string; revision: string };
-                const revision = await sql("SELECT version_num FROM alembic_version");
-                return done.airflow === airflowVersion && done.revision === revision
-                    ? `the database is at revision ${revision}, where Airflow ${airflowVersion} migrated it`
-                    : undefined;
-            },
-            onSuccess: () => {
-                void sql("SELECT version_num FROM alembic_version").then((revision) =>
-                    writeFileSync(migratedFile, JSON.stringify({ airflow: airflowVersion, revision })),
-                );
-            },
+            dependsOn: [{ unit: "seed", condition: "SUCCESS" }],
+            healthCheck: check(async () => ({ healthy: existsSync(deployedFile), detail: "the first upload" }), 10, {
+                startPeriodS: 60,
+            }),
+            stopTimeoutS: 2,
         },
-        // The Celery layout's services, each with its ECS service's command (stack.ts, localComponents).
-        ...r.components.map(([name, component, args]) => {
-            const local = localUnit[component];
-            if (!local) throw new Error(`the local stack does not know how to run ${component}`);
-            return airflow(name, component, args, local.healthCheck, local.dependsOn);
-        }),
     ];
-    // The worker gets the longest stop: Celery's warm shutdown lets running tasks finish.
-    for (const u of units.filter((u) => u.name === "worker")) u.stopTimeoutS = 5;
-    return { units, airflowVersion: r.airflowVersion };
+
+    for (const task of r.tasks) {
+        const main = task.containers.find((c) => c.name === task.name);
+        for (const c of task.containers) {
+            const name = unitName(task, c.name);
+            const user = parseUser(c.user);
+            const { program, args } = localEntrypoint(c.command ?? []);
+            const programPath = program === "bash" ? "bash" : bin(program);
+            const runAs = root && user.uid !== 0 ? user : undefined;
+            const dependsOn: NonNullable<UnitSpec["dependsOn"]> = (c.dependsOn ?? []).map((d) => ({
+                unit: unitName(task, d.containerName),
+                condition: d.condition,
+            }));
+            // Locally, what each container waits for outside its task (on ECS: retries and polling).
+            if (c.name === "migrate") dependsOn.push({ unit: "database", condition: "SUCCESS" });
+            if (c.name === "wait-for-migrations") dependsOn.push({ unit: "migrate", condition: "SUCCESS" });
+            if (c.name === "dag-sync") dependsOn.push({ unit: "deploy-dags", condition: "HEALTHY" });
+            if (c === main) dependsOn.push({ unit: "redis", condition: "HEALTHY" });
+            if (c === main && task.name === "flower") dependsOn.push({ unit: "migrate", condition: "SUCCESS" });
+            const tmp = path.join(paths.stateDir, "tasks", task.name, "containers", c.name, "tmp");
+            const component = c === main ? (task.name as AirflowComponent) : undefined;
+            const hc = c.healthCheck;
+            const spec: UnitSpec = {
+                name,
+                kind: c.essential === false ? "oneshot" : "service",
+                task: task.name,
+                essential: c.essential ?? true,
+                ...asUser(runAs, programPath, args),
+                env: {},
+                cwd: ROOT,
+                dependsOn,
+                stopTimeoutS: c.name === "worker" ? 5 : 3,
+                preStart: () => {
+                    // The task's volumes exist (onTaskStart); the container's paths are mapped onto them.
+                    const dirs = taskDirs[task.name] ?? {};
+                    checkMounts(task.name, c, dirs);
+                    const mounts = [...localMounts(c, dirs), { containerPath: "/tmp/", dir: `${tmp}/` }];
+                    rmSync(tmp, { recursive: true, force: true });
+                    mkdirSync(tmp, { recursive: true });
+                    if (root) chownSync(tmp, user.uid, user.gid);
+                    Object.assign(
+                        spec,
+                        asUser(
+                            runAs,
+                            programPath,
+                            args.map((a) => mapPaths(a, mounts)),
+                        ),
+                    );
+                    spec.env = containerEnv(paths, s, c, mounts);
+                },
+            };
+            if (hc && component && localCheck[component]) {
+                spec.healthCheck = check(localCheck[component]!, hc.interval ?? 30, {
+                    timeoutS: hc.timeout ?? 5,
+                    retries: hc.retries ?? 3,
+                    startPeriodS: hc.startPeriod ?? 0,
+                });
+            } else if (hc) {
+                // The definition's own command (CMD-SHELL), run as the container's user in its environment.
+                spec.healthCheck = check(
+                    async () => {
+                        const mounts = [
+                            ...localMounts(c, taskDirs[task.name] ?? {}),
+                            { containerPath: "/tmp/", dir: `${tmp}/` },
+                        ];
+                        const command = mapPaths(hc.command.slice(1).join(" "), mounts);
+                        const sh = asUser(runAs, "sh", ["-c", command]);
+                        const out = await run(sh.command, sh.args, spec.env, (hc.timeout ?? 5) * 1000);
+                        return {
+                            healthy: out.code === 0,
+                            detail: out.code === 0 ? "" : out.out.split("\n").slice(-1)[0] || `exit ${out.code}`,
+                        };
+                    },
+                    hc.interval ?? 30,
+                    { timeoutS: hc.timeout ?? 5, retries: hc.retries ?? 3, startPeriodS: hc.startPeriod ?? 0 },
+                );
+            }
+            if (c.name === "migrate") {
+                // The control task's script (airflow db migrate, then the admin user only if absent),
+                // skipped when the database is at the revision this Airflow last migrated it to.
+                spec.skipIf = async () => {
+                    if (!existsSync(migratedFile)) return undefined;
+                    const done = JSON.parse(readFileSync(migratedFile, "utf8")) as {
+                        airflow: string;
+                        revision: string;
+                    };
+                    const revision = await sql("SELECT version_num FROM alembic_version");
+                    if (done.airflow !== airflowVersion || done.revision !== revision) return undefined;
+                    migrated = true;
+                    return `the database is at revision ${revision}, where Airflow ${airflowVersion} migrated it`;
+                };
+                spec.onSuccess = () => {
+                    migrated = true;
+                    void sql("SELECT version_num FROM alembic_version").then((revision) =>
+                        writeFileSync(migratedFile, JSON.stringify({ airflow: airflowVersion, revision })),
+                    );
+                };
+            }
+            if (c.name === "wait-for-migrations") {
+                // `airflow db check-migrations` waits until the database is at this Airflow's head: that
+                // is what the control task's migrate just made it (it depends on migrate locally).
+                spec.skipIf = async () =>
+                    migrated ? "the control task's migrate brought the database to this Airflow's head" : undefined;
+            }
+            units.push(spec);
+        }
+    }
+    return {
+        units,
+        airflowVersion: r.airflowVersion,
+        onTaskStart: (name) => {
+            const task = r.tasks.find((t) => t.name === name);
+            if (task) taskDirs[name] = createTaskVolumes(paths.stateDir, task, declaredVolumes);
+        },
+    };
+}
+
+/**
+ * A command run as a container's user: under `setpriv`, with the container's uid and gid and no
+ * supplementary group, and one capability, CAP_DAC_READ_SEARCH: it reads and traverses what it could
+ * not (this machine's Python interpreters live under /root, mode 0700), but writes only where its
+ * user may, which is what the volume check is about. Without a user (not root here, or a root
+ * container) the command runs as it is.
+ */
+export function asUser(
+    user: PosixUser | undefined,
+    command: string,
+    args: string[],
+): { command: string; args: string[] } {
+    if (!user) return { command, args };
+    const caps = ["--inh-caps", "+dac_read_search", "--ambient-caps", "+dac_read_search"];
+    const ids = ["--reuid", String(user.uid), "--regid", String(user.gid), "--clear-groups"];
+    return { command: "setpriv", args: [...ids, ...caps, "--", command, ...args] };
+}
+
+/** AIRFLOW_HOME (logs) and the containers' HOME, owned by the image's user, as in the image. */
+function prepareAirflowHome(paths: LocalPaths, root: boolean): void {
+    for (const dir of [path.join(paths.stateDir, "airflow"), path.join(paths.stateDir, "home")]) {
+        mkdirSync(dir, { recursive: true });
+        if (root) execFileSync("chown", ["-R", `${IMAGE_USER.uid}:${IMAGE_USER.gid}`, dir]);
+    }
 }
 
 /** Every source the rendering reads: the stack files, config/, lib/, components/, sidecars/, stack.ts, this file, the lock. */
@@ -431,19 +570,10 @@ export async function renderedStack(paths: LocalPaths, venvAirflow: string | und
     return rendered;
 }
 
-/**
- * What every Airflow process of one component gets: the environment the program renders into its
- * task definition, pointed at the local endpoints, with the local secrets' values in place of their
- * Secrets Manager references. The drills' own workers (drill-env.ts) run with the worker's.
- */
-export function componentEnv(
-    paths: LocalPaths,
-    s: Secrets,
-    rendered: RenderedStack,
-    component: AirflowComponent,
-): NodeJS.ProcessEnv {
+/** The local values of the stack's secrets, by the `valueFrom` the rendering gives them (stack.ts). */
+function secretValues(s: Secrets): Record<string, string> {
     const db = `airflow:${s.dbPassword}@127.0.0.1:${PORTS.postgres}/airflow`;
-    const values: Record<string, string> = {
+    return {
         "local:sql-alchemy-conn": sqlAlchemyConnUri(db, false),
         "local:result-backend": resultBackendUri(db, false),
         "local:broker-url": brokerUrl(s),
@@ -453,21 +583,59 @@ export function componentEnv(
         "local:admin-password": s.adminPassword,
         "local:flower-basic-auth": `${ADMIN}:${s.flowerPassword}`,
     };
-    const container = rendered.environments[component];
-    if (!container) throw new Error(`the local stack renders no environment for ${component}`);
+}
+
+/**
+ * What one container's process gets: its definition's environment with the container paths of its
+ * mounts mapped onto their local directories, its secrets' values, and what the container would have
+ * from the image and ECS (PATH, HOME, AIRFLOW_HOME; AWS credentials, which on ECS are the task role's,
+ * and moto's endpoint).
+ */
+export function containerEnv(
+    paths: LocalPaths,
+    s: Secrets,
+    container: Pick<ContainerDef, "environment" | "secrets">,
+    mounts: readonly { containerPath: string; dir: string }[],
+): NodeJS.ProcessEnv {
+    const values = secretValues(s);
     const env: NodeJS.ProcessEnv = {
         PATH: `${paths.venvBin}:${process.env.PATH}`,
-        HOME: process.env.HOME,
+        HOME: path.join(paths.stateDir, "home"),
         LANG: "C.UTF-8",
         AIRFLOW_HOME: path.join(paths.stateDir, "airflow"),
         AWS_ACCESS_KEY_ID: "testing",
         AWS_SECRET_ACCESS_KEY: "testing",
+        AWS_ENDPOINT_URL: awsEnv.AWS_ENDPOINT_URL,
         // moto's SageMaker jobs end within seconds: poll them every 5 s instead of every minute.
         AIRFLOW_ON_AWS_SAGEMAKER_CHECK_INTERVAL: "5",
     };
-    for (const e of container.environment) env[e.name] = e.value;
-    for (const secret of container.secrets) env[secret.name] = values[secret.valueFrom];
+    for (const e of container.environment ?? []) env[e.name] = mapPaths(e.value, mounts);
+    for (const secret of container.secrets ?? []) {
+        const value = values[secret.valueFrom];
+        if (value === undefined)
+            throw new LocalError(
+                `secret ${secret.name} names ${secret.valueFrom}, which the local stack does not hold`,
+            );
+        env[secret.name] = value;
+    }
     return env;
+}
+
+/**
+ * What the Airflow process of one component's main container gets (the drills' own workers run with
+ * the worker's): its environment, its DAGs folder that of its task's dags volume.
+ */
+export function componentEnv(
+    paths: LocalPaths,
+    s: Secrets,
+    rendered: RenderedStack,
+    component: AirflowComponent,
+): NodeJS.ProcessEnv {
+    const task = rendered.tasks.find((t) => t.name === component);
+    const container = task?.containers.find((c) => c.name === component);
+    if (!task || !container) throw new LocalError(`the local stack renders no task for ${component}`);
+    const dirs = Object.fromEntries(task.volumes.map((v) => [v.name, volumeDir(paths.stateDir, task.name, v.name)]));
+    return containerEnv(paths, s, container, localMounts(container, dirs));
 }
 
 const brokerUrl = (s: Secrets) =>
