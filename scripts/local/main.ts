@@ -130,6 +130,34 @@ function ensureSystemPackages(): void {
     }
 }
 
+/**
+ * The Airflow image's user (uid 50000, group 0, named airflow in the image), which the containers run
+ * as: Airflow refuses a uid without a name (getpass). Added to this machine's users when absent (root).
+ */
+function ensureImageUser(): void {
+    if (process.getuid?.() !== 0 || spawnSync("getent", ["passwd", "50000"]).status === 0) return;
+    const name = spawnSync("getent", ["passwd", "airflow"]).status === 0 ? "airflow-local" : "airflow";
+    step(`adding the Airflow image's user to this machine: ${name}, uid 50000, group 0`);
+    const r = spawnSync(
+        "useradd",
+        [
+            "--uid",
+            "50000",
+            "--gid",
+            "0",
+            "--no-create-home",
+            "--home-dir",
+            "/home/airflow",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ],
+        { encoding: "utf8" },
+    );
+    if (r.status !== 0)
+        throw new LocalError(`useradd of the Airflow image's user (uid 50000) failed: ${r.stderr.trim()}`);
+}
+
 export function missingPackagesMessage(missing: string[]): string {
     return `${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} missing, and installing ${missing.length === 1 ? "it" : "them"} needs root: run \`sudo apt-get install ${missing.join(" ")}\`, or npm run local as root`;
 }
@@ -169,6 +197,7 @@ async function up(): Promise<void> {
     mkdirSync(paths.logs, { recursive: true });
     await checkPortsFree();
     ensureSystemPackages();
+    ensureImageUser();
     step(`checking the Python environment (${path.relative(ROOT, paths.venv) || paths.venv})`);
     ensurePython();
     rmSync(paths.socket, { force: true });

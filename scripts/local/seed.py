@@ -42,6 +42,15 @@ def main() -> int:
     s3, iam, ec2, ecs, logs = (session.client(s) for s in ("s3", "iam", "ec2", "ecs", "logs"))
     secrets = session.client("secretsmanager")
 
+    # The stack's own secrets, which the containers read by their valueFrom (partial ARNs, by name).
+    if len(sys.argv) > 2:
+        for arn, value in json.loads(Path(sys.argv[2]).read_text()).items():
+            secret = arn.split(":secret:", 1)[1]
+            try:
+                secrets.create_secret(Name=secret, SecretString=value)
+            except secrets.exceptions.ResourceExistsException:
+                secrets.put_secret_value(SecretId=secret, SecretString=value)
+
     for bucket in (req["artifactsBucket"], req["mlBucket"]):
         try:
             s3.create_bucket(Bucket=bucket)

@@ -15,7 +15,7 @@ import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../
 import { workerCommand } from "../../lib/worker-container";
 import { PORTS, ROOT } from "./paths";
 import type { TaskDef } from "./tasks";
-import { ENVIRONMENT, REGION, STACK, WORKER_NODE } from "./units";
+import { ENVIRONMENT, localSecretArn, REGION, STACK, WORKER_NODE } from "./units";
 
 /** Locally, dag-sync copies the bucket's DAGs every 2 s (the stack's interval is a minute): new DAG files show within seconds. */
 export const LOCAL_DAG_SYNC_INTERVAL_SECONDS = 2;
@@ -79,7 +79,7 @@ export interface RenderedStack {
     components: LocalComponent[];
     seedRequest: unknown;
     migrateScript: string;
-    /** Each component's environment, secrets as `local:*` references (their values stay in secrets.json). */
+    /** Each component's environment, its secrets by the ARN of the secret the seed creates in moto (localSecretArn). */
     environments: Partial<Record<AirflowComponent, ContainerEnv>>;
     /**
      * The Celery layout's task definitions, as the program renders them (taskContainers, taskVolumes):
@@ -119,14 +119,14 @@ export function renderStack(input: {
             executionApiUrl: `http://127.0.0.1:${PORTS.apiServer}/execution/`,
             workerConcurrency: 8,
             secrets: {
-                sqlAlchemyConn: "local:sql-alchemy-conn",
-                resultBackend: "local:result-backend",
-                brokerUrl: "local:broker-url",
-                fernetKey: "local:fernet-key",
-                apiSecretKey: "local:api-secret-key",
-                jwtSecret: "local:jwt-secret",
-                adminPassword: "local:admin-password",
-                flowerBasicAuth: "local:flower-basic-auth",
+                sqlAlchemyConn: localSecretArn("sql-alchemy-conn"),
+                resultBackend: localSecretArn("result-backend"),
+                brokerUrl: localSecretArn("broker-url"),
+                fernetKey: localSecretArn("fernet-key"),
+                apiSecretKey: localSecretArn("api-secret-key"),
+                jwtSecret: localSecretArn("jwt-secret"),
+                adminPassword: localSecretArn("admin-password"),
+                flowerBasicAuth: localSecretArn("flower-basic-auth"),
             },
             awsEndpointUrl: `http://127.0.0.1:${PORTS.moto}`,
             // The DAGs are where the task definitions put them: the dags volume, which dag-sync fills.

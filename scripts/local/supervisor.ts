@@ -71,6 +71,8 @@ export interface UnitSpec {
      * throws, in one line, when it cannot start; the unit then fails without starting.
      */
     preStart?: () => void;
+    /** Awaited before each start of the unit (after what it depends on), e.g. to read its secrets; a rejection fails it. */
+    resolve?: () => Promise<void>;
 }
 
 /** Called when a task (re)starts, before any of its units runs: e.g. to give it new empty volumes. */
@@ -300,6 +302,13 @@ export class Supervisor {
                 this.changed();
                 this.schedule();
                 return;
+            }
+        }
+        if (u.spec.resolve) {
+            try {
+                await u.spec.resolve();
+            } catch (err) {
+                return this.failStart(u, (err as Error).message);
             }
         }
         this.launch(u);

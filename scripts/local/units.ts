@@ -64,6 +64,35 @@ export const LOCAL_DIFFERENCES: Readonly<Record<string, string>> = {
 
 export type Secrets = Record<string, string>;
 
+/** moto's account. */
+const MOTO_ACCOUNT = "123456789012";
+
+/**
+ * The Secrets Manager reference of one of the stack's secrets in moto (`airflow/local/<key>`), as a
+ * container's `valueFrom`: the ARN without the six random characters Secrets Manager appends (the
+ * seed creates the secret; GetSecretValue takes this partial ARN, as ECS's agent calls it).
+ */
+export function localSecretArn(key: string): string {
+    return `arn:aws:secretsmanager:${REGION}:${MOTO_ACCOUNT}:secret:airflow/${ENVIRONMENT}/${key}`;
+}
+
+/** One secret's value from moto's Secrets Manager, by a container's `valueFrom` (GetSecretValue). */
+export async function getSecretValue(valueFrom: string): Promise<string> {
+    const r = await fetch(awsEnv.AWS_ENDPOINT_URL, {
+        method: "POST",
+        headers: {
+            "X-Amz-Target": "secretsmanager.GetSecretValue",
+            "Content-Type": "application/x-amz-json-1.1",
+            // moto checks no signature; it reads the service and region from the credential scope.
+            Authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/secretsmanager/aws4_request, SignedHeaders=host, Signature=0`,
+        },
+        body: JSON.stringify({ SecretId: valueFrom }),
+    });
+    const body = (await r.json().catch(() => ({}))) as { SecretString?: string; message?: string };
+    if (!r.ok || body.SecretString === undefined) throw new Error(body.message ?? `HTTP ${r.status}`);
+    return body.SecretString;
+}
+
 /** Generated once, kept in .local/secrets.json (mode 600): the local stand-ins of the stack's secrets. */
 export function localSecrets(paths: LocalPaths): Secrets {
     const file = path.join(paths.stateDir, "secrets.json");
@@ -336,7 +365,11 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
     writeFileSync(seedFile, seedRequest);
     const seededFile = path.join(paths.stateDir, "moto", "seeded");
     const motoState = path.join(paths.stateDir, "moto", "state.pickle");
-    const seedHash = createHash("sha256").update(seedRequest).digest("hex");
+    // The stack's secrets, which the seed stores in moto's Secrets Manager (mode 600, as secrets.json).
+    const secretsFile = path.join(paths.stateDir, "secret-values.json");
+    const secretsJson = JSON.stringify(secretValues(s));
+    writeFileSync(secretsFile, secretsJson, { mode: 0o600 });
+    const seedHash = createHash("sha256").update(seedRequest).update(secretsJson).digest("hex");
     const deployedFile = path.join(paths.stateDir, "dags-deployed");
     rmSync(deployedFile, { force: true });
     const artifactsBucket = (r.seedRequest as { artifactsBucket: string }).artifactsBucket;
@@ -346,7 +379,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
             name: "seed",
             kind: "oneshot",
             command: path.join(paths.toolsBin, "python"),
-            args: [path.join(__dirname, "seed.py"), seedFile],
+            args: [path.join(__dirname, "seed.py"), seedFile, secretsFile],
             env: { PATH: `${paths.toolsBin}:${process.env.PATH}`, ...awsEnv },
             cwd: ROOT,
             dependsOn: [{ unit: "moto", condition: "HEALTHY" }],
@@ -397,12 +430,14 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
                 condition: d.condition,
             }));
             // Locally, what each container waits for outside its task (on ECS: retries and polling).
-            if (c.name === "migrate") dependsOn.push({ unit: "database", condition: "SUCCESS" });
+            if (c.name === "migrate")
+                dependsOn.push({ unit: "database", condition: "SUCCESS" }, { unit: "seed", condition: "SUCCESS" });
             if (c.name === "wait-for-migrations") dependsOn.push({ unit: "migrate", condition: "SUCCESS" });
             if (c.name === "dag-sync") dependsOn.push({ unit: "deploy-dags", condition: "HEALTHY" });
             if (c === main) dependsOn.push({ unit: "redis", condition: "HEALTHY" });
             if (c === main && task.name === "flower") dependsOn.push({ unit: "migrate", condition: "SUCCESS" });
             const tmp = path.join(paths.stateDir, "tasks", task.name, "containers", c.name, "tmp");
+            const resolved: Record<string, string> = {};
             const component = c === main ? (task.name as AirflowComponent) : undefined;
             const hc = c.healthCheck;
             const spec: UnitSpec = {
@@ -415,6 +450,19 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
                 cwd: ROOT,
                 dependsOn,
                 stopTimeoutS: c.name === "worker" ? 5 : 3,
+                // Its secrets, read from Secrets Manager in moto by their valueFrom at each start, as
+                // ECS's agent reads them before it starts the container.
+                resolve: async () => {
+                    for (const secret of c.secrets ?? []) {
+                        try {
+                            resolved[secret.valueFrom] = await getSecretValue(secret.valueFrom);
+                        } catch (err) {
+                            throw new LocalError(
+                                `secret ${secret.name} of container ${c.name} could not be read from Secrets Manager (valueFrom ${secret.valueFrom}): ${(err as Error).message}`,
+                            );
+                        }
+                    }
+                },
                 preStart: () => {
                     // The task's volumes exist (onTaskStart); the container's paths are mapped onto them.
                     const dirs = taskDirs[task.name] ?? {};
@@ -431,7 +479,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
                             args.map((a) => mapPaths(a, mounts)),
                         ),
                     );
-                    spec.env = containerEnv(paths, s, c, mounts);
+                    spec.env = containerEnv(paths, s, c, mounts, resolved);
                 },
             };
             if (hc && component && localCheck[component]) {
@@ -570,18 +618,18 @@ export async function renderedStack(paths: LocalPaths, venvAirflow: string | und
     return rendered;
 }
 
-/** The local values of the stack's secrets, by the `valueFrom` the rendering gives them (stack.ts). */
+/** The local values of the stack's secrets (what the seed stores in moto), by their `valueFrom` (localSecretArn). */
 function secretValues(s: Secrets): Record<string, string> {
     const db = `airflow:${s.dbPassword}@127.0.0.1:${PORTS.postgres}/airflow`;
     return {
-        "local:sql-alchemy-conn": sqlAlchemyConnUri(db, false),
-        "local:result-backend": resultBackendUri(db, false),
-        "local:broker-url": brokerUrl(s),
-        "local:fernet-key": s.fernetKey,
-        "local:api-secret-key": s.apiSecretKey,
-        "local:jwt-secret": s.jwtSecret,
-        "local:admin-password": s.adminPassword,
-        "local:flower-basic-auth": `${ADMIN}:${s.flowerPassword}`,
+        [localSecretArn("sql-alchemy-conn")]: sqlAlchemyConnUri(db, false),
+        [localSecretArn("result-backend")]: resultBackendUri(db, false),
+        [localSecretArn("broker-url")]: brokerUrl(s),
+        [localSecretArn("fernet-key")]: s.fernetKey,
+        [localSecretArn("api-secret-key")]: s.apiSecretKey,
+        [localSecretArn("jwt-secret")]: s.jwtSecret,
+        [localSecretArn("admin-password")]: s.adminPassword,
+        [localSecretArn("flower-basic-auth")]: `${ADMIN}:${s.flowerPassword}`,
     };
 }
 
@@ -596,8 +644,8 @@ export function containerEnv(
     s: Secrets,
     container: Pick<ContainerDef, "environment" | "secrets">,
     mounts: readonly { containerPath: string; dir: string }[],
+    values: Readonly<Record<string, string>> = secretValues(s),
 ): NodeJS.ProcessEnv {
-    const values = secretValues(s);
     const env: NodeJS.ProcessEnv = {
         PATH: `${paths.venvBin}:${process.env.PATH}`,
         HOME: path.join(paths.stateDir, "home"),
@@ -613,9 +661,7 @@ export function containerEnv(
     for (const secret of container.secrets ?? []) {
         const value = values[secret.valueFrom];
         if (value === undefined)
-            throw new LocalError(
-                `secret ${secret.name} names ${secret.valueFrom}, which the local stack does not hold`,
-            );
+            throw new LocalError(`secret ${secret.name} (valueFrom ${secret.valueFrom}) was not read`);
         env[secret.name] = value;
     }
     return env;
