@@ -8,6 +8,10 @@ import * as path from "path";
 import { dagFiles, fileHash } from "../../lib/artifacts";
 
 const [dagsDir, bucket, prefix, marker] = process.argv.slice(2);
+if (!marker) {
+    console.log("error: usage: deploy-dags.ts <dags folder> <bucket> <key prefix> <marker file>");
+    process.exit(2);
+}
 const endpoint = process.env.AWS_ENDPOINT_URL ?? "http://127.0.0.1:25000";
 // moto checks no signature; it reads the access key and region from the Authorization header.
 const headers = {

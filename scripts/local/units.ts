@@ -405,6 +405,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
                 path.join(__dirname, "deploy-dags.ts"),
                 paths.dags,
                 artifactsBucket,
+                r.dagsPrefix,
                 deployedFile,
             ],
             env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: "true", AWS_ENDPOINT_URL: awsEnv.AWS_ENDPOINT_URL },
