@@ -269,9 +269,10 @@ async function status(json: boolean): Promise<void> {
     console.log(
         `supervisor pid ${s.supervisor.pid}, started ${s.supervisor.startedAt}${s.supervisor.ready ? `, up in ${s.supervisor.bootSeconds?.toFixed(1)} s` : ", starting"}`,
     );
+    const width = Math.max(...s.components.map((c) => c.name.length)) + 1;
     for (const c of s.components) {
         console.log(
-            `${c.name.padEnd(14)} ${c.state.padEnd(9)} ${(c.health === "none" ? "" : c.health).padEnd(9)} pid ${String(c.pid ?? "-").padEnd(8)} restarts ${String(c.restarts).padEnd(3)} ${c.detail ?? ""}`,
+            `${c.name.padEnd(width)} ${c.state.padEnd(9)} ${(c.health === "none" ? "" : c.health).padEnd(9)} pid ${String(c.pid ?? "-").padEnd(8)} restarts ${String(c.restarts).padEnd(3)} ${c.detail ?? ""}`,
         );
     }
     for (const e of s.importErrors) console.log(`DAG file ${e.file} does not import: ${e.error}`);
