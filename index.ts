@@ -2,14 +2,14 @@
 // Configuration is read and checked only in config/; components receive typed values.
 import * as path from "path";
 import { CeleryCluster } from "./components/celery";
-import { FargateJobs } from "./components/jobs";
-import { MwaaEnvironment } from "./components/mwaa";
+import { FargateJobs, FargateJobsSettings } from "./components/jobs";
+import { MwaaEnvironment, MwaaSettings } from "./components/mwaa";
 import { Observability } from "./components/observability";
-import { AirflowNetwork, PORTS } from "./components/network";
+import { AirflowNetwork, AirflowNetworkSettings, PORTS } from "./components/network";
 import { SageMakerTraining, sageMakerTrainingArgs } from "./components/sagemaker";
-import { AirflowStorage } from "./components/storage";
+import { AirflowStorage, AirflowStorageSettings } from "./components/storage";
 import { AccessLogBucket } from "./components/logs";
-import { loadConfig } from "./config";
+import { loadConfig, storageSettings } from "./config";
 import { imageTag } from "./lib/artifacts";
 
 const config = loadConfig();
@@ -22,13 +22,10 @@ const flower = celeryLayout && config.celery.flower;
 // plus the VPC itself (VPN and bastion users).
 const world = (cidr: string) => cidr === "0.0.0.0/0" || cidr === "::/0";
 // An internal load balancer (no HTTPS and no airflow:publicPlainHttp) takes the VPC only.
-const allowList = config.celery.webAccess === "internal" ? [config.network.cidr] : config.network.webAllowedCidrs;
+const { webAllowedCidrs, ...networkSettings } = config.network;
+const allowList = config.celery.webAccess === "internal" ? [networkSettings.cidrBlock] : webAllowedCidrs;
 const network = new AirflowNetwork(name, {
-    cidrBlock: config.network.cidr,
-    azCount: config.network.azCount,
-    natStrategy: config.network.natStrategy,
-    interfaceEndpoints: config.network.interfaceEndpoints,
-    flowLogs: config.network.flowLogs,
+    ...(networkSettings satisfies AirflowNetworkSettings),
     listeners: celeryLayout
         ? [
               { port: PORTS.http, cidrs: allowList },
@@ -37,7 +34,7 @@ const network = new AirflowNetwork(name, {
                   ? [
                         {
                             port: PORTS.flower,
-                            cidrs: [...new Set([...allowList.filter((c) => !world(c)), config.network.cidr])],
+                            cidrs: [...new Set([...allowList.filter((c) => !world(c)), config.network.cidrBlock])],
                         },
                     ]
                   : []),
@@ -55,6 +52,7 @@ const accessLogs = new AccessLogBucket(name, {
 });
 
 const storage = new AirflowStorage(name, {
+    ...(storageSettings(config.storage) satisfies AirflowStorageSettings),
     accessLogBucket: accessLogs.bucketName,
     environment: config.environment,
     layout: config.layout,
@@ -65,14 +63,8 @@ const storage = new AirflowStorage(name, {
         brokerSecurityGroupId: network.securityGroupIds.broker,
         fileSystemSecurityGroupId: network.securityGroupIds.fileSystem,
     },
-    protectData: config.storage.protectData,
-    artifacts: config.storage.artifacts,
-    secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
-    database: config.storage.database,
-    broker: config.storage.broker,
     queues: config.celery.workerPools.map((p) => p.name),
     flower,
-    sharedFileSystem: config.storage.sharedFileSystem,
     logRetentionDays: config.celery.logRetentionDays,
     deploy: {
         dagsDir: path.join(__dirname, "dags"),
@@ -133,25 +125,16 @@ if (celeryLayout) {
 let mwaa: MwaaEnvironment | undefined;
 if (config.layout === "mwaa") {
     mwaa = new MwaaEnvironment(name, {
+        ...(config.mwaa satisfies MwaaSettings),
         environment: config.environment,
         airflowVersion: config.airflowVersion,
-        environmentClass: config.mwaa.environmentClass,
-        minWorkers: config.mwaa.minWorkers,
-        maxWorkers: config.mwaa.maxWorkers,
-        schedulers: config.mwaa.schedulers,
-        minWebservers: config.mwaa.minWebservers,
-        maxWebservers: config.mwaa.maxWebservers,
-        webserverAccessMode: config.mwaa.webserverAccessMode,
-        weeklyMaintenanceWindowStart: config.mwaa.weeklyMaintenanceWindowStart,
-        logging: { level: config.mwaa.logLevel, modules: config.mwaa.moduleLogLevels },
         logRetentionDays: config.celery.logRetentionDays,
-        airflowConfigurationOptions: config.mwaa.configurationOptions,
         network: {
             vpcId: network.vpcId,
             privateSubnetIds: network.privateSubnetIdList,
             availabilityZones: network.availabilityZones,
             // The private web server is reached from inside the VPC (VPN, bastion, SSM port forwarding).
-            webserverIngressCidrs: config.mwaa.webserverAccessMode === "PRIVATE_ONLY" ? [config.network.cidr] : [],
+            webserverIngressCidrs: config.mwaa.webserverAccessMode === "PRIVATE_ONLY" ? [config.network.cidrBlock] : [],
         },
         source: {
             bucketArn: storage.artifactsBucketArn,
@@ -177,11 +160,7 @@ const jobs = airflowRoleName
           environment: config.environment,
           cluster: celery ? { name: celery.clusterName, arn: celery.clusterArn } : undefined,
           network: { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds },
-          image: config.jobs.image,
-          cpu: config.jobs.cpu,
-          memory: config.jobs.memory,
-          spot: config.jobs.spot,
-          cpuArchitecture: config.jobs.cpuArchitecture,
+          ...(config.jobs satisfies FargateJobsSettings),
           containerInsights: config.celery.containerInsights,
           logRetentionDays: config.celery.logRetentionDays,
           secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
@@ -205,8 +184,6 @@ const ml = airflowRoleName
     : undefined;
 
 // One dashboard and one set of alarms, the same on both layouts, notifying one topic.
-// Missing from CeleryCluster so far: the load balancer's and target group's ARN suffixes (no LB rows
-// or alarms until it exposes them).
 const observability = new Observability(name, {
     layout: config.layout,
     environment: config.environment,
@@ -231,6 +208,7 @@ const observability = new Observability(name, {
                                 ]),
                             ),
                         },
+              loadBalancer: celery.loadBalancer,
           }
         : undefined,
     mwaa: mwaa ? { environmentArn: mwaa.environmentArn } : undefined,

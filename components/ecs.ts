@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { assumeRolePolicy, policyDocument, Statement } from "../lib/iam";
+import { policyDocument, Statement } from "../lib/iam";
+import { ecsExecutionTrust, trustPolicy } from "../lib/trust";
 import { withName } from "../lib/tags";
 
 /** The capacity providers every cluster of the program offers; FARGATE is the default strategy. */
@@ -63,7 +64,7 @@ export function executionRole(
         `${prefix}-execution-role`,
         {
             description: args.description,
-            assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], args.account),
+            assumeRolePolicy: trustPolicy(ecsExecutionTrust({ account: args.account })),
             tags: withName(args.tags, `${prefix}-execution-role`),
         },
         { parent },

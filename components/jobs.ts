@@ -1,13 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { CELERY_DEFAULTS, JOBS_DEFAULTS, JobsConfig, STORAGE_DEFAULTS } from "../config";
 import { FARGATE_CPUS, isFargateSize, memoryChoices } from "../config/fargate";
 import { CPU_ARCHITECTURES, CpuArchitecture } from "../config/levers";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { publishVariable } from "../lib/airflow";
-import { ENVIRONMENT_PATTERN } from "../config/core";
+import { ENVIRONMENT_ALLOWED, ENVIRONMENT_PATTERN } from "../config/core";
 import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
 import { ecrRepositoryArn, parseEcrImageUri } from "../lib/ecr";
-import { assumeRolePolicy, ecrPullStatements, policyDocument, Statement } from "../lib/iam";
+import { ecrPullStatements, policyDocument, Statement } from "../lib/iam";
+import { ecsTaskTrust, trustPolicy } from "../lib/trust";
 import { withName } from "../lib/tags";
 import { executionRole as createExecutionRole, fargateCluster, writeLogStatement } from "./ecs";
 
@@ -15,6 +17,12 @@ import { executionRole as createExecutionRole, fargateCluster, writeLogStatement
 export const FARGATE_JOBS_VARIABLE = "fargate_jobs";
 /** The container of the job task definition that DAGs override. */
 export const JOB_CONTAINER = "job";
+
+/**
+ * The stack configuration's jobs slice as FargateJobs' arguments: `Pick` fails to compile when the
+ * slice has a field the arguments lack, the spread in index.ts when a type differs.
+ */
+export type FargateJobsSettings = Pick<FargateJobsArgs, keyof JobsConfig>;
 
 export interface FargateJobsArgs {
     /** Environment name (names, the variable's secret prefix). Required. */
@@ -70,7 +78,7 @@ export class FargateJobs extends pulumi.ComponentResource {
 
     constructor(name: string, args: FargateJobsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:jobs:FargateJobs", name, {}, opts);
-        const resolved = validateArgs(name, args, this);
+        const resolved = resolveFargateJobsArgs(name, args, this);
         const tags = args.tags;
         const parent = { parent: this };
         const region = aws.getRegionOutput({}, parent).region;
@@ -98,7 +106,7 @@ export class FargateJobs extends pulumi.ComponentResource {
         const { executionRole, taskRole } = this.roles(
             name,
             resolved,
-            { account, partition, logGroupArn: logGroup.arn },
+            { account, partition, region, logGroupArn: logGroup.arn },
             tags,
         );
 
@@ -192,11 +200,16 @@ export class FargateJobs extends pulumi.ComponentResource {
     /** The execution role (logs, and pulling the image from ECR when it is there) and the job's own task role. */
     private roles(
         name: string,
-        resolved: ResolvedArgs,
-        ctx: { account: pulumi.Output<string>; partition: pulumi.Output<string>; logGroupArn: pulumi.Output<string> },
+        resolved: ResolvedFargateJobsArgs,
+        ctx: {
+            account: pulumi.Output<string>;
+            partition: pulumi.Output<string>;
+            region: pulumi.Output<string>;
+            logGroupArn: pulumi.Output<string>;
+        },
         tags: FargateJobsArgs["tags"],
     ): { executionRole: aws.iam.Role; taskRole: aws.iam.Role } {
-        const { account, partition } = ctx;
+        const { account, partition, region } = ctx;
         const parent = { parent: this };
         const repository = parseEcrImageUri(resolved.image);
         const executionRole = createExecutionRole(
@@ -222,7 +235,7 @@ export class FargateJobs extends pulumi.ComponentResource {
             `${name}-jobs-task-role`,
             {
                 description: `Airflow ${resolved.environment} Fargate jobs`,
-                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                assumeRolePolicy: trustPolicy(ecsTaskTrust({ partition, region, account })),
                 tags: withName(tags, `${name}-jobs-task-role`),
             },
             parent,
@@ -343,7 +356,8 @@ export function triggererJobStatements(arns: JobArns): Statement[] {
     ];
 }
 
-interface ResolvedArgs {
+/** FargateJobs' arguments with every default applied. */
+export interface ResolvedFargateJobsArgs {
     environment: string;
     image: string;
     cpu: number;
@@ -355,17 +369,22 @@ interface ResolvedArgs {
     secretRecoveryWindowDays: number;
 }
 
-function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Resource): ResolvedArgs {
-    const resolved: ResolvedArgs = {
+/** Applies the defaults (the config keys', JOBS_DEFAULTS) and checks the arguments, throwing a ResourceError naming the first bad field. */
+export function resolveFargateJobsArgs(
+    name: string,
+    args: FargateJobsArgs,
+    resource: pulumi.Resource,
+): ResolvedFargateJobsArgs {
+    const resolved: ResolvedFargateJobsArgs = {
         environment: args.environment,
-        image: args.image ?? "public.ecr.aws/docker/library/python:3.12-slim",
-        cpu: args.cpu ?? 256,
-        memory: args.memory ?? 512,
-        spot: args.spot ?? true,
-        cpuArchitecture: args.cpuArchitecture ?? "X86_64",
-        containerInsights: args.containerInsights ?? true,
-        logRetentionDays: args.logRetentionDays ?? 30,
-        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? 7,
+        image: args.image ?? JOBS_DEFAULTS.image,
+        cpu: args.cpu ?? JOBS_DEFAULTS.cpu,
+        memory: args.memory ?? JOBS_DEFAULTS.memory,
+        spot: args.spot ?? JOBS_DEFAULTS.spot,
+        cpuArchitecture: args.cpuArchitecture ?? JOBS_DEFAULTS.cpuArchitecture,
+        containerInsights: args.containerInsights ?? CELERY_DEFAULTS.containerInsights,
+        logRetentionDays: args.logRetentionDays ?? CELERY_DEFAULTS.logRetentionDays,
+        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? STORAGE_DEFAULTS.secretRecoveryWindowDays,
     };
     const fail = (field: string, allowed: string, got: unknown) => {
         throw new pulumi.ResourceError(
@@ -374,7 +393,7 @@ function validateArgs(name: string, args: FargateJobsArgs, resource: pulumi.Reso
         );
     };
     if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? ""))
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
+        fail("environment", ENVIRONMENT_ALLOWED, resolved.environment);
     if (!CPU_ARCHITECTURES.includes(resolved.cpuArchitecture))
         fail("cpuArchitecture", choiceText(CPU_ARCHITECTURES), resolved.cpuArchitecture);
     if (!FARGATE_CPUS.includes(resolved.cpu)) fail("cpu", choiceText(FARGATE_CPUS), resolved.cpu);

@@ -1,7 +1,8 @@
 // SageMakerTraining's arguments: defaults applied and every rule checked up front.
 import * as pulumi from "@pulumi/pulumi";
+import { ML_DEFAULTS, STORAGE_DEFAULTS } from "../config";
 import { SAGEMAKER_TRAINING_INSTANCE_TYPES, SAGEMAKER_TRANSFORM_INSTANCE_TYPES, suggestion } from "../config/aws-data";
-import { ENVIRONMENT_PATTERN } from "../config/core";
+import { ENVIRONMENT_ALLOWED, ENVIRONMENT_PATTERN } from "../config/core";
 import { ECR_IMAGE_URI, MAX_TRAINING_SECONDS, MAX_VOLUME_SIZE_GB } from "../config/ml";
 import { choiceText, LOG_RETENTION_DAYS } from "../config/spec";
 import { isRecoveryWindow, RECOVERY_WINDOW_ALLOWED } from "../config/storage";
@@ -20,27 +21,29 @@ export interface ResolvedArgs extends MlTrainingSettings {
 
 export function validateArgs(name: string, args: SageMakerTrainingArgs, resource: pulumi.Resource): ResolvedArgs {
     const t = args.training ?? {};
-    const maxRuntimeSeconds = t.maxRuntimeSeconds ?? 3600;
+    const d = ML_DEFAULTS.training;
+    const maxRuntimeSeconds = t.maxRuntimeSeconds ?? d.maxRuntimeSeconds;
     const resolved: ResolvedArgs = {
         environment: args.environment,
         training: {
-            instanceType: t.instanceType ?? "ml.m5.large",
-            instanceCount: t.instanceCount ?? 1,
-            volumeSizeGb: t.volumeSizeGb ?? 30,
+            instanceType: t.instanceType ?? d.instanceType,
+            instanceCount: t.instanceCount ?? d.instanceCount,
+            volumeSizeGb: t.volumeSizeGb ?? d.volumeSizeGb,
             maxRuntimeSeconds,
             spot: {
-                enabled: t.spot?.enabled ?? false,
+                enabled: t.spot?.enabled ?? d.spot.enabled,
                 maxWaitSeconds: t.spot?.maxWaitSeconds ?? Math.min(2 * maxRuntimeSeconds, MAX_TRAINING_SECONDS),
             },
-            networkIsolation: t.networkIsolation ?? false,
+            networkIsolation: t.networkIsolation ?? d.networkIsolation,
         },
-        transformInstanceType: args.transformInstanceType ?? "ml.m5.large",
+        transformInstanceType: args.transformInstanceType ?? ML_DEFAULTS.transformInstanceType,
         imageUri: args.imageUri,
-        checkpointExpirationDays: args.checkpointExpirationDays ?? 7,
-        batchExpirationDays: args.batchExpirationDays ?? 30,
-        noncurrentVersionExpirationDays: args.noncurrentVersionExpirationDays ?? 30,
-        protectData: args.protectData ?? false,
-        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? 7,
+        checkpointExpirationDays: args.checkpointExpirationDays ?? ML_DEFAULTS.checkpointExpirationDays,
+        batchExpirationDays: args.batchExpirationDays ?? ML_DEFAULTS.batchExpirationDays,
+        noncurrentVersionExpirationDays:
+            args.noncurrentVersionExpirationDays ?? STORAGE_DEFAULTS.artifacts.noncurrentVersionExpirationDays,
+        protectData: args.protectData ?? STORAGE_DEFAULTS.protectData,
+        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? STORAGE_DEFAULTS.secretRecoveryWindowDays,
     };
     const fail = (field: string, allowed: string, got: unknown) => {
         throw new pulumi.ResourceError(
@@ -54,7 +57,7 @@ export function validateArgs(name: string, args: SageMakerTrainingArgs, resource
         }
     };
     if (!ENVIRONMENT_PATTERN.test(resolved.environment ?? "")) {
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", resolved.environment);
+        fail("environment", ENVIRONMENT_ALLOWED, resolved.environment);
     }
     if (args.airflowRoleName === undefined || args.airflowRoleName === "") {
         fail("airflowRoleName", "the name of the IAM role Airflow's tasks run as", args.airflowRoleName ?? null);

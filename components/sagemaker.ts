@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { publishVariable } from "../lib/airflow";
 import { createSecureBucket } from "../lib/bucket";
-import { assumeRolePolicy, policyDocument } from "../lib/iam";
+import { policyDocument } from "../lib/iam";
+import { sagemakerTrust, trustPolicy } from "../lib/trust";
 import { withName } from "../lib/tags";
 import { PORTS } from "./network";
 import { ResolvedArgs, validateArgs } from "./sagemaker-args";
@@ -176,7 +177,7 @@ export class SageMakerTraining extends pulumi.ComponentResource {
             `${name}-training-role`,
             {
                 description: `SageMaker execution role of the ${resolved.environment} Airflow's training and transform jobs`,
-                assumeRolePolicy: assumeRolePolicy(["sagemaker.amazonaws.com"], account),
+                assumeRolePolicy: trustPolicy(sagemakerTrust({ partition, region, account })),
                 tags: withName(tags, `${name}-training-role`),
             },
             parent,

@@ -1,6 +1,7 @@
 // Checks of values against what AWS accepts for the stack's region and account: instance classes and
 // types from AWS's published data (config/aws-data), and the region, partition and account of every
 // ARN-valued key. Each message names the key, the value and what is allowed.
+import { parseEcrImageUri } from "../lib/ecr";
 import {
     AWS_DATA_SOURCE,
     elastiCacheNodeTypes,
@@ -142,8 +143,8 @@ export function arnRules(v: AwsValues, target: AwsTarget): string[] {
         "S3 encrypts a bucket only with a KMS key of the bucket's region",
         undefined,
     );
-    const image = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\//.exec(v.mlImageUri);
-    if (image && (image[2] !== region || (image[3] === ".cn") !== (partition === "aws-cn"))) {
+    const image = parseEcrImageUri(v.mlImageUri);
+    if (image && (image.region !== region || image.china !== (partition === "aws-cn"))) {
         errors.push(
             `airflow:mlImageUri must be an ECR image of the stack's region ${region} (aws:region): SageMaker runs training images from its own region's registries only, got ${JSON.stringify(v.mlImageUri)}`,
         );

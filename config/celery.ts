@@ -29,7 +29,8 @@ export type SizedService = keyof typeof SIZED_SERVICES;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
 const IMAGE_URI = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
-const POOL_NAME = /^[a-z][a-z0-9-]{0,20}$/;
+/** A worker pool name, which is also its Celery (and SQS) queue name. */
+export const POOL_NAME = /^[a-z][a-z0-9-]{0,20}$/;
 
 export interface WorkerPool {
     /** Pool and Celery queue name; DAG tasks pick it with `queue=`. */

@@ -13,6 +13,9 @@ export type Layout = (typeof LAYOUTS)[number];
 
 /** An environment name: resource names and secret prefixes. The one pattern every component checks. */
 export const ENVIRONMENT_PATTERN = /^[a-z][a-z0-9-]{0,14}[a-z0-9]$/;
+/** What ENVIRONMENT_PATTERN allows, in the words of every error that names an environment. */
+export const ENVIRONMENT_ALLOWED =
+    "2 to 16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen";
 const TAG_KEY = z
     .string()
     .min(1)
@@ -74,7 +77,7 @@ export const coreKeys = {
         default: undefined,
         defaultText: "the stack name",
         deriveDefault: ({ stack }) => stack,
-        allowed: "2 to 16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen",
+        allowed: ENVIRONMENT_ALLOWED,
         schema: z.string().regex(ENVIRONMENT_PATTERN),
     }),
     production: boolKey(

@@ -68,8 +68,12 @@ export const CONFIG_KEYS = {
 
 export type ConfigValues = ValuesOf<typeof CONFIG_KEYS>;
 
+/**
+ * The network slice. Apart from `webAllowedCidrs` (the load balancer's listeners), field for field a
+ * part of AirflowNetwork's arguments (components/network/args.ts `AirflowNetworkSettings`).
+ */
 export interface NetworkConfig {
-    readonly cidr: string;
+    readonly cidrBlock: string;
     readonly azCount: 2 | 3;
     readonly natStrategy: NatStrategy;
     readonly interfaceEndpoints: readonly InterfaceEndpoint[];
@@ -158,6 +162,7 @@ export interface CeleryConfig {
     readonly containerInsights: boolean;
 }
 
+/** The Fargate jobs' slice: field for field a part of FargateJobs' arguments (`FargateJobsSettings`). */
 export interface JobsConfig {
     readonly image: string;
     readonly cpu: number;
@@ -166,18 +171,23 @@ export interface JobsConfig {
     readonly cpuArchitecture: CpuArchitecture;
 }
 
-/** The mwaa layout (Amazon MWAA). Read and checked on every stack, used when the layout is "mwaa". */
+/**
+ * The mwaa layout (Amazon MWAA). Read and checked on every stack, used when the layout is "mwaa".
+ * Field for field a part of MwaaEnvironment's arguments (components/mwaa/args.ts `MwaaSettings`), so
+ * that index.ts passes it as it is.
+ */
 export interface MwaaConfig extends MwaaCapacity {
     readonly environmentClass: MwaaEnvironmentClass;
     readonly webserverAccessMode: MwaaWebserverAccessMode;
     /** `DAY:HH:MM` in UTC. */
     readonly weeklyMaintenanceWindowStart: string;
-    /** Level of every module's CloudWatch logs, except those in moduleLogLevels. */
-    readonly logLevel: MwaaLogLevel;
-    /** Per-module overrides of logLevel. */
-    readonly moduleLogLevels: Readonly<Partial<Record<MwaaLogModule, MwaaLogLevel>>>;
+    /** CloudWatch logging: every module at `level`, except those in `modules`. */
+    readonly logging: {
+        readonly level: MwaaLogLevel;
+        readonly modules: Readonly<Partial<Record<MwaaLogModule, MwaaLogLevel>>>;
+    };
     /** Airflow options `section.key` -> value, without the secrets backend (the program sets it). */
-    readonly configurationOptions: Readonly<Record<string, string>>;
+    readonly airflowConfigurationOptions: Readonly<Record<string, string>>;
 }
 
 /** Alarms (both layouts): who is notified, and each alarm's threshold. */
@@ -274,69 +284,12 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             Production: String(values.production),
             ManagedBy: "pulumi",
         },
-        network: {
-            cidr: values.vpcCidr,
-            azCount: values.azCount as 2 | 3,
-            natStrategy: values.natStrategy,
-            interfaceEndpoints: values.interfaceEndpoints,
-            flowLogs: { enabled: values.flowLogs, retentionDays: values.flowLogsRetentionDays },
-            webAllowedCidrs: values.webAllowedCidrs,
-        },
-        storage: {
-            protectData: values.protectData,
-            artifacts: {
-                kmsKeyArn: values.artifactsKmsKeyArn || undefined,
-                taskLogExpirationDays: values.taskLogExpirationDays,
-                noncurrentVersionExpirationDays: values.noncurrentVersionExpirationDays,
-            },
-            secretRecoveryWindowDays: values.secretRecoveryWindowDays,
-            accessLogExpirationDays: values.accessLogExpirationDays,
-            database: {
-                engineVersion: values.dbEngineVersion,
-                instanceClass: values.dbInstanceClass,
-                allocatedStorageGb: values.dbAllocatedStorageGb,
-                maxAllocatedStorageGb: values.dbMaxAllocatedStorageGb,
-                multiAz: values.dbMultiAz,
-                backupRetentionDays: values.dbBackupRetentionDays,
-                deletionProtection: values.dbDeletionProtection,
-                performanceInsights: values.dbPerformanceInsights,
-            },
-            broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
-            sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
-        },
+        network: networkConfig(values),
+        storage: storageConfig(values),
         celery: celeryConfig(values),
-        jobs: {
-            image: values.jobImage,
-            cpu: values.jobCpu,
-            memory: values.jobMemory,
-            spot: values.jobSpot,
-            cpuArchitecture: values.cpuArchitecture,
-        },
-        mwaa: {
-            environmentClass: values.mwaaEnvironmentClass,
-            ...resolveCapacity(values),
-            webserverAccessMode: values.mwaaWebserverAccessMode,
-            weeklyMaintenanceWindowStart: values.mwaaMaintenanceWindowStart,
-            logLevel: values.mwaaLogLevel,
-            moduleLogLevels: values.mwaaModuleLogLevels,
-            configurationOptions: values.mwaaConfigurationOptions,
-        },
-        ml: {
-            training: {
-                instanceType: values.mlInstanceType,
-                instanceCount: values.mlInstanceCount,
-                volumeSizeGb: values.mlVolumeSizeGb,
-                maxRuntimeSeconds: values.mlMaxRuntimeSeconds,
-                spot: { enabled: values.mlSpotTraining, maxWaitSeconds: values.mlMaxWaitSeconds },
-                networkIsolation: values.mlNetworkIsolation,
-            },
-            transformInstanceType: values.mlTransformInstanceType,
-            imageUri: values.mlImageUri || undefined,
-            vpcMode: values.mlVpcMode,
-            checkpointExpirationDays: values.mlCheckpointExpirationDays,
-            batchExpirationDays: values.mlBatchExpirationDays,
-            logGroups: values.mlOwnsLogGroups ? { retentionDays: values.logRetentionDays } : undefined,
-        },
+        jobs: jobsConfig(values),
+        mwaa: mwaaConfig(values),
+        ml: mlConfig(values),
         observability: {
             notifications: { emails: values.alarmEmails, httpsEndpoints: values.alarmHttpsEndpoints },
             thresholds: {
@@ -353,6 +306,87 @@ export function parseConfig(raw: RawConfig): AirflowConfig {
             },
         },
     });
+}
+
+/** The network slice of the validated values. */
+function networkConfig(values: ConfigValues): NetworkConfig {
+    return {
+        cidrBlock: values.vpcCidr,
+        azCount: values.azCount as 2 | 3,
+        natStrategy: values.natStrategy,
+        interfaceEndpoints: values.interfaceEndpoints,
+        flowLogs: { enabled: values.flowLogs, retentionDays: values.flowLogsRetentionDays },
+        webAllowedCidrs: values.webAllowedCidrs,
+    };
+}
+
+/** The storage slice of the validated values. */
+function storageConfig(values: ConfigValues): StorageConfig {
+    return {
+        protectData: values.protectData,
+        artifacts: {
+            kmsKeyArn: values.artifactsKmsKeyArn || undefined,
+            taskLogExpirationDays: values.taskLogExpirationDays,
+            noncurrentVersionExpirationDays: values.noncurrentVersionExpirationDays,
+        },
+        secretRecoveryWindowDays: values.secretRecoveryWindowDays,
+        accessLogExpirationDays: values.accessLogExpirationDays,
+        database: {
+            engineVersion: values.dbEngineVersion,
+            instanceClass: values.dbInstanceClass,
+            allocatedStorageGb: values.dbAllocatedStorageGb,
+            maxAllocatedStorageGb: values.dbMaxAllocatedStorageGb,
+            multiAz: values.dbMultiAz,
+            backupRetentionDays: values.dbBackupRetentionDays,
+            deletionProtection: values.dbDeletionProtection,
+            performanceInsights: values.dbPerformanceInsights,
+        },
+        broker: { type: values.broker, nodeType: values.brokerNodeType, nodes: values.brokerNodes },
+        sharedFileSystem: { enabled: values.sharedFileSystem, backups: values.sharedFileSystemBackups },
+    };
+}
+
+/** The Fargate jobs' slice of the validated values. */
+function jobsConfig(values: ConfigValues): JobsConfig {
+    return {
+        image: values.jobImage,
+        cpu: values.jobCpu,
+        memory: values.jobMemory,
+        spot: values.jobSpot,
+        cpuArchitecture: values.cpuArchitecture,
+    };
+}
+
+/** The SageMaker slice of the validated values. */
+function mlConfig(values: ConfigValues): MlConfig {
+    return {
+        training: {
+            instanceType: values.mlInstanceType,
+            instanceCount: values.mlInstanceCount,
+            volumeSizeGb: values.mlVolumeSizeGb,
+            maxRuntimeSeconds: values.mlMaxRuntimeSeconds,
+            spot: { enabled: values.mlSpotTraining, maxWaitSeconds: values.mlMaxWaitSeconds },
+            networkIsolation: values.mlNetworkIsolation,
+        },
+        transformInstanceType: values.mlTransformInstanceType,
+        imageUri: values.mlImageUri || undefined,
+        vpcMode: values.mlVpcMode,
+        checkpointExpirationDays: values.mlCheckpointExpirationDays,
+        batchExpirationDays: values.mlBatchExpirationDays,
+        logGroups: values.mlOwnsLogGroups ? { retentionDays: values.logRetentionDays } : undefined,
+    };
+}
+
+/** The mwaa layout's slice of the validated values. */
+function mwaaConfig(values: ConfigValues): MwaaConfig {
+    return {
+        environmentClass: values.mwaaEnvironmentClass,
+        ...resolveCapacity(values),
+        webserverAccessMode: values.mwaaWebserverAccessMode,
+        weeklyMaintenanceWindowStart: values.mwaaMaintenanceWindowStart,
+        logging: { level: values.mwaaLogLevel, modules: values.mwaaModuleLogLevels },
+        airflowConfigurationOptions: values.mwaaConfigurationOptions,
+    };
 }
 
 /** The celery layout's slice of the validated values. */
@@ -391,6 +425,14 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
     };
 }
 
+/** Every key's declared default, as a stack that sets no key and is not production gets it. */
+function keyDefaults(): Record<string, unknown> {
+    const context = { stack: "", production: false, given: () => undefined };
+    return Object.fromEntries(
+        Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, defaultOf(spec as KeySpec<unknown>, context)]),
+    );
+}
+
 /** CeleryCluster's settings: the celery slice without the image (the component takes it built or given). */
 export type CelerySettings = Omit<CeleryConfig, "image">;
 
@@ -399,14 +441,40 @@ export type CelerySettings = Omit<CeleryConfig, "image">;
  * from the keys' declared defaults, so the loader and the component cannot disagree.
  */
 export const CELERY_DEFAULTS: CelerySettings = (() => {
-    const context = { stack: "", production: false, given: () => undefined };
-    const defaults = Object.fromEntries(
-        Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, defaultOf(spec as KeySpec<unknown>, context)]),
-    );
-    const settings: Record<string, unknown> = { ...celeryConfig(defaults as unknown as ConfigValues) };
+    const settings: Record<string, unknown> = { ...celeryConfig(keyDefaults() as unknown as ConfigValues) };
     delete settings.image;
     return deepFreeze(settings as unknown as CelerySettings);
 })();
+
+/** AirflowStorage's settings: the storage slice without the log bucket's expiration (AccessLogBucket's). */
+export type StorageSettings = Omit<StorageConfig, "accessLogExpirationDays">;
+
+/** The storage slice as AirflowStorage's settings (every field but the log bucket's expiration). */
+export function storageSettings(storage: StorageConfig): StorageSettings {
+    const { protectData, artifacts, secretRecoveryWindowDays, database, broker, sharedFileSystem } = storage;
+    return { protectData, artifacts, secretRecoveryWindowDays, database, broker, sharedFileSystem };
+}
+
+/** What an AirflowStorage does when a setting is not given: what a stack without the key gets. */
+export const STORAGE_DEFAULTS: StorageSettings = deepFreeze(
+    storageSettings(storageConfig(keyDefaults() as unknown as ConfigValues)),
+);
+
+/** What an AirflowNetwork does when a setting is not given: what a stack without the key gets. */
+export const NETWORK_DEFAULTS: NetworkConfig = deepFreeze(networkConfig(keyDefaults() as unknown as ConfigValues));
+
+/** What a SageMakerTraining does when a setting is not given: what a stack without the key gets. */
+export const ML_DEFAULTS: MlConfig = deepFreeze(mlConfig(keyDefaults() as unknown as ConfigValues));
+
+/** What a FargateJobs does when a setting is not given: what a stack without the key gets. */
+export const JOBS_DEFAULTS: JobsConfig = deepFreeze(jobsConfig(keyDefaults() as unknown as ConfigValues));
+
+/**
+ * What an MwaaEnvironment does when a setting is not given: what a stack without the key gets. The
+ * counts here are those of the default class; the component takes the counts of the class it is given
+ * (defaultCapacity).
+ */
+export const MWAA_DEFAULTS: MwaaConfig = deepFreeze(mwaaConfig(keyDefaults() as unknown as ConfigValues));
 
 /** The engine's values of this project's keys: strings as given, everything else parsed from JSON. */
 function readRaw(): Record<string, unknown> {

@@ -1,5 +1,13 @@
 import { z } from "zod";
+import { WORKER_LIFECYCLE } from "../lib/worker-lifecycle";
 import { intKey, key, KeySpec } from "./spec";
+
+/**
+ * The oldest-queued-task alarm must fire before the scheduler hands a stuck queued task back
+ * (`[scheduler] task_queued_timeout`, lib/worker-lifecycle.ts): that resets the task's queued time, so
+ * on the Celery layout no queued task is ever older than the timeout.
+ */
+const OLDEST_QUEUED_MAX_MINUTES = Math.floor(WORKER_LIFECYCLE.queuedTimeoutSeconds / 60) - 1;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -34,9 +42,9 @@ export const observabilityKeys = {
     ),
     alarmOldestQueuedTaskMinutes: intKey(
         1,
-        1440,
-        30,
-        "Age in minutes of the oldest queued task that fires the oldest-queued-task alarm.",
+        OLDEST_QUEUED_MAX_MINUTES,
+        5,
+        `Age in minutes of the oldest queued task that fires the oldest-queued-task alarm; below the scheduler's task_queued_timeout (${WORKER_LIFECYCLE.queuedTimeoutSeconds / 60} minutes), which re-queues older tasks.`,
     ),
     alarmImportErrors: intKey(
         0,

@@ -123,7 +123,17 @@ export const storageKeys = {
     sharedFileSystemBackups: boolKey(false, "Back up the shared file system with AWS Backup's daily plan."),
 } satisfies Record<string, KeySpec<unknown>>;
 
-/** Cross-key checks of the storage section. */
+/** Flower with the SQS broker: Celery cannot inspect SQS, so Flower would show nothing. The one statement of the rule. */
+export function flowerOnSqs(flower: boolean, broker: Broker): boolean {
+    return flower && broker === "sqs";
+}
+
+/** A storage autoscaling ceiling below the storage the database starts with. The one statement of the rule. */
+export function storageCeilingBelowAllocated(allocatedStorageGb: number, maxAllocatedStorageGb: number): boolean {
+    return maxAllocatedStorageGb < allocatedStorageGb;
+}
+
+/** Cross-key checks of the storage section (AirflowStorage applies the same predicates to its arguments). */
 export function storageRules(v: {
     broker: Broker;
     flower: boolean;
@@ -131,12 +141,12 @@ export function storageRules(v: {
     dbMaxAllocatedStorageGb: number;
 }): string[] {
     const errors: string[] = [];
-    if (v.flower && v.broker === "sqs") {
+    if (flowerOnSqs(v.flower, v.broker)) {
         errors.push(
             `airflow:flower must be false when airflow:broker is "sqs" (Celery cannot inspect an SQS broker, so Flower would show no workers or tasks), got ${shown(v.flower)}`,
         );
     }
-    if (v.dbMaxAllocatedStorageGb < v.dbAllocatedStorageGb) {
+    if (storageCeilingBelowAllocated(v.dbAllocatedStorageGb, v.dbMaxAllocatedStorageGb)) {
         errors.push(
             `airflow:dbMaxAllocatedStorageGb must be at least airflow:dbAllocatedStorageGb (${v.dbAllocatedStorageGb}), got ${v.dbMaxAllocatedStorageGb}`,
         );

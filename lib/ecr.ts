@@ -3,6 +3,8 @@ export interface EcrRepository {
     readonly account: string;
     readonly region: string;
     readonly name: string;
+    /** The registry is in the China partition (`.amazonaws.com.cn`). */
+    readonly china: boolean;
 }
 
 /**
@@ -11,8 +13,8 @@ export interface EcrRepository {
  * config's stricter patterns only decide what a key accepts.
  */
 export function parseEcrImageUri(uri: string): EcrRepository | undefined {
-    const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)/.exec(uri);
-    return m ? { account: m[1], region: m[2], name: m[3] } : undefined;
+    const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([^:@]+)/.exec(uri);
+    return m ? { account: m[1], region: m[2], name: m[4], china: m[3] === ".cn" } : undefined;
 }
 
 /** `arn:<partition>:ecr:<region>:<account>:repository/<name>`. */

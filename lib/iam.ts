@@ -15,18 +15,6 @@ export function policyDocument(statements: Statement[]): pulumi.Output<string> {
     return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
 }
 
-/** A trust policy that lets the given AWS services assume a role, optionally only for one account. */
-export function assumeRolePolicy(services: string[], sourceAccount?: pulumi.Input<string>): pulumi.Output<string> {
-    return policyDocument([
-        {
-            Effect: "Allow",
-            Principal: { Service: services.length === 1 ? services[0] : services },
-            Action: "sts:AssumeRole",
-            ...(sourceAccount ? { Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } } } : {}),
-        },
-    ]);
-}
-
 /** What pulling an image from one ECR repository takes (the token call has no resource: account-level). */
 export function ecrPullStatements(repositoryArn: pulumi.Input<string>, sid = "PullImage"): Statement[] {
     return [

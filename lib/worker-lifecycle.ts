@@ -5,6 +5,8 @@
  * MWAA environment and the local runner all take their values from here. The worker's command and
  * its IAM grant are in lib/worker-container.ts.
  */
+import { airflowMajor } from "../config/versions";
+
 export const WORKER_LIFECYCLE = {
     /**
      * Seconds between SIGTERM and SIGKILL on Fargate (a container's `stopTimeout`, at most 120 s;
@@ -49,10 +51,6 @@ export const WORKER_LIFECYCLE = {
     protectionIdleSeconds: 10,
 } as const;
 
-function major(version: string): 2 | 3 {
-    return version.startsWith("3.") ? 3 : 2;
-}
-
 /**
  * Airflow options of both layouts, as `section.key` (MWAA's form; MWAA takes custom options, see
  * https://docs.aws.amazon.com/mwaa/latest/userguide/configuring-env-variables.html): the scheduler's
@@ -60,7 +58,7 @@ function major(version: string): 2 | 3 {
  * `scheduler_zombie_task_threshold` to `task_instance_heartbeat_timeout`.
  */
 export function workerLifecycleOptions(airflowVersion: string): Readonly<Record<string, string>> {
-    const v3 = major(airflowVersion) === 3;
+    const v3 = airflowMajor(airflowVersion) === 3;
     const l = WORKER_LIFECYCLE;
     return {
         [v3 ? "scheduler.task_instance_heartbeat_timeout" : "scheduler.scheduler_zombie_task_threshold"]: String(

@@ -11,6 +11,8 @@
 #    forwards every call to it and runs the Node policy pack itself.
 #    The built binaries are kept in ~/.cache/airflow-on-aws/pulumi/<version> too, so a fresh clone on
 #    the same machine (CI) copies them instead of rebuilding.
+#    When only the wrapper's source differs from the cached build's, only the wrapper is built
+#    (seconds), and kept in ~/.cache/airflow-on-aws/pulumi/<version>/wrappers/<hash>.
 # PULUMI_BUILD_VERSION overrides the version (default below); PULUMI_FORCE_BUILD=1 ignores PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +54,33 @@ if complete "$cache/bin"; then
 fi
 
 command -v go >/dev/null 2>&1 || { log "no pulumi 3.x on PATH and no Go toolchain to build one"; exit 1; }
+
+# Only the wrapper host differs (its source is in this repository): build it (seconds) beside the CLI
+# and the v3.68.0 host already built. Wrappers are cached by hash in $cache/wrappers, and $cache/bin
+# is left as it is, for the clones whose wrapper it holds.
+core() { [ -x "$1/pulumi" ] && [ -x "$1/pulumi-language-nodejs-$langhost_version" ]; }
+for have in "$tools/bin" "$cache/bin"; do
+    core "$have" || continue
+    started=$SECONDS
+    wrapper=$cache/wrappers/$wrapper_hash
+    if [ ! -x "$wrapper/pulumi-language-nodejs" ]; then
+        mkdir -p "$cache/wrappers"
+        next=$(mktemp -d "$cache/wrappers/.build.XXXXXX")
+        (cd tools/cli/langhost && go build -trimpath -o "$next/pulumi-language-nodejs" .)
+        rm -rf "$wrapper" && mv "$next" "$wrapper"
+        log "built the wrapper host $wrapper_hash in $((SECONDS - started)) s"
+    fi
+    next=$(mktemp -d "${TMPDIR:-/tmp}/pulumi-bin.XXXXXX")
+    chmod 755 "$next"
+    cp -a "$have/pulumi" "$have/pulumi-language-nodejs-$langhost_version" "$wrapper/pulumi-language-nodejs" "$next/"
+    echo "$wrapper_hash" >"$next/.wrapper-hash"
+    mkdir -p "$tools"
+    rm -rf "${tools:?}/bin" && mv "$next" "$tools/bin"
+    log "using $("$tools/bin/pulumi" version) from .tools (Node.js host: wrapper $wrapper_hash over $langhost_version)"
+    echo "$tools/bin"
+    exit 0
+done
+
 started=$SECONDS
 modcache=$(go env GOMODCACHE)
 before=$(du -sm "$modcache" 2>/dev/null | cut -f1 || echo 0)

@@ -141,18 +141,28 @@ describe("taskContainers", () => {
             ...over,
         });
     const specs = byRole(services());
+    // rds-ca writes the RDS CA bundle first; every container that connects to the database waits for it.
     const cases: [string, string[], Record<string, string>][] = [
-        ["control", ["migrate", "queue-metrics"], { "queue-metrics": "migrate:SUCCESS" }],
-        ["api-server", ["wait-for-migrations", "api-server"], { "api-server": "wait-for-migrations:SUCCESS" }],
+        [
+            "control",
+            ["rds-ca", "migrate", "queue-metrics"],
+            { migrate: "rds-ca:SUCCESS", "queue-metrics": "rds-ca:SUCCESS,migrate:SUCCESS" },
+        ],
+        [
+            "api-server",
+            ["rds-ca", "wait-for-migrations", "api-server"],
+            { "wait-for-migrations": "rds-ca:SUCCESS", "api-server": "rds-ca:SUCCESS,wait-for-migrations:SUCCESS" },
+        ],
         [
             "worker-default",
-            ["wait-for-migrations", "prepare-dags", "dag-sync", "worker"],
+            ["rds-ca", "wait-for-migrations", "prepare-dags", "dag-sync", "worker"],
             {
+                "prepare-dags": "",
                 "dag-sync": "prepare-dags:SUCCESS",
-                worker: "wait-for-migrations:SUCCESS,prepare-dags:SUCCESS,dag-sync:HEALTHY",
+                worker: "rds-ca:SUCCESS,wait-for-migrations:SUCCESS,prepare-dags:SUCCESS,dag-sync:HEALTHY",
             },
         ],
-        ["flower", ["flower"], { flower: "" }],
+        ["flower", ["rds-ca", "flower"], { "rds-ca": "", flower: "rds-ca:SUCCESS" }],
     ];
     for (const [role, names, waits] of cases) {
         it(`runs ${names.join(", ")} in a ${role} task, each waiting as it must`, () => {
@@ -167,10 +177,12 @@ describe("taskContainers", () => {
         });
     }
 
-    it("runs every container but prepare-dags as the airflow user, and logs to the service's group under its own prefix", () => {
+    it("runs every container but prepare-dags and rds-ca as the airflow user, and logs to the service's group under its own prefix", () => {
         for (const spec of services()) {
             for (const c of input(spec)) {
-                expect(c.user, String(c.name)).to.equal(c.name === "prepare-dags" ? "0" : "50000:0");
+                expect(c.user, String(c.name)).to.equal(
+                    c.name === "prepare-dags" || c.name === "rds-ca" ? "0" : "50000:0",
+                );
                 expect(c.logConfiguration?.options, String(c.name)).to.include({
                     "awslogs-group": "/airflow/dev/x",
                     "awslogs-stream-prefix": c.name === spec.component ? spec.component : c.name,
@@ -180,9 +192,10 @@ describe("taskContainers", () => {
     });
 
     it("gives the migration wait and the queue metric only the database secret", () => {
-        const worker = input(specs["worker-default"]);
-        expect(worker[0].secrets).to.deep.equal([env.secrets[0]]);
-        expect(input(specs.control)[1].secrets).to.deep.equal([env.secrets[0]]);
+        const named = (role: string, name: string) => input(specs[role]).find((c) => c.name === name)!;
+        expect(named("worker-default", "wait-for-migrations").secrets).to.deep.equal([env.secrets[0]]);
+        expect(named("control", "queue-metrics").secrets).to.deep.equal([env.secrets[0]]);
+        expect(named("control", "rds-ca").secrets).to.equal(undefined);
     });
 
     it("mounts the shared file system in every Airflow component but Flower, only when there is one", () => {
@@ -190,9 +203,10 @@ describe("taskContainers", () => {
             input(specs[role], { sharedFileSystem: shared })
                 .flatMap((c) => c.mountPoints ?? [])
                 .map((m) => m.sourceVolume);
-        expect(mounts("worker-default", true)).to.deep.equal(["dags", "dags", "dags", "shared"]);
-        expect(mounts("worker-default", false)).to.deep.equal(["dags", "dags", "dags"]);
-        expect(mounts("flower", true)).to.deep.equal([]);
+        const ca = "rds-ca";
+        expect(mounts("worker-default", true)).to.deep.equal([ca, ca, "dags", "dags", "dags", "shared", ca]);
+        expect(mounts("worker-default", false)).to.deep.equal([ca, ca, "dags", "dags", "dags", ca]);
+        expect(mounts("flower", true)).to.deep.equal([ca, ca]);
     });
 
     it("turns on the init process only with ECS Exec", () => {

@@ -255,6 +255,7 @@ for (const stack of ["dev", "staging"] as const) {
                 (run.outputs.secretArns as Record<string, string>).adminPassword,
             );
             expect(container(run, "control", "queue-metrics").dependsOn).to.deep.equal([
+                { containerName: "rds-ca", condition: "SUCCESS" },
                 { containerName: "migrate", condition: "SUCCESS" },
             ]);
             for (const role of want.services.filter((r) => r !== "control" && r !== "flower")) {
@@ -528,10 +529,12 @@ for (const stack of ["dev", "staging"] as const) {
                 },
             });
             expect(Object.keys(bySid).sort()).to.deep.equal([
+                "DescribeMetricsStreams",
                 "ListDags",
                 "ListLogs",
                 "MountSharedFileSystem",
                 "ProtectOwnTaskFromScaleIn",
+                "PublishAirflowMetrics",
                 "ReadConnectionsAndVariables",
                 "ReadDags",
                 "ReadWriteLogs",
@@ -554,7 +557,7 @@ for (const stack of ["dev", "staging"] as const) {
             for (const role of ["scheduler", "api-server", "triggerer", "flower"]) {
                 for (const c of containers(run, role)) {
                     expect(env(c), `${role}/${c.name}`).not.to.have.property("DUMB_INIT_SETSID");
-                    expect(c.command.join(" "), `${role}/${c.name}`).not.to.contain("task-protection");
+                    expect((c.command ?? []).join(" "), `${role}/${c.name}`).not.to.contain("task-protection");
                 }
             }
         });

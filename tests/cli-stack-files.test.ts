@@ -3,6 +3,15 @@ import { readFileSync } from "fs";
 import * as path from "path";
 import { parse, parseDocument } from "yaml";
 import { loadConfig } from "../config";
+import { sourceFiles } from "../tools/cli/build";
+import {
+    configProblems,
+    Declaration,
+    policyOutcome,
+    policyResults,
+    shownAsDeclared,
+    ShownValue,
+} from "../tools/cli/main";
 import { parseUrn, stateOf } from "../tools/cli/providers/standin";
 import { AirflowMocks } from "../tools/harness/mocks";
 import { PROJECT, ROOT, runProgram, runStack, STACKS, useStack } from "./harness/program";
@@ -124,6 +133,129 @@ describe("stand-in provider plugins (tools/cli/providers)", () => {
         mocks.reset("us-east-1");
         expect(() => mocks.call({ token: "aws:ec2/getAmi:getAmi", inputs: {} } as any)).to.throw(
             /which the test mocks do not answer/,
+        );
+    });
+});
+
+describe("test:cli's config step (every declared key shown by pulumi config with its type)", () => {
+    const declared: Record<string, Declaration> = {
+        azCount: { type: "integer" },
+        flowLogs: { type: "boolean" },
+        natStrategy: { type: "string" },
+        interfaceEndpoints: { type: "array", items: { type: "string" } },
+    };
+    const good: Record<string, ShownValue> = {
+        "airflow:azCount": { value: "2", secret: false },
+        "airflow:flowLogs": { value: "false", secret: false },
+        "airflow:natStrategy": { value: "single", secret: false },
+        "airflow:interfaceEndpoints": { value: '["sqs"]', objectValue: ["sqs"], secret: false },
+    };
+    it("passes when every declared key is shown with its declared type", () => {
+        expect(configProblems("airflow", declared, good)).to.deep.equal([]);
+    });
+    const cases: [string, Record<string, ShownValue>, string][] = [
+        [
+            "an integer shown as a word",
+            { "airflow:azCount": { value: "two" } },
+            'airflow:azCount is declared integer in Pulumi.yaml, but pulumi config shows "two"',
+        ],
+        [
+            "a boolean shown as yes",
+            { "airflow:flowLogs": { value: "yes" } },
+            'airflow:flowLogs is declared boolean in Pulumi.yaml, but pulumi config shows "yes"',
+        ],
+        [
+            "a string shown as a list",
+            { "airflow:natStrategy": { value: '["a"]', objectValue: ["a"] } },
+            'airflow:natStrategy is declared string in Pulumi.yaml, but pulumi config shows ["a"]',
+        ],
+        [
+            "an array of strings holding a number",
+            { "airflow:interfaceEndpoints": { value: "[1]", objectValue: [1] } },
+            "airflow:interfaceEndpoints is declared array of string in Pulumi.yaml, but pulumi config shows [1]",
+        ],
+    ];
+    for (const [what, change, message] of cases) {
+        it(`names the key of ${what}`, () => {
+            expect(configProblems("airflow", declared, { ...good, ...change })).to.deep.equal([message]);
+        });
+    }
+    it("names a declared key that pulumi config does not show", () => {
+        const rest = Object.fromEntries(Object.entries(good).filter(([k]) => k !== "airflow:azCount"));
+        expect(configProblems("airflow", declared, rest)).to.deep.equal([
+            "airflow:azCount is declared in Pulumi.yaml (integer), but pulumi config does not show it",
+        ]);
+    });
+    it("accepts every default Pulumi.yaml declares, as the CLI shows it", () => {
+        const project = parse(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+        for (const [key, d] of Object.entries(project.config as Record<string, Declaration & { default: unknown }>)) {
+            const v = d.default;
+            const shown: ShownValue =
+                v !== null && typeof v === "object"
+                    ? { value: JSON.stringify(v), objectValue: v }
+                    : { value: String(v) };
+            expect(shownAsDeclared(d, shown), `${key} default ${JSON.stringify(v)}`).to.equal(true);
+        }
+    });
+});
+
+describe("test:cli's build (tools/cli/build.ts)", () => {
+    it("transpiles the program, both policy packs and the stand-ins, and no test", () => {
+        const files = sourceFiles(ROOT);
+        for (const f of ["index.ts", "policy/index.ts", "policy-awsguard/index.ts", "tools/cli/providers/standin.ts"])
+            expect(files).to.include(f);
+        expect(files.filter((f) => f.startsWith("tests/") || f.endsWith(".d.ts"))).to.deep.equal([]);
+    });
+});
+
+describe("test:cli's reading of the policy packs' results", () => {
+    // As Pulumi CLI v3.274.1 prints them (taken from a run of dev with both packs).
+    const passed = [
+        "Policies:",
+        "    ✅ airflow-aws@v0.1.0 (local: policy)",
+        "    ✅ pulumi-awsguard@v0.1.0 (local: policy-awsguard)",
+        "",
+        "Resources:",
+    ].join("\n");
+    const deferred = [
+        "Policies:",
+        "    ⚠️ airflow-aws@v0.1.0 (local: policy)",
+        "        - [advisory]  alarm-has-action  (aws:cloudwatch:MetricAlarm: airflow-dev-database-cpu)",
+        "          can't run policy 'alarm-has-action' from policy pack 'airflow-aws@v0.1.0' during preview: string value at .alarmActions.0 can't be known during preview",
+        "    ✅ pulumi-awsguard@v0.1.0 (local: policy-awsguard)",
+    ].join("\n");
+    const finding = (level: string, pack: string, policy: string) =>
+        [
+            "Policies:",
+            `    ❌ ${pack}@v0.1.0 (local: ${pack === "airflow-aws" ? "policy" : "policy-awsguard"})`,
+            `        - [${level}]  ${policy}  (aws:s3:Bucket: airflow-dev-artifacts)`,
+            "          the bucket has no logging",
+            `    ✅ ${pack === "airflow-aws" ? "pulumi-awsguard" : "airflow-aws"}@v0.1.0 (local: policy)`,
+        ].join("\n");
+
+    it("passes an up whose two packs report themselves passed", () => {
+        expect(policyOutcome(passed, "up")).to.equal("both policy packs passed");
+    });
+    it("counts a policy that cannot read an unknown value in a preview as deferred, not as a finding", () => {
+        expect(policyResults(deferred).findings).to.deep.equal([]);
+        expect(policyOutcome(deferred, "preview")).to.equal(
+            "both policy packs passed (1 checks wait for values known at the up, where they run)",
+        );
+    });
+    it("fails an up in which a policy still could not run", () => {
+        expect(() => policyOutcome(deferred, "up")).to.throw("1 policies could not run in the up");
+    });
+    it("fails on a finding of our pack (mandatory) and of awsguard (advisory), naming policy and resource", () => {
+        expect(() => policyOutcome(finding("mandatory", "airflow-aws", "s3-bucket-logging"), "up")).to.throw(
+            "1 policy finding(s):\n[mandatory] s3-bucket-logging (aws:s3:Bucket: airflow-dev-artifacts): the bucket has no logging",
+        );
+        expect(() =>
+            policyOutcome(finding("advisory", "pulumi-awsguard", "s3-bucket-logging-enabled"), "preview"),
+        ).to.throw("[advisory] s3-bucket-logging-enabled (aws:s3:Bucket: airflow-dev-artifacts)");
+    });
+    it("fails when a pack did not run at all", () => {
+        expect(() => policyOutcome(passed.replace(/.*pulumi-awsguard.*\n/, ""), "up")).to.throw(
+            "the pulumi-awsguard pack did not run",
         );
     });
 });

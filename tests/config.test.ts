@@ -338,7 +338,7 @@ describe("config loader", () => {
         const config = loadConfig();
         expect(config.environment).to.equal("staging");
         expect(config.network.interfaceEndpoints).to.deep.equal([]);
-        expect(config.network.cidr).to.equal("10.40.0.0/16");
+        expect(config.network.cidrBlock).to.equal("10.40.0.0/16");
         expect(config.network.webAllowedCidrs).to.deep.equal(["0.0.0.0/0"]);
     });
 

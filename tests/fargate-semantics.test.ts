@@ -12,6 +12,7 @@
 import { expect } from "chai";
 import { readFileSync } from "fs";
 import * as path from "path";
+import { isFargateSize } from "../config/fargate";
 import { CapturedResource } from "../tools/harness/mocks";
 import { ProgramRun, ROOT, runProgram } from "./harness/program";
 
@@ -23,6 +24,9 @@ const T = {
 
 interface Container {
     name: string;
+    cpu?: number;
+    memory?: number;
+    memoryReservation?: number;
     user?: string;
     essential?: boolean;
     command?: string[];
@@ -179,6 +183,81 @@ describe("Fargate volume semantics", () => {
                     // A user's own image: nothing is known of its VOLUMEs.
                     overrides["airflow:image"] ? [] : OUR_IMAGE_VOLUMES,
                 ).map((p) => `${task.name}: ${p}`),
+            );
+            expect(problems).to.deep.equal([]);
+        });
+    }
+});
+
+/**
+ * What Fargate refuses or starves in a task definition's sizes: a CPU/memory pair it does not offer,
+ * or containers whose own reservations (cpu, memoryReservation or memory) add up to more than the task
+ * has (a sidecar added to every task, such as the metrics agent, must leave the task valid).
+ */
+export function taskSizeProblems(task: {
+    name: string;
+    cpu: number;
+    memory: number;
+    containers: Container[];
+}): string[] {
+    const problems: string[] = [];
+    if (!isFargateSize(task.cpu, task.memory))
+        problems.push(`${task.name}: ${task.cpu}/${task.memory} is no Fargate size`);
+    const cpu = task.containers.reduce((n, c) => n + (c.cpu ?? 0), 0);
+    const memory = task.containers.reduce((n, c) => n + (c.memoryReservation ?? c.memory ?? 0), 0);
+    if (cpu > task.cpu) problems.push(`${task.name}: its containers reserve ${cpu} of ${task.cpu} CPU units`);
+    if (memory > task.memory) problems.push(`${task.name}: its containers reserve ${memory} of ${task.memory} MiB`);
+    return problems;
+}
+
+describe("Fargate task sizes", () => {
+    const cases: [string, { cpu: number; memory: number; containers: Container[] }, number][] = [
+        [
+            "a valid size with a small sidecar",
+            { cpu: 256, memory: 512, containers: [{ name: "a" }, { name: "s", cpu: 64, memoryReservation: 96 }] },
+            0,
+        ],
+        ["a size Fargate does not offer", { cpu: 512, memory: 512, containers: [{ name: "a" }] }, 1],
+        [
+            "containers reserving more CPU than the task",
+            {
+                cpu: 256,
+                memory: 512,
+                containers: [
+                    { name: "a", cpu: 256 },
+                    { name: "s", cpu: 64 },
+                ],
+            },
+            1,
+        ],
+        [
+            "containers reserving more memory than the task",
+            {
+                cpu: 256,
+                memory: 512,
+                containers: [
+                    { name: "a", memory: 512 },
+                    { name: "s", memoryReservation: 96 },
+                ],
+            },
+            1,
+        ],
+    ];
+    for (const [what, task, count] of cases) {
+        it(`reports ${count} problem(s) for ${what}`, () => {
+            expect(taskSizeProblems({ name: "t", ...task })).to.have.length(count);
+        });
+    }
+    for (const [what, stack, overrides] of RUNS) {
+        it(`gives every task definition of ${what} a Fargate size its containers fit in`, async () => {
+            const run = await runProgram(stack, overrides);
+            const problems = run.ofType(T.task).flatMap((task) =>
+                taskSizeProblems({
+                    name: task.name,
+                    cpu: Number(task.inputs.cpu),
+                    memory: Number(task.inputs.memory),
+                    containers: JSON.parse(task.inputs.containerDefinitions) as Container[],
+                }),
             );
             expect(problems).to.deep.equal([]);
         });

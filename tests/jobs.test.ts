@@ -1,5 +1,7 @@
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { ConfigError, loadConfig } from "../config";
+import { resolveFargateJobsArgs } from "../components/jobs";
+import { ConfigError, loadConfig, parseConfig } from "../config";
 import { ProgramRun, runStack, useStack } from "./harness/program";
 
 const T = {
@@ -154,5 +156,26 @@ describe("deferred waits of the DAGs", () => {
         const run = await runStack("prod");
         expect(run.has(T.rolePolicy, "airflow-prod-jobs-triggerer-policy")).to.equal(false);
         expect(run.has(T.rolePolicy, "airflow-prod-triggerer-sagemaker")).to.equal(false);
+    });
+});
+
+describe("FargateJobs' defaults", () => {
+    it("are what a stack that sets no jobs key gets", () => {
+        const config = parseConfig({ project: "airflow", stack: "dev1", config: { "aws:region": "us-east-1" } });
+        const resolved = resolveFargateJobsArgs(
+            "airflow-dev1",
+            {
+                environment: "dev1",
+                network: { vpcId: "vpc", privateSubnetIds: ["subnet-a"] },
+                airflowRoleName: "airflow-role",
+            },
+            undefined as unknown as pulumi.Resource,
+        );
+        expect(resolved).to.deep.include({
+            ...config.jobs,
+            containerInsights: config.celery.containerInsights,
+            logRetentionDays: config.celery.logRetentionDays,
+            secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
+        });
     });
 });

@@ -3,6 +3,7 @@ import { execFileSync } from "child_process";
 import { mkdtempSync, statSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
+import { RDS_CA_CONTAINER, RDS_CA_VOLUME } from "../components/celery/tls";
 import { localEntrypoint } from "../scripts/local/entrypoint";
 import { renderStack } from "../scripts/local/stack";
 import {
@@ -66,6 +67,24 @@ describe("npm run local: the task definitions, run as Fargate runs them", () => 
         expect(localEntrypoint(worker.command!).program).to.equal("python");
         expect(worker.command!.slice(3, 7)).to.deep.equal(["celery", "worker", "--queues", "default,large"]);
         expect(worker.stopTimeout).to.equal(120);
+    });
+
+    it("runs no rds-ca step locally (PostgreSQL on loopback has no TLS): no such container, volume or dependency", () => {
+        for (const t of rendered.tasks) {
+            expect(
+                t.volumes.map((v) => v.name),
+                t.name,
+            ).to.not.include(RDS_CA_VOLUME);
+            expect(
+                t.containers.map((c) => c.name),
+                t.name,
+            ).to.not.include(RDS_CA_CONTAINER);
+            for (const c of t.containers)
+                expect(
+                    (c.dependsOn ?? []).map((d) => d.containerName),
+                    `${t.name}/${c.name}`,
+                ).to.not.include(RDS_CA_CONTAINER);
+        }
     });
 
     it("reads the user as uid:gid, the image's (50000:0) when none is named", () => {

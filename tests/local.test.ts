@@ -95,7 +95,7 @@ describe("npm run local: bad states", () => {
             console.error = original;
         }
         expect(errors).to.deep.equal([
-            "error: unknown command start: use up (default), status [--json], restart <component>, logs <component> [-f], run <dag_id> [--detach], follow <dag_id> <run_id> [--until-started], down or reset",
+            "error: unknown command start: use up (default), status [--json], restart <component>, logs <component> [-f], run <dag_id> [--detach], follow <dag_id> <run_id> [--until-started], metrics, down or reset",
         ]);
     });
 });

@@ -2,7 +2,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { environmentInputs, executionRoleStatements, loggingConfiguration } from "../components/mwaa";
+import { validateArgs } from "../components/mwaa/args";
 import { natGatewayCount, PORTS, tierRules } from "../components/network";
+import { validateArgs as validateNetworkArgs } from "../components/network/args";
+import { parseConfig } from "../config";
 
 const resolvedOf = (value: unknown) =>
     new Promise((resolve) => pulumi.output(value as pulumi.Input<string>).apply((v) => resolve(v)));
@@ -129,5 +132,41 @@ describe("AirflowNetwork's pure functions", () => {
         ]);
         const anywhere = rules.filter((r) => r.kind === "egress" && "anywhere" in r.to).map((r) => r.tier);
         expect(anywhere).to.deep.equal(["services"]);
+    });
+});
+
+describe("MwaaEnvironment's defaults", () => {
+    it("are what a stack that sets no mwaa key gets", () => {
+        const config = parseConfig({ project: "airflow", stack: "prod1", config: { "aws:region": "us-east-1" } });
+        const resolved = validateArgs(
+            "airflow-prod1",
+            {
+                environment: "prod1",
+                network: { vpcId: "vpc", privateSubnetIds: ["subnet-a", "subnet-b"], availabilityZones: [] },
+                source: { bucketArn: "arn:aws:s3:::bucket" },
+            },
+            undefined as unknown as pulumi.Resource,
+        );
+        const { environmentClass, webserverAccessMode, weeklyMaintenanceWindowStart, logging } = config.mwaa;
+        const { minWorkers, maxWorkers, schedulers, minWebservers, maxWebservers } = config.mwaa;
+        expect(resolved).to.deep.include({
+            airflowVersion: config.airflowVersion,
+            environmentClass,
+            capacity: { minWorkers, maxWorkers, schedulers, minWebservers, maxWebservers },
+            webserverAccessMode,
+            weeklyMaintenanceWindowStart,
+            airflowConfigurationOptions: config.mwaa.airflowConfigurationOptions,
+            logRetentionDays: config.celery.logRetentionDays,
+        });
+        expect(new Set(Object.values(resolved.logLevels))).to.deep.equal(new Set([logging.level]));
+    });
+});
+
+describe("AirflowNetwork's defaults", () => {
+    it("are what a stack that sets no network key gets", () => {
+        const config = parseConfig({ project: "airflow", stack: "dev1", config: { "aws:region": "us-east-1" } });
+        const resolved = validateNetworkArgs("airflow-dev1", {}, undefined as unknown as pulumi.Resource);
+        const { cidrBlock, azCount, natStrategy, interfaceEndpoints, flowLogs } = config.network;
+        expect(resolved).to.deep.include({ cidrBlock, azCount, natStrategy, interfaceEndpoints, flowLogs });
     });
 });

@@ -265,7 +265,7 @@ describe("MWAA environment of the prod stack", () => {
         });
     });
 
-    it("has an execution role that only MWAA's two service principals, for this account, can assume", () => {
+    it("has an execution role that only MWAA's two service principals, for this account and this environment, can assume", () => {
         const role = run.get(T.role, `${name}-execution-role`);
         expect(env.inputs.executionRoleArn).to.equal(role.state.arn);
         expect(JSON.parse(role.inputs.assumeRolePolicy)).to.deep.equal({
@@ -275,7 +275,12 @@ describe("MWAA environment of the prod stack", () => {
                     Effect: "Allow",
                     Principal: { Service: ["airflow.amazonaws.com", "airflow-env.amazonaws.com"] },
                     Action: "sts:AssumeRole",
-                    Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } },
+                    Condition: {
+                        StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+                        ArnLike: {
+                            "aws:SourceArn": `arn:aws:airflow:us-east-1:${MOCK_ACCOUNT}:environment/${env.inputs.name}`,
+                        },
+                    },
                 },
             ],
         });
@@ -523,9 +528,8 @@ describe("MWAA configuration", () => {
             maxWebservers: 2,
             webserverAccessMode: "PRIVATE_ONLY",
             weeklyMaintenanceWindowStart: "SUN:03:00",
-            logLevel: "INFO",
-            moduleLogLevels: {},
-            configurationOptions: {},
+            logging: { level: "INFO", modules: {} },
+            airflowConfigurationOptions: {},
         });
         useStack("dev", { "airflow:mwaaEnvironmentClass": "mw1.micro" });
         expect(loadConfig().mwaa).to.deep.include({
@@ -548,7 +552,7 @@ describe("MWAA configuration", () => {
             "airflow:mwaaMaxWebservers": 5,
             "airflow:mwaaConfigurationOptions": options,
         });
-        expect(loadConfig().mwaa.configurationOptions).to.deep.equal(options);
+        expect(loadConfig().mwaa.airflowConfigurationOptions).to.deep.equal(options);
     });
 
     const versions = MWAA_AIRFLOW_VERSIONS.map((v) => `"${v.airflow}"`).join(", ");
@@ -824,7 +828,7 @@ describe("MwaaEnvironment arguments", () => {
         [
             "environment",
             { environment: "Prod" },
-            'MwaaEnvironment bad: environment must be 2 to 16 lowercase letters, digits or hyphens, got "Prod"',
+            'MwaaEnvironment bad: environment must be 2 to 16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen, got "Prod"',
         ],
     ];
     for (const [field, args, message] of cases) {

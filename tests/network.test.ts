@@ -210,7 +210,10 @@ for (const stack of STACKS) {
                         Effect: "Allow",
                         Principal: { Service: "vpc-flow-logs.amazonaws.com" },
                         Action: "sts:AssumeRole",
-                        Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+                        Condition: {
+                            StringEquals: { "aws:SourceAccount": "123456789012" },
+                            ArnLike: { "aws:SourceArn": "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/*" },
+                        },
                     },
                 ]);
                 const policy = JSON.parse(run.get(T.rolePolicy, `${name}-flow-logs-policy`).inputs.policy);

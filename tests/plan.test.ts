@@ -81,7 +81,7 @@ describe("offline plan of a stack", () => {
             "├── aws.ec2.VpcEndpoint airflow-prod-sqs-endpoint: Interface com.amazonaws.us-east-1.sqs, private DNS on, 2 subnets, groups airflow-prod-endpoints-sg",
             "├── aws.iam.RolePolicy airflow-prod-flow-logs-policy: on role airflow-prod-flow-logs-role",
             "│       [WriteFlowLogs] Allow logs:CreateLogStream, logs:PutLogEvents, logs:DescribeLogStreams on <known after apply: airflow-prod-flow-logs.arn>, <airflow-prod-flow-logs.arn>:log-stream:*",
-            "│       trust: Allow for Service vpc-flow-logs.amazonaws.com sts:AssumeRole if StringEquals aws:SourceAccount=<account>",
+            "│       trust: Allow for Service vpc-flow-logs.amazonaws.com sts:AssumeRole if StringEquals aws:SourceAccount=<account> and ArnLike aws:SourceArn=arn:aws:ec2:us-east-1:<account>:vpc-flow-log/*",
         ]) {
             expect(lines).to.include(expected);
         }

@@ -1,5 +1,8 @@
 // Table tests of SageMakerTraining's exported functions, called directly (no program run).
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import { validateArgs } from "../components/sagemaker-args";
+import { parseConfig } from "../config";
 import {
     airflowSageMakerStatements,
     mlArns,
@@ -121,4 +124,24 @@ describe("the ml_training Variable", () => {
             ]);
         });
     }
+});
+
+describe("SageMakerTraining's defaults", () => {
+    it("are what a stack that sets no ml or storage key gets", () => {
+        const config = parseConfig({ project: "airflow", stack: "dev1", config: { "aws:region": "us-east-1" } });
+        const resolved = validateArgs(
+            "airflow-dev1",
+            { environment: "dev1", airflowRoleName: "airflow-role" },
+            undefined as unknown as pulumi.Resource,
+        );
+        expect(resolved).to.deep.include({
+            training: config.ml.training,
+            transformInstanceType: config.ml.transformInstanceType,
+            checkpointExpirationDays: config.ml.checkpointExpirationDays,
+            batchExpirationDays: config.ml.batchExpirationDays,
+            noncurrentVersionExpirationDays: config.storage.artifacts.noncurrentVersionExpirationDays,
+            protectData: config.storage.protectData,
+            secretRecoveryWindowDays: config.storage.secretRecoveryWindowDays,
+        });
+    });
 });

@@ -541,14 +541,19 @@ for (const stack of STACKS) {
         });
 
         describe("training role (the SageMaker execution role)", () => {
-            it("can be assumed by sagemaker.amazonaws.com of this account only", () => {
+            it("can be assumed by sagemaker.amazonaws.com for this account's SageMaker resources of this region only", () => {
                 const role = run.get(T.role, `${name}-training-role`);
                 expect(statementsOf(role.inputs.assumeRolePolicy)).to.deep.equal([
                     {
                         Effect: "Allow",
                         Principal: { Service: "sagemaker.amazonaws.com" },
                         Action: "sts:AssumeRole",
-                        Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } },
+                        Condition: {
+                            StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+                            ArnLike: {
+                                "aws:SourceArn": `arn:aws:sagemaker:${run.config["aws:region"] ?? "us-east-1"}:${MOCK_ACCOUNT}:*`,
+                            },
+                        },
                     },
                 ]);
             });

@@ -9,13 +9,13 @@ export const MAX_FILE_LINES = 450;
 export const MAX_FUNCTION_LINES = 120;
 
 /**
- * What is still over the limits, to be split (issue 14): components edited by other work at the same
- * time (issue 13's log groups, issue 19's observability). The tests fail if anything else goes over,
- * and when an entry here is no longer over (so the list only shrinks).
+ * What is still over the limits, to be split. Empty: every file and function of components/ is within
+ * them. The tests fail if anything goes over, and when an entry here is no longer over (so the list
+ * only shrinks).
  */
-const PENDING = {
-    files: ["storage.ts"],
-    functions: ["storage.ts constructor"],
+const PENDING: { files: string[]; functions: string[] } = {
+    files: [],
+    functions: [],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -370,14 +370,14 @@ for (const stack of STACKS) {
             for (const s of secrets) expect(s.inputs.recoveryWindowInDays, s.name).to.equal(celery.recoveryDays);
         });
 
-        it("point Airflow at the database over TLS, in the forms SQLAlchemy and Celery expect", () => {
+        it("point Airflow at the database over TLS that verifies the server, in the forms SQLAlchemy and Celery expect", () => {
             const db = run.get(T.db, `${name}-db`).state;
             const password = run.get("random:index/randomPassword:RandomPassword", `${name}-db-password`).state.result;
             expect(secretValue(run, "sql-alchemy-conn")).to.equal(
-                `postgresql+psycopg2://airflow:${password}@${db.address}:5432/airflow?sslmode=require`,
+                `postgresql+psycopg2://airflow:${password}@${db.address}:5432/airflow?sslmode=verify-full&sslrootcert=/opt/airflow/rds-ca/rds-ca-bundle.pem`,
             );
             expect(secretValue(run, "result-backend")).to.equal(
-                `db+postgresql://airflow:${password}@${db.address}:5432/airflow?sslmode=require`,
+                `db+postgresql://airflow:${password}@${db.address}:5432/airflow?sslmode=verify-full&sslrootcert=/opt/airflow/rds-ca/rds-ca-bundle.pem`,
             );
         });
 

@@ -3,8 +3,11 @@ import { readFileSync } from "fs";
 import * as path from "path";
 import { ContainerEnv, DAGS_FOLDER } from "../../lib/airflow-env";
 import { queueMetricsPublishing } from "../../lib/worker-scaling";
+import { agentContainer } from "../observability/agent";
+import { QUEUE_AGE_METRIC } from "../observability/spec";
 import { AIRFLOW_GID, AIRFLOW_UID, ARTIFACT_KEYS } from "../storage";
 import { mountsSharedFs, ServiceSpec } from "./services";
+import { withRdsCaBundle } from "./tls";
 
 /** The sidecar programs, shipped in the task definitions so they run in any Airflow image. */
 const SIDECARS = path.join(__dirname, "..", "..", "sidecars");
@@ -32,6 +35,13 @@ export interface ContainersInput {
     ecsExec: boolean;
     /** The shared file system is mounted (storage created one). */
     sharedFileSystem: boolean;
+    /** The metrics sidecar (agent.ts) every task runs: the Environment dimension and its log group. Default: none. */
+    metrics?: { environmentName: string; logGroupName: string };
+    /**
+     * Whether the task gets the rds-ca init container and its bundle (default true). Only the local
+     * runner (scripts/local) passes false: its PostgreSQL is on loopback without TLS.
+     */
+    rdsCaBundle?: boolean;
 }
 
 const AIRFLOW_USER = `${AIRFLOW_UID}:${AIRFLOW_GID}`;
@@ -40,9 +50,29 @@ function sidecar(file: string): string {
     return readFileSync(path.join(SIDECARS, file), "utf8");
 }
 
-/** The containers of one task: sidecars, the migration wait, and the component itself. */
+/** The containers of one task: the metrics agent, sidecars, the migration wait, and the component itself. */
 export function taskContainers(input: ContainersInput): aws.ecs.ContainerDefinition[] {
-    return input.spec.control ? controlContainers(input) : serviceContainers(input);
+    const containers = input.spec.control ? controlContainers(input) : serviceContainers(input);
+    // Every container that connects to the metadata database verifies it against the RDS CA bundle.
+    const verified =
+        input.rdsCaBundle === false
+            ? containers
+            : withRdsCaBundle(containers, { ...input, logConfiguration: logConfiguration(input, "rds-ca") });
+    // The metrics sidecar first: it listens before Airflow starts (the component itself stays last).
+    return input.metrics ? [metricsAgentContainer(input, input.metrics), ...verified] : verified;
+}
+
+/** The metrics sidecar of the task: Airflow's StatsD (environment `metrics`) to CloudWatch. */
+function metricsAgentContainer(
+    input: ContainersInput,
+    metrics: NonNullable<ContainersInput["metrics"]>,
+): aws.ecs.ContainerDefinition {
+    return agentContainer({
+        ...metrics,
+        role: input.spec.role,
+        region: input.region,
+        taskLogGroupName: input.logGroup,
+    }) as unknown as aws.ecs.ContainerDefinition;
 }
 
 function logConfiguration(input: ContainersInput, prefix: string): aws.ecs.LogConfiguration {
@@ -96,6 +126,7 @@ export function controlContainers(input: ContainersInput): aws.ecs.ContainerDefi
                 QUEUE_METRICS_ENVIRONMENT: input.environment,
                 QUEUE_METRICS_NAMESPACE: QUEUE_METRIC.namespace,
                 QUEUE_METRICS_NAME: QUEUE_METRIC.name,
+                QUEUE_METRICS_AGE_NAME: QUEUE_AGE_METRIC.name,
                 QUEUE_METRICS_QUEUES: input.queues.join(","),
                 // Every 10 s at high resolution: the scale-out alarm reads 10-second datapoints.
                 ...queueMetricsPublishing(),

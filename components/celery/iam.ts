@@ -3,6 +3,7 @@ import { secretPrefixes } from "../../lib/airflow";
 import { ecrPullStatements, Statement } from "../../lib/iam";
 import { taskProtectionStatement } from "../../lib/worker-container";
 import { writeLogStatement } from "../ecs";
+import { agentStatements } from "../observability/agent";
 import { ARTIFACT_KEYS } from "../storage";
 import { QUEUE_METRIC } from "./containers";
 import { TaskRoleKey } from "./services";
@@ -17,17 +18,21 @@ export type Grant =
     | "consumeQueues"
     | "publishQueueMetric"
     | "mountSharedFs"
-    | "protectOwnTask";
+    | "protectOwnTask"
+    | "publishAirflowMetrics";
 
 /** The grants of each task role. The scheduler and webserver of Airflow 2 parse DAG files; Airflow 3's use the serialized DAGs. */
 export function taskRoleGrants(airflowMajor: 2 | 3): Record<TaskRoleKey, Grant[]> {
     const parsesDags: Grant[] = airflowMajor === 2 ? ["readDags"] : [];
+    // Every task runs the metrics sidecar, which writes the metrics log group.
+    const metrics: Grant = "publishAirflowMetrics";
     return {
-        control: ["publishQueueMetric"],
-        web: [...parsesDags, "readLogs", "secretsBackend", "mountSharedFs"],
-        scheduler: [...parsesDags, "secretsBackend", "sendToQueues", "mountSharedFs"],
-        dagProcessor: ["readDags", "writeLogs", "secretsBackend", "mountSharedFs"],
-        triggerer: ["readDags", "writeLogs", "secretsBackend", "mountSharedFs"],
+        control: ["publishQueueMetric", metrics],
+        web: [...parsesDags, "readLogs", "secretsBackend", "mountSharedFs", metrics],
+        scheduler: [...parsesDags, "secretsBackend", "sendToQueues", "mountSharedFs", metrics],
+        dagProcessor: ["readDags", "writeLogs", "secretsBackend", "mountSharedFs", metrics],
+        triggerer: ["readDags", "writeLogs", "secretsBackend", "mountSharedFs", metrics],
+        flower: [metrics],
         worker: [
             "readDags",
             "writeLogs",
@@ -36,8 +41,8 @@ export function taskRoleGrants(airflowMajor: 2 | 3): Record<TaskRoleKey, Grant[]
             "sendToQueues",
             "mountSharedFs",
             "protectOwnTask",
+            metrics,
         ],
-        flower: [],
     };
 }
 
@@ -67,6 +72,8 @@ export interface GrantContext {
     ecsExec: boolean;
     /** The ECS cluster the tasks run on (protectOwnTask: scale-in protection of the cluster's tasks). */
     cluster: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+    /** The metrics log group's ARN (publishAirflowMetrics). Default: no such statements. */
+    metricsLogGroupArn?: pulumi.Input<string>;
 }
 
 function listPrefixStatement(sid: string, bucketArn: pulumi.Input<string>, prefix: string): Statement {
@@ -164,6 +171,11 @@ export function grantStatements(grants: readonly Grant[], ctx: GrantContext): St
         "protectOwnTask",
         taskProtectionStatement({ ...ctx.cluster, partition: ctx.partition, region: ctx.region, account: ctx.account }),
     );
+    // The metrics sidecar's EMF exporter: the one metrics log group (components/observability/agent.ts).
+    if (ctx.metricsLogGroupArn && grants.includes("publishAirflowMetrics")) {
+        const group = ctx.metricsLogGroupArn;
+        statements.push(...agentStatements<pulumi.Input<string>>(group, pulumi.interpolate`${group}:log-stream:*`));
+    }
     if (ctx.ecsExec) {
         statements.push({
             Sid: "EcsExec",

@@ -2,19 +2,18 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerPlatform } from "../../config/levers";
-import { AirflowSecretRefs } from "../../lib/airflow-env";
 import { policyDocument } from "../../lib/iam";
-import { assumeRolePolicy } from "../../lib/iam";
+import { ecsTaskTrust, trustPolicy } from "../../lib/trust";
 import { withName } from "../../lib/tags";
 import { fargateCluster } from "../ecs";
+import { metricsLogGroupName } from "../observability/agent";
 import { WorkerStopEvents } from "../worker-events";
 import { PORTS } from "../network";
-import { AirflowSecretArns } from "../storage";
 import { CeleryClusterArgs, ResolvedCeleryArgs, resolveCeleryArgs } from "./args";
 import { GrantContext, grantStatements, TASK_ROLE_NAMES, taskRoleGrants } from "./iam";
 import { createLoadBalancer } from "./load-balancer";
 import { createOffHours, createScaling } from "./scaling";
-import { createService, SharedSettings } from "./service";
+import { createService, sharedSettings } from "./service";
 import { createUpgradeSnapshot } from "./snapshot";
 import { airflowServices, apiRole, ServiceSpec, TaskRoleKey } from "./services";
 
@@ -25,6 +24,7 @@ export { grantStatements, taskRoleGrants } from "./iam";
 export { listenerSpecs } from "./load-balancer";
 export { queueSteps } from "./scaling";
 export { airflowServices, componentCommand } from "./services";
+export { sharedSettings } from "./service";
 export { upgradeSnapshotIdentifier, upgradeSnapshotResourceName } from "./snapshot";
 export type { ServiceSpec } from "./services";
 
@@ -56,6 +56,13 @@ export class CeleryCluster extends pulumi.ComponentResource {
     public readonly serviceNames: Record<string, pulumi.Output<string>> = {};
     /** Log group names by role. */
     public readonly logGroupNames: Record<string, pulumi.Output<string>> = {};
+    /**
+     * The CloudWatch dimensions of the load balancer (`LoadBalancer`) and of the api-server's target
+     * group (`TargetGroup`): their ARN suffixes, which the dashboard and the alarms read.
+     */
+    public readonly loadBalancer: { arnSuffix: pulumi.Output<string>; apiTargetGroupArnSuffix: pulumi.Output<string> };
+    /** Log group the metrics sidecars of every task write Airflow's metrics to (CloudWatch embedded metric format). */
+    public readonly metricsLogGroupName: pulumi.Output<string>;
 
     constructor(name: string, args: CeleryClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:celery:CeleryCluster", name, {}, opts);
@@ -97,25 +104,18 @@ export class CeleryCluster extends pulumi.ComponentResource {
             this,
         );
         this.loadBalancerDnsName = lb.alb.dnsName;
+        this.loadBalancer = { arnSuffix: lb.alb.arnSuffix, apiTargetGroupArnSuffix: lb.targetGroups.api.arnSuffix };
         this.airflowUrl = lb.url;
         if (lb.targetGroups.flower) this.flowerUrl = pulumi.interpolate`${lb.url}:${PORTS.flower}`;
+
+        const metricsLogGroup = this.metricsLogGroup(name, resolved, tags);
+        this.metricsLogGroupName = metricsLogGroup.name;
 
         const queues = args.storage.queues ?? {};
         const roles = this.taskRoles(
             name,
             resolved,
-            {
-                partition,
-                region,
-                account,
-                environment: resolved.environment,
-                bucketArn: args.storage.artifactsBucketArn,
-                kmsKeyArn: args.storage.artifactsKmsKeyArn,
-                queueArns: Object.values(queues).map((q) => q.arn),
-                fileSystem: args.storage.fileSystem,
-                ecsExec: resolved.ecsExec,
-                cluster: { name: cluster.name, arn: cluster.arn },
-            },
+            grantContext(resolved, args, { partition, region, account, cluster, metricsLogGroup }),
             tags,
         );
         this.workerTaskRole = roles.worker;
@@ -156,6 +156,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     subnetIds: args.network.privateSubnetIds,
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
+                    // The Environment dimension is the component's name, as MWAA's environment would be named.
+                    metrics: { environmentName: name, logGroupName: metricsLogGroup.name },
                     tags,
                     taskDefinitionDependsOn: spec.control ? this.upgradeSnapshot(name, resolved, args) : [],
                 },
@@ -173,6 +175,8 @@ export class CeleryCluster extends pulumi.ComponentResource {
             airflowUrl: this.airflowUrl,
             flowerUrl: this.flowerUrl,
             loadBalancerDnsName: this.loadBalancerDnsName,
+            loadBalancer: this.loadBalancer,
+            metricsLogGroupName: this.metricsLogGroupName,
             workerTaskRoleArn: this.workerTaskRole.arn,
             serviceNames: this.serviceNames,
         });
@@ -196,6 +200,23 @@ export class CeleryCluster extends pulumi.ComponentResource {
                 workerServiceNames: resolved.workerPools.map((p) => this.serviceNames[`worker-${p.name}`]),
                 logRetentionDays: resolved.logRetentionDays,
                 tags,
+            },
+            { parent: this },
+        );
+    }
+
+    /** The log group every task's metrics sidecar (components/observability/agent.ts) writes Airflow's metrics to. */
+    private metricsLogGroup(
+        name: string,
+        resolved: ResolvedCeleryArgs,
+        tags: CeleryClusterArgs["tags"],
+    ): aws.cloudwatch.LogGroup {
+        return new aws.cloudwatch.LogGroup(
+            `${name}-metrics`,
+            {
+                name: metricsLogGroupName(resolved.environment),
+                retentionInDays: resolved.logRetentionDays,
+                tags: withName(tags, `${name}-metrics`),
             },
             { parent: this },
         );
@@ -319,7 +340,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     name,
                     TASK_ROLE_NAMES[key],
                     resolved.environment,
-                    context.account,
+                    context,
                     grantStatements(grants[key], context),
                     tags,
                 ),
@@ -332,7 +353,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
         name: string,
         role: string,
         environment: string,
-        account: pulumi.Input<string>,
+        where: Pick<GrantContext, "partition" | "region" | "account">,
         statements: ReturnType<typeof grantStatements>,
         tags: CeleryClusterArgs["tags"],
     ): aws.iam.Role {
@@ -340,7 +361,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
             `${name}-${role}-task-role`,
             {
                 description: `Airflow ${environment} ${role} tasks`,
-                assumeRolePolicy: assumeRolePolicy(["ecs-tasks.amazonaws.com"], account),
+                assumeRolePolicy: trustPolicy(ecsTaskTrust(where)),
                 tags: withName(tags, `${name}-${role}-task-role`),
             },
             { parent: this },
@@ -356,6 +377,33 @@ export class CeleryCluster extends pulumi.ComponentResource {
     }
 }
 
+/** What the task roles' statements name: the cluster's resources and the stack's. */
+function grantContext(
+    resolved: ResolvedCeleryArgs,
+    args: CeleryClusterArgs,
+    r: {
+        partition: pulumi.Input<string>;
+        region: pulumi.Input<string>;
+        account: pulumi.Input<string>;
+        cluster: aws.ecs.Cluster;
+        metricsLogGroup: aws.cloudwatch.LogGroup;
+    },
+): GrantContext {
+    return {
+        partition: r.partition,
+        region: r.region,
+        account: r.account,
+        environment: resolved.environment,
+        bucketArn: args.storage.artifactsBucketArn,
+        kmsKeyArn: args.storage.artifactsKmsKeyArn,
+        queueArns: Object.values(args.storage.queues ?? {}).map((q) => q.arn),
+        fileSystem: args.storage.fileSystem,
+        ecsExec: resolved.ecsExec,
+        cluster: { name: r.cluster.name, arn: r.cluster.arn },
+        metricsLogGroupArn: r.metricsLogGroup.arn,
+    };
+}
+
 /** The ECR lifecycle policy that keeps the last `keep` images. */
 export function lifecyclePolicy(keep: number): object {
     return {
@@ -368,54 +416,4 @@ export function lifecyclePolicy(keep: number): object {
             },
         ],
     };
-}
-
-/** The Airflow settings every component of the cluster shares (the component is set per service). */
-export function sharedSettings(
-    resolved: Pick<ResolvedCeleryArgs, "airflowVersion" | "environment" | "brokerType">,
-    inputs: {
-        region: pulumi.Input<string>;
-        bucketName: pulumi.Input<string>;
-        baseUrl: pulumi.Input<string>;
-        executionApiUrl: pulumi.Input<string>;
-        queues: Record<string, { url: pulumi.Input<string> }>;
-        secretArns: AirflowSecretArns;
-    },
-): pulumi.Output<SharedSettings> {
-    const queueUrls = pulumi.all(
-        Object.fromEntries(Object.entries(inputs.queues).map(([q, v]) => [q, v.url])),
-    ) as pulumi.Output<Record<string, string>>;
-    return pulumi
-        .all([
-            inputs.region,
-            inputs.bucketName,
-            inputs.baseUrl,
-            inputs.executionApiUrl,
-            queueUrls,
-            secretRefs(inputs.secretArns),
-        ])
-        .apply(([region, bucket, baseUrl, executionUrl, urls, secrets]) => ({
-            airflowVersion: resolved.airflowVersion,
-            environment: resolved.environment,
-            region,
-            artifactsBucket: bucket,
-            baseUrl,
-            executionApiUrl: executionUrl,
-            broker:
-                resolved.brokerType === "sqs" ? { type: "sqs" as const, queueUrls: urls } : { type: "redis" as const },
-            secrets,
-        }));
-}
-
-function secretRefs(arns: AirflowSecretArns): pulumi.Output<AirflowSecretRefs> {
-    return pulumi.all({
-        sqlAlchemyConn: arns.sqlAlchemyConn,
-        resultBackend: arns.resultBackend,
-        brokerUrl: arns.brokerUrl,
-        fernetKey: arns.fernetKey,
-        apiSecretKey: arns.apiSecretKey,
-        jwtSecret: arns.jwtSecret ?? pulumi.output(undefined),
-        adminPassword: arns.adminPassword,
-        flowerBasicAuth: arns.flowerBasicAuth ?? pulumi.output(undefined),
-    }) as unknown as pulumi.Output<AirflowSecretRefs>;
 }

@@ -1,10 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CpuArchitecture } from "../../config";
-import { AirflowEnvSettings, renderAirflowEnvironment } from "../../lib/airflow-env";
+import { AirflowEnvSettings, AirflowSecretRefs, renderAirflowEnvironment } from "../../lib/airflow-env";
 import { withName } from "../../lib/tags";
 import { executionRole } from "../ecs";
+import { STATSD_ENDPOINT } from "../observability/agent";
+import { STATSD_PREFIX } from "../observability/metrics";
+import { AirflowSecretArns } from "../storage";
+import type { ResolvedCeleryArgs } from "./args";
 import { taskContainers } from "./containers";
+import { RDS_CA_VOLUME } from "./tls";
 import { executionStatements } from "./iam";
 import { mountsSharedFs, ServiceSpec } from "./services";
 
@@ -43,16 +48,20 @@ export interface ServiceArgs {
     securityGroupId: pulumi.Input<string>;
     fileSystem?: { id: pulumi.Input<string>; accessPointId: pulumi.Input<string> };
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** The metrics sidecar: the Environment dimension of Airflow's metrics and the log group it writes. Default: none. */
+    metrics?: { environmentName: string; logGroupName: pulumi.Input<string> };
     /** What the task definition is registered after (the control service: the pre-upgrade snapshot). Default: none. */
     taskDefinitionDependsOn?: pulumi.Resource[];
 }
 
-/** The task definition's volumes: the dags scratch volume and the shared file system (EFS over TLS, IAM). */
+/** The task definition's volumes: the RDS CA bundle, the dags scratch volume and the shared file system (EFS over TLS, IAM). */
 export function taskVolumes(
     spec: Pick<ServiceSpec, "needsDags" | "control" | "component">,
     fileSystem?: ServiceArgs["fileSystem"],
 ): aws.types.input.ecs.TaskDefinitionVolume[] {
     return [
+        // Every Airflow task connects to the metadata database: the RDS CA bundle (./tls.ts).
+        { name: RDS_CA_VOLUME },
         ...(spec.needsDags ? [{ name: "dags" }] : []),
         ...(fileSystem && mountsSharedFs(spec)
             ? [
@@ -106,8 +115,8 @@ export function createService(
         parent,
     );
     const containerDefinitions = pulumi
-        .all([env, args.image, logGroup.name, args.region, args.bucketName])
-        .apply(([e, image, group, region, bucket]) =>
+        .all([env, args.image, logGroup.name, args.region, args.bucketName, args.metrics?.logGroupName ?? ""])
+        .apply(([e, image, group, region, bucket, metricsGroup]) =>
             JSON.stringify(
                 taskContainers({
                     spec,
@@ -121,6 +130,9 @@ export function createService(
                     dagSyncIntervalSeconds: args.dagSyncIntervalSeconds,
                     ecsExec: args.ecsExec,
                     sharedFileSystem: !!args.fileSystem,
+                    metrics: args.metrics
+                        ? { environmentName: args.metrics.environmentName, logGroupName: metricsGroup }
+                        : undefined,
                 }),
             ),
         );
@@ -177,4 +189,56 @@ export function createService(
         },
     );
     return { service, logGroup };
+}
+
+/** The Airflow settings every component of the cluster shares (the component is set per service). */
+export function sharedSettings(
+    resolved: Pick<ResolvedCeleryArgs, "airflowVersion" | "environment" | "brokerType">,
+    inputs: {
+        region: pulumi.Input<string>;
+        bucketName: pulumi.Input<string>;
+        baseUrl: pulumi.Input<string>;
+        executionApiUrl: pulumi.Input<string>;
+        queues: Record<string, { url: pulumi.Input<string> }>;
+        secretArns: AirflowSecretArns;
+    },
+): pulumi.Output<SharedSettings> {
+    const queueUrls = pulumi.all(
+        Object.fromEntries(Object.entries(inputs.queues).map(([q, v]) => [q, v.url])),
+    ) as pulumi.Output<Record<string, string>>;
+    return pulumi
+        .all([
+            inputs.region,
+            inputs.bucketName,
+            inputs.baseUrl,
+            inputs.executionApiUrl,
+            queueUrls,
+            secretRefs(inputs.secretArns),
+        ])
+        .apply(([region, bucket, baseUrl, executionUrl, urls, secrets]) => ({
+            airflowVersion: resolved.airflowVersion,
+            environment: resolved.environment,
+            region,
+            artifactsBucket: bucket,
+            baseUrl,
+            executionApiUrl: executionUrl,
+            broker:
+                resolved.brokerType === "sqs" ? { type: "sqs" as const, queueUrls: urls } : { type: "redis" as const },
+            secrets,
+            // StatsD to the task's metrics sidecar (components/observability/agent.ts).
+            metrics: { ...STATSD_ENDPOINT, prefix: STATSD_PREFIX },
+        }));
+}
+
+function secretRefs(arns: AirflowSecretArns): pulumi.Output<AirflowSecretRefs> {
+    return pulumi.all({
+        sqlAlchemyConn: arns.sqlAlchemyConn,
+        resultBackend: arns.resultBackend,
+        brokerUrl: arns.brokerUrl,
+        fernetKey: arns.fernetKey,
+        apiSecretKey: arns.apiSecretKey,
+        jwtSecret: arns.jwtSecret ?? pulumi.output(undefined),
+        adminPassword: arns.adminPassword,
+        flowerBasicAuth: arns.flowerBasicAuth ?? pulumi.output(undefined),
+    }) as unknown as pulumi.Output<AirflowSecretRefs>;
 }

@@ -15,7 +15,8 @@ export const ACCESS_LOG_PREFIXES = {
  * these writes its access logs as this account, and the bucket policy names it. Regions opened since
  * use the service principal logdelivery.elasticloadbalancing.amazonaws.com instead
  * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html,
- * "Step 2: Attach a policy to your S3 bucket").
+ * "Step 2: Attach a policy to your S3 bucket"). Checked against that page's list, including its two
+ * AWS GovCloud (US) accounts; tests/access-logs.test.ts keeps a copy of the list.
  */
 export const ELB_LOG_ACCOUNTS: Readonly<Record<string, string>> = {
     "us-east-1": "127311923021",
@@ -39,7 +40,14 @@ export const ELB_LOG_ACCOUNTS: Readonly<Record<string, string>> = {
     "eu-north-1": "897822967062",
     "me-south-1": "076674570225",
     "sa-east-1": "507241528517",
+    "us-gov-west-1": "048591011584",
+    "us-gov-east-1": "190560391635",
 };
+
+/** The partition of a region's ARNs: aws-us-gov for GovCloud (US), aws-cn for China, aws elsewhere. */
+export function partitionOfRegion(region: string): string {
+    return region.startsWith("us-gov-") ? "aws-us-gov" : region.startsWith("cn-") ? "aws-cn" : "aws";
+}
 
 /**
  * The log bucket's delivery statements (pure, table-tested):
@@ -53,7 +61,7 @@ export function logBucketStatements(args: {
     region: string;
     account: pulumi.Input<string>;
     bucketArn: pulumi.Input<string>;
-    sourceBucketPattern: string;
+    sourceBucketPattern: pulumi.Input<string>;
 }): Statement[] {
     const elbAccount = ELB_LOG_ACCOUNTS[args.region];
     const prefix = ACCESS_LOG_PREFIXES.loadBalancer;
@@ -73,7 +81,7 @@ export function logBucketStatements(args: {
             Sid: "LoadBalancerAccessLogs",
             Effect: "Allow",
             Principal: elbAccount
-                ? { AWS: `arn:aws:iam::${elbAccount}:root` }
+                ? { AWS: `arn:${partitionOfRegion(args.region)}:iam::${elbAccount}:root` }
                 : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
             Action: "s3:PutObject",
             Resource: pulumi.interpolate`${args.bucketArn}/${prefix}/AWSLogs/${args.account}/*`,
@@ -124,7 +132,7 @@ export class AccessLogBucket extends pulumi.ComponentResource {
                         region: args.region,
                         account,
                         bucketArn,
-                        sourceBucketPattern: `arn:aws:s3:::${name}-*`,
+                        sourceBucketPattern: `arn:${partitionOfRegion(args.region)}:s3:::${name}-*`,
                     }),
                 tags: args.tags,
             },

@@ -1,6 +1,7 @@
 // MwaaEnvironment's arguments: their types, defaults and the up-front check.
 import * as pulumi from "@pulumi/pulumi";
-import { ENVIRONMENT_PATTERN } from "../../config/core";
+import { CELERY_DEFAULTS, MWAA_DEFAULTS, MwaaConfig } from "../../config";
+import { ENVIRONMENT_ALLOWED, ENVIRONMENT_PATTERN } from "../../config/core";
 import {
     CONFIGURATION_OPTION_PATTERN,
     capacityViolations,
@@ -147,6 +148,13 @@ export interface MwaaEnvironmentArgs {
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/**
+ * The stack configuration's mwaa slice as MwaaEnvironment's arguments: `Pick` fails to compile when
+ * the slice has a field the arguments do not (a renamed key), and the assignment in index.ts when a
+ * field's type differs. So index.ts passes the slice as it is, without copying fields.
+ */
+export type MwaaSettings = Pick<MwaaEnvironmentArgs, keyof MwaaConfig>;
+
 export interface ResolvedArgs {
     environment: string;
     airflowVersion: string;
@@ -171,13 +179,13 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
         fail("name", "a letter followed by up to 79 letters, digits, hyphens or underscores (MWAA's names)", name);
     }
     if (!ENVIRONMENT_PATTERN.test(args.environment ?? "")) {
-        fail("environment", "2 to 16 lowercase letters, digits or hyphens", args.environment);
+        fail("environment", ENVIRONMENT_ALLOWED, args.environment);
     }
     const airflowVersion = args.airflowVersion ?? DEFAULT_AIRFLOW_VERSION;
     if (mwaaPython(airflowVersion) === undefined) {
         fail("airflowVersion", choiceText(MWAA_AIRFLOW_VERSIONS.map((v) => v.airflow)), airflowVersion);
     }
-    const environmentClass = args.environmentClass ?? "mw1.small";
+    const environmentClass = args.environmentClass ?? MWAA_DEFAULTS.environmentClass;
     if (!MWAA_ENVIRONMENT_CLASSES.includes(environmentClass)) {
         fail("environmentClass", choiceText(MWAA_ENVIRONMENT_CLASSES), environmentClass);
     }
@@ -194,11 +202,12 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
             fail(v.field, `${rangeText(v.range)} on ${environmentClass} (MWAA's limit for the class)`, v.got);
         else fail(v.field, `at least ${v.atLeast} (${capacity[v.atLeast]})`, v.got);
     }
-    const webserverAccessMode = args.webserverAccessMode ?? "PRIVATE_ONLY";
+    const webserverAccessMode = args.webserverAccessMode ?? MWAA_DEFAULTS.webserverAccessMode;
     if (!MWAA_WEBSERVER_ACCESS_MODES.includes(webserverAccessMode)) {
         fail("webserverAccessMode", choiceText(MWAA_WEBSERVER_ACCESS_MODES), webserverAccessMode);
     }
-    const weeklyMaintenanceWindowStart = args.weeklyMaintenanceWindowStart ?? "SUN:03:00";
+    const weeklyMaintenanceWindowStart =
+        args.weeklyMaintenanceWindowStart ?? MWAA_DEFAULTS.weeklyMaintenanceWindowStart;
     if (!MAINTENANCE_WINDOW_PATTERN.test(weeklyMaintenanceWindowStart)) {
         fail(
             "weeklyMaintenanceWindowStart",
@@ -206,7 +215,7 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
             weeklyMaintenanceWindowStart,
         );
     }
-    const level = args.logging?.level ?? "INFO";
+    const level = args.logging?.level ?? MWAA_DEFAULTS.logging.level;
     if (!MWAA_LOG_LEVELS.includes(level)) fail("logging.level", choiceText(MWAA_LOG_LEVELS), level);
     const logLevels = Object.fromEntries(MWAA_LOG_MODULES.map((m) => [m, level])) as Record<
         MwaaLogModule,
@@ -247,7 +256,7 @@ export function validateArgs(name: string, args: MwaaEnvironmentArgs, resource: 
             subnets.length,
         );
     }
-    const logRetentionDays = args.logRetentionDays ?? 30;
+    const logRetentionDays = args.logRetentionDays ?? CELERY_DEFAULTS.logRetentionDays;
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
         fail("logRetentionDays", choiceText(LOG_RETENTION_DAYS), logRetentionDays);
     }

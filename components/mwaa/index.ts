@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { MWAA_LOG_MODULES } from "../../config/mwaa";
-import { assumeRolePolicy, policyDocument } from "../../lib/iam";
+import { policyDocument } from "../../lib/iam";
+import { mwaaTrust, trustPolicy } from "../../lib/trust";
 import { withName } from "../../lib/tags";
 import { PORTS } from "../network";
 import { MWAA_TIMEOUTS, mwaaLogGroupName, MwaaEnvironmentArgs, validateArgs } from "./args";
@@ -9,6 +10,7 @@ import { environmentInputs } from "./environment";
 import { executionRoleStatements } from "./iam";
 
 export { MWAA_LOG_GROUP_SUFFIXES, MWAA_S3_PATHS, MWAA_TIMEOUTS, mwaaLogGroupName, MwaaEnvironmentArgs } from "./args";
+export type { MwaaSettings } from "./args";
 export { environmentInputs, loggingConfiguration } from "./environment";
 export { executionRoleStatements } from "./iam";
 
@@ -53,7 +55,7 @@ export class MwaaEnvironment extends pulumi.ComponentResource {
             `${name}-execution-role`,
             {
                 description: `Execution role of the MWAA environment ${envName}`,
-                assumeRolePolicy: assumeRolePolicy(["airflow.amazonaws.com", "airflow-env.amazonaws.com"], account),
+                assumeRolePolicy: trustPolicy(mwaaTrust({ partition, region, account }, envName)),
                 tags: withName(tags, `${name}-execution-role`),
             },
             parent,

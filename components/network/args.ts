@@ -1,5 +1,6 @@
 // AirflowNetwork's arguments, the ports the tiers talk on, and the up-front check.
 import * as pulumi from "@pulumi/pulumi";
+import { NETWORK_DEFAULTS, NetworkConfig } from "../../config";
 import { INTERFACE_ENDPOINTS, InterfaceEndpoint, NAT_STRATEGIES, NatStrategy } from "../../config/network";
 import { choiceText, isCidr, isPrivateIpv4Cidr, LOG_RETENTION_DAYS } from "../../config/spec";
 
@@ -18,6 +19,13 @@ export const PORTS = {
     redis: 6379,
     nfs: 2049,
 } as const;
+
+/**
+ * The stack configuration's network slice (without the listeners' allow-list) as AirflowNetwork's
+ * arguments: `Pick` fails to compile when the slice has a field the arguments lack, the spread in
+ * index.ts when a type differs.
+ */
+export type AirflowNetworkSettings = Pick<AirflowNetworkArgs, Exclude<keyof NetworkConfig, "webAllowedCidrs">>;
 
 export interface AirflowNetworkArgs {
     /**
@@ -78,11 +86,14 @@ export interface ResolvedArgs {
 
 export function validateArgs(name: string, args: AirflowNetworkArgs, resource: pulumi.Resource): ResolvedArgs {
     const resolved: ResolvedArgs = {
-        cidrBlock: args.cidrBlock ?? "10.40.0.0/16",
-        azCount: args.azCount ?? 2,
-        natStrategy: args.natStrategy ?? "single",
-        interfaceEndpoints: args.interfaceEndpoints ?? [],
-        flowLogs: { enabled: args.flowLogs?.enabled ?? false, retentionDays: args.flowLogs?.retentionDays ?? 30 },
+        cidrBlock: args.cidrBlock ?? NETWORK_DEFAULTS.cidrBlock,
+        azCount: args.azCount ?? NETWORK_DEFAULTS.azCount,
+        natStrategy: args.natStrategy ?? NETWORK_DEFAULTS.natStrategy,
+        interfaceEndpoints: args.interfaceEndpoints ?? NETWORK_DEFAULTS.interfaceEndpoints,
+        flowLogs: {
+            enabled: args.flowLogs?.enabled ?? NETWORK_DEFAULTS.flowLogs.enabled,
+            retentionDays: args.flowLogs?.retentionDays ?? NETWORK_DEFAULTS.flowLogs.retentionDays,
+        },
         listeners: args.listeners ?? [
             { port: PORTS.http, cidrs: ["0.0.0.0/0"] },
             { port: PORTS.https, cidrs: ["0.0.0.0/0"] },

@@ -1,7 +1,8 @@
 // VPC flow logs to CloudWatch Logs, written by a role trusted by the flow-logs service only.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { assumeRolePolicy, policyDocument } from "../../lib/iam";
+import { policyDocument } from "../../lib/iam";
+import { flowLogsTrust, trustPolicy } from "../../lib/trust";
 import { withName } from "../../lib/tags";
 
 /** The log group, the role flow logs write with, its policy and the flow log of every packet of the VPC. */
@@ -19,10 +20,12 @@ export function createFlowLogs(
         parent,
     );
     const account = aws.getCallerIdentityOutput({}, parent).accountId;
+    const partition = aws.getPartitionOutput({}, parent).partition;
+    const region = aws.getRegionOutput({}, parent).region;
     const role = new aws.iam.Role(
         `${name}-flow-logs-role`,
         {
-            assumeRolePolicy: assumeRolePolicy(["vpc-flow-logs.amazonaws.com"], account),
+            assumeRolePolicy: trustPolicy(flowLogsTrust({ partition, region, account })),
             tags: withName(tags, `${name}-flow-logs-role`),
         },
         parent,

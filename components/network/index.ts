@@ -7,6 +7,7 @@ import { createFlowLogs } from "./flow-logs";
 import { createTierSecurityGroups } from "./security-groups";
 import { createPrivateRoutes, createSubnets } from "./subnets";
 
+export type { AirflowNetworkSettings } from "./args";
 export { AirflowNetworkArgs, LoadBalancerListener, natGatewayCount, PORTS, TierSecurityGroups } from "./args";
 export { TIER_GROUPS, tierRules } from "./security-groups";
 

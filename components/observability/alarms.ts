@@ -6,7 +6,7 @@
  */
 import { celeryDatabaseAlarms, celeryServiceAlarms } from "./alarms-celery";
 import { EVENT_METRICS, MWAA_SERVICE_NAMESPACE } from "./metrics";
-import { airflowMetric, MetricRef, MetricUse, Observed, QUEUE_LOAD_METRIC, quoted } from "./spec";
+import { airflowMetric, MetricRef, MetricUse, Observed, QUEUE_AGE_METRIC, QUEUE_LOAD_METRIC, quoted } from "./spec";
 
 /** The thresholds (config keys airflow:alarm*; the defaults live in config/observability.ts). */
 export interface AlarmThresholds {
@@ -158,28 +158,25 @@ function celeryQueueAlarms<V>(
     // Without Container Insights there is no RunningTaskCount to tell "no worker" from "no data".
     if (c.containerInsights === false) specs.splice(specs.length - 1, 1);
 
-    if (c.broker.type === "sqs") {
-        const names = Object.keys(c.broker.queueNames).sort();
-        const broker = c.broker;
-        const qs: AlarmQuery<V>[] = names.map((q, i) => ({
-            id: `a${i}`,
-            metric: {
-                namespace: "AWS/SQS",
-                name: "ApproximateAgeOfOldestMessage",
-                dimensions: { QueueName: broker.queueNames[q] },
-                stat: "Maximum",
-                period: 300,
-            },
-            returnData: false,
-        }));
-        qs.push({
-            id: "oldest",
-            expression: `MAX([${names.map((_, i) => `a${i}`).join(", ")}])`,
-            label: "Oldest queued task (s)",
-            returnData: true,
-        });
-        specs.push(oldestQueued(env, t, { queries: qs, uses: [use("AWS/SQS", "ApproximateAgeOfOldestMessage")] }));
-    }
+    // The oldest queued task, per Celery queue, the same on both brokers (spec.ts QUEUE_AGE_METRIC).
+    const ages: AlarmQuery<V>[] = pools.map((pool, i) => ({
+        id: `a${i}`,
+        metric: {
+            namespace: QUEUE_AGE_METRIC.namespace,
+            name: QUEUE_AGE_METRIC.name,
+            dimensions: { Environment: c.environment, Queue: pool },
+            stat: "Maximum",
+            period: 300,
+        },
+        returnData: false,
+    }));
+    ages.push({
+        id: "oldest",
+        expression: pools.length === 1 ? "FILL(a0, 0)" : `MAX([${pools.map((_, i) => `FILL(a${i}, 0)`).join(", ")}])`,
+        label: "Oldest queued task (s)",
+        returnData: true,
+    });
+    specs.push(oldestQueued(env, t, { queries: ages, uses: [use(QUEUE_AGE_METRIC.namespace, QUEUE_AGE_METRIC.name)] }));
     return specs;
 }
 
@@ -306,7 +303,8 @@ function oldestQueued<V>(
         threshold: t.oldestQueuedTaskMinutes * 60,
         evaluationPeriods: 1,
         datapointsToAlarm: 1,
-        // The queue publishes its age while it exists; an empty queue has no old message.
+        // An empty queue has no old task; the publisher's silence (a dead control service) is the
+        // queue-without-worker and deployment alarms' business, not this one's.
         treatMissingData: "notBreaching",
         ...q,
     };

@@ -9,7 +9,7 @@
 import { alarmSpecs, AlarmThresholds } from "./alarms";
 import { dashboard, dedupe } from "./dashboard";
 import { AIRFLOW_METRICS, AIRFLOW_NAMESPACE, EVENT_METRICS, NATIVE_METRICS, STATSD_PREFIX } from "./metrics";
-import { MetricUse, Observed, QUEUE_LOAD_METRIC } from "./spec";
+import { MetricUse, Observed, QUEUE_AGE_METRIC, QUEUE_LOAD_METRIC } from "./spec";
 
 export interface MetricCatalog {
     statsdPrefix: string;
@@ -21,7 +21,7 @@ export interface MetricCatalog {
 const THRESHOLDS: AlarmThresholds = {
     heartbeatMissingMinutes: 5,
     queuedWithoutWorkerMinutes: 10,
-    oldestQueuedTaskMinutes: 30,
+    oldestQueuedTaskMinutes: 5,
     importErrors: 0,
     failedDagRunsPerHour: 3,
     dbCpuPercent: 80,
@@ -77,6 +77,7 @@ export function metricCatalog(): MetricCatalog {
     );
     const stackMetrics = new Set([
         `${QUEUE_LOAD_METRIC.namespace}|${QUEUE_LOAD_METRIC.name}`,
+        `${QUEUE_AGE_METRIC.namespace}|${QUEUE_AGE_METRIC.name}`,
         ...[
             EVENT_METRICS.spotInterruptions,
             EVENT_METRICS.workersStoppedMidRun,

@@ -6,7 +6,7 @@
  * resources.
  */
 import { AIRFLOW_NAMESPACE, AirflowMetricName, EVENT_METRICS, MWAA_SERVICE_NAMESPACE } from "./metrics";
-import { airflowMetric, MetricUse, Observed, QUEUE_LOAD_METRIC, quoted } from "./spec";
+import { airflowMetric, MetricUse, Observed, QUEUE_AGE_METRIC, QUEUE_LOAD_METRIC, quoted } from "./spec";
 
 /** The row titles, in order: the same list on both layouts (the tests check it). */
 export const DASHBOARD_ROWS = [
@@ -192,22 +192,33 @@ function schedulerRows({ b, pools, airflow, mwaaSearch, c }: Canvas): void {
 /** Row 2: the oldest queued task. */
 function queueAgeRow({ b, mwaaSearch, c }: Canvas): void {
     b.row(DASHBOARD_ROWS[2]);
-    if (c?.broker.type === "sqs") {
-        const names = c.broker.queueNames;
+    if (c) {
+        // The same series on both brokers: the oldest queued task instance per Celery queue (spec.ts).
+        const queues = Object.keys(c.workerServices).sort();
         b.graph(
             "Age of the oldest queued task (s)",
-            Object.keys(names)
-                .sort()
-                .map((q) =>
-                    b.metric("AWS/SQS", "ApproximateAgeOfOldestMessage", { QueueName: names[q] }, { label: q }),
+            queues.map((q) =>
+                b.metric(
+                    QUEUE_AGE_METRIC.namespace,
+                    QUEUE_AGE_METRIC.name,
+                    { Environment: c.environment, Queue: q },
+                    { label: q },
                 ),
-            { stat: "Maximum", period: 300, width: 24 },
+            ),
+            { stat: "Maximum", period: 300, width: c.broker.type === "sqs" ? 12 : 24 },
         );
-    } else if (c) {
-        b.text(
-            "**Not measured on the redis broker**: neither Airflow nor ElastiCache publishes the age of a Celery message. Queued tasks per queue are in the row above.",
-            24,
-        );
+        if (c.broker.type === "sqs") {
+            const names = c.broker.queueNames;
+            b.graph(
+                "Oldest SQS message (s): includes running tasks' messages",
+                Object.keys(names)
+                    .sort()
+                    .map((q) =>
+                        b.metric("AWS/SQS", "ApproximateAgeOfOldestMessage", { QueueName: names[q] }, { label: q }),
+                    ),
+                { stat: "Maximum", period: 300, width: 12 },
+            );
+        }
     } else {
         b.graph("Age of the oldest queued task (s)", [mwaaSearch("ApproximateAgeOfOldestTask", "Maximum", "Oldest")], {
             stat: "Maximum",
@@ -232,7 +243,7 @@ function failureRows({ b, env, airflow }: Canvas): void {
         { stat: "SampleCount", period: 300 },
     );
     b.graph(
-        "Task failures the scheduler handled",
+        "Failed task tries, and tasks killed externally",
         [airflow("TaskInstanceFailures"), airflow("TasksKilledExternally")],
         {
             stat: "Sum",
@@ -240,7 +251,7 @@ function failureRows({ b, env, airflow }: Canvas): void {
         },
     );
     b.text(
-        "**Retries**: Airflow 3.0 emits no retry or per-task failure counter for tasks that fail on a worker (`ti.finish.*` is gone, `ti_failures` counts only failures the scheduler handles: lost workers, tasks killed externally). Failed DAG runs count every failure that ends a run.",
+        "**Failures and retries**: Airflow 3.3's task runner counts every failed try on the worker in `ti_failures` (left), a try that will be retried included, besides the failures the scheduler handles (lost workers, tasks killed externally). It also counts each finished try by state in `ti.finish.<dag_id>.<task_id>.<state>` (`up_for_retry` for a retry), per task: read it in the task's logs or the UI. Failed DAG runs count every failure that ends a run.",
     );
 
     b.row(DASHBOARD_ROWS[4]);
@@ -405,10 +416,7 @@ function loadBalancerRow({ b, c, mwaa }: Canvas): void {
             { stat: "Maximum" },
         );
     } else if (c) {
-        b.text(
-            "**Not wired yet**: the CeleryCluster does not expose its load balancer's and target group's ARN suffixes.",
-            24,
-        );
+        b.text("**No load balancer**: this environment's Observability was given no load balancer.", 24);
     } else if (mwaa) {
         b.text(
             "**MWAA**: the web server sits behind MWAA's own endpoint, which publishes no load-balancer metrics.",

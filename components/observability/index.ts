@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { LOG_RETENTION_DAYS } from "../../config/spec";
 import { policyDocument } from "../../lib/iam";
 import { withName } from "../../lib/tags";
-import { metricsLogGroupName } from "./agent";
 import { AlarmQuery, AlarmSpec, alarmSpecs, AlarmThresholds } from "./alarms";
 import { dashboard } from "./dashboard";
 import { celeryEventMetrics, EventMetricSpec, mwaaEventMetrics } from "./events";
@@ -65,17 +64,14 @@ export interface ObservabilityArgs {
  * One dashboard and one set of alarms per environment, the same on both layouts (alarms.ts,
  * dashboard.ts), every alarm notifying one KMS-encrypted SNS topic. EventBridge events that have no
  * metric of their own (Spot interruptions, rolled-back deployments, MWAA status changes) are counted
- * by metric filters on one log group. On the Celery layout it also creates the log group the metrics
- * sidecars write Airflow's metrics to (agent.ts).
+ * by metric filters on one log group. On the Celery layout Airflow's metrics come from the tasks'
+ * metrics sidecars (agent.ts), whose log group the CeleryCluster creates with its task definitions.
  */
 export class Observability extends pulumi.ComponentResource {
     public readonly topicArn: pulumi.Output<string>;
     public readonly dashboardName: pulumi.Output<string>;
     /** CloudWatch names of the alarms, by key. */
     public readonly alarmNames: Record<string, pulumi.Output<string>> = {};
-    /** Log group of the metrics sidecars' EMF records (Celery layout). */
-    public readonly metricsLogGroupName?: pulumi.Output<string>;
-    public readonly metricsLogGroupArn?: pulumi.Output<string>;
 
     constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:observability:Observability", name, {}, opts);
@@ -91,20 +87,6 @@ export class Observability extends pulumi.ComponentResource {
 
         const c = args.celery;
         const serviceArns = createEventMetrics(name, args, retention, this);
-
-        if (args.layout === "celery") {
-            const metrics = new aws.cloudwatch.LogGroup(
-                `${name}-metrics`,
-                {
-                    name: metricsLogGroupName(args.environment),
-                    retentionInDays: retention,
-                    tags: withName(tags, `${name}-metrics`),
-                },
-                parent,
-            );
-            this.metricsLogGroupName = metrics.name;
-            this.metricsLogGroupArn = metrics.arn;
-        }
 
         // Alarms.
         const observed = <V>(celery?: CeleryObserved<V>, mwaa?: { environmentArn: V }): Observed<V> => ({
@@ -143,7 +125,6 @@ export class Observability extends pulumi.ComponentResource {
             topicArn: this.topicArn,
             dashboardName: this.dashboardName,
             alarmNames: this.alarmNames,
-            metricsLogGroupName: this.metricsLogGroupName,
         });
     }
 }

@@ -9,6 +9,14 @@ import { AIRFLOW_NAMESPACE, AirflowMetricName, AIRFLOW_METRICS } from "./metrics
 /** The Celery layout's queue-load publisher (the control service's queue-metrics sidecar). */
 export const QUEUE_LOAD_METRIC = { namespace: "Airflow/Celery", name: "QueuedAndRunningTasks" } as const;
 
+/**
+ * The age in seconds of each Celery queue's oldest queued task, published by the same sidecar with the
+ * same dimensions (Environment, Queue). The oldest-queued-task alarm reads it on both brokers: Celery's
+ * messages carry no enqueue time, and SQS's ApproximateAgeOfOldestMessage also counts the messages of
+ * running tasks (sidecars/queue_metrics.py says why).
+ */
+export const QUEUE_AGE_METRIC = { namespace: QUEUE_LOAD_METRIC.namespace, name: "OldestQueuedTaskAge" } as const;
+
 export interface CeleryObserved<V> {
     /** The Environment dimension of the queue-load metric (the config's environment name). */
     environment: string;

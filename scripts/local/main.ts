@@ -7,6 +7,7 @@
 //   npm run local -- logs <name> [-f]   a component's log (the supervisor's own: logs supervisor)
 //   npm run local -- run <dag> [--detach]       triggers a DAG run and follows it to the end
 //   npm run local -- follow <dag> <run> [--until-started]   follows a run triggered earlier
+//   npm run local -- metrics            heartbeat age, queued and running tasks, import errors
 //   npm run local -- down               stops everything (the supervisor stops its components)
 //   npm run local -- reset              down, then removes .local/
 //
@@ -31,6 +32,7 @@ import { control, followEvents } from "./control";
 import type { Snapshot } from "./daemon";
 import { LocalError, LocalPaths, localPaths, oneLine, PORT_LABELS, PORTS, ROOT } from "./paths";
 import type { SupervisorEvent, UnitStatus } from "./supervisor";
+import { printLocalMetrics } from "./metrics";
 
 export { LocalError, PORTS };
 
@@ -424,7 +426,7 @@ async function down(quiet = false): Promise<void> {
 }
 
 const USAGE =
-    "use up (default), status [--json], restart <component>, logs <component> [-f], run <dag_id> [--detach], follow <dag_id> <run_id> [--until-started], down or reset";
+    "use up (default), status [--json], restart <component>, logs <component> [-f], run <dag_id> [--detach], follow <dag_id> <run_id> [--until-started], metrics, down or reset";
 
 export async function main(argv: string[]): Promise<number> {
     const flags = new Set(argv.filter((a) => a.startsWith("-")));
@@ -459,6 +461,15 @@ export async function main(argv: string[]): Promise<number> {
                 await down(true);
                 rmSync(paths.stateDir, { recursive: true, force: true });
                 console.log("Stopped everything and removed .local/.");
+                break;
+            case "metrics": // heartbeat age, queued and running tasks, import errors (scripts/local/metrics.ts)
+                await printLocalMetrics({
+                    baseUrl: `http://127.0.0.1:${PORTS.apiServer}`,
+                    secretsFile: path.join(paths.stateDir, "secrets.json"),
+                    user: ADMIN,
+                }).catch((err: Error) => {
+                    throw new LocalError(err.message);
+                });
                 break;
             default:
                 throw new LocalError(`unknown command ${command}: ${USAGE}`);

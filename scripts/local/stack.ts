@@ -8,6 +8,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { airflowServices, componentCommand, migrateScript, taskContainers } from "../../components/celery";
 import { taskVolumes } from "../../components/celery/service";
+import { RDS_CA_VOLUME } from "../../components/celery/tls";
 import { ARTIFACT_KEYS } from "../../components/storage";
 import { healthPath } from "../../components/celery/services";
 import { AirflowConfig, parseConfig } from "../../config";
@@ -174,7 +175,10 @@ export function localTasks(
     const queues = config.celery.workerPools.map((p) => p.name);
     const render = (name: string, spec: (typeof specs)[number], env: ContainerEnv): TaskDef => ({
         name,
-        volumes: taskVolumes(spec).map((v) => ({ name: v.name as string })),
+        // Without the rds-ca step (below), nothing uses its volume.
+        volumes: taskVolumes(spec)
+            .filter((v) => v.name !== RDS_CA_VOLUME)
+            .map((v) => ({ name: v.name as string })),
         containers: taskContainers({
             spec,
             env,
@@ -187,6 +191,8 @@ export function localTasks(
             dagSyncIntervalSeconds: LOCAL_DAG_SYNC_INTERVAL_SECONDS,
             ecsExec: false,
             sharedFileSystem: false,
+            // No rds-ca step: the local PostgreSQL is on loopback without TLS (README, local differences).
+            rdsCaBundle: false,
         }) as unknown as TaskDef["containers"],
     });
     const control = specs.find((s) => s.control)!;

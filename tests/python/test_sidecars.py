@@ -107,23 +107,32 @@ def test_dag_sync_never_writes_outside_its_folder(aws: boto3.Session, tmp_path: 
     assert list(dest.iterdir()) == []
 
 
+QUEUED_AT = "2026-01-01 12:00:00.000000"
+
+
 def metadata_database(path: Path) -> str:
-    """A database with Airflow's task_instance columns the publisher reads, and some task instances."""
+    """A database with Airflow's task_instance columns the publisher reads, and some task instances.
+
+    queued_dttm is text, as SQLite keeps Airflow's UtcDateTime; the oldest queued task of "default"
+    was queued at QUEUED_AT, a running one earlier (it is not waiting any more)."""
     url = f"sqlite:///{path}"
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE task_instance (task_id TEXT, queue TEXT, state TEXT)"))
+        conn.execute(text("CREATE TABLE task_instance (task_id TEXT, queue TEXT, state TEXT, queued_dttm TEXT)"))
         rows = [
-            ("a", "default", "queued"),
-            ("b", "default", "queued"),
-            ("c", "default", "running"),
-            ("d", "default", "success"),
-            ("e", "large", "running"),
-            ("f", "large", "scheduled"),
-            ("g", "other", "running"),
+            ("a", "default", "queued", QUEUED_AT),
+            ("b", "default", "queued", "2026-01-01 12:04:00.000000"),
+            ("c", "default", "running", "2026-01-01 11:00:00.000000"),
+            ("d", "default", "success", "2026-01-01 10:00:00.000000"),
+            ("e", "large", "running", "2026-01-01 11:30:00.000000"),
+            ("f", "large", "scheduled", None),
+            ("g", "other", "running", None),
         ]
         for row in rows:
-            conn.execute(text("INSERT INTO task_instance VALUES (:t, :q, :s)"), {"t": row[0], "q": row[1], "s": row[2]})
+            conn.execute(
+                text("INSERT INTO task_instance VALUES (:t, :q, :s, :d)"),
+                {"t": row[0], "q": row[1], "s": row[2], "d": row[3]},
+            )
     return url
 
 
@@ -131,6 +140,51 @@ def test_queue_metrics_counts_queued_and_running_tasks_per_pool_queue(tmp_path: 
     queue_metrics = load("queue_metrics")
     engine = create_engine(metadata_database(tmp_path / "airflow.db"))
     assert queue_metrics.queue_load(engine, ["default", "large", "idle"]) == {"default": 3, "large": 1, "idle": 0}
+
+
+def test_queue_metrics_measures_the_oldest_queued_task_per_queue_and_ignores_running_ones(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    queue_metrics = load("queue_metrics")
+    engine = create_engine(metadata_database(tmp_path / "airflow.db"))
+    now = datetime(2026, 1, 1, 12, 10, 30, tzinfo=UTC)
+    assert queue_metrics.oldest_queued_age(engine, ["default", "large", "idle"], now) == {
+        "default": 630.0,  # task a, queued at 12:00:00; the running task c is older but not waiting
+        "large": 0.0,  # running and scheduled tasks only
+        "idle": 0.0,
+    }
+
+
+def test_queue_metrics_reads_columns_the_pinned_airflow_has():
+    """Both queries run against the metadata database the session's real Airflow migrated."""
+    queue_metrics = load("queue_metrics")
+    engine = create_engine(f"sqlite:///{Path(os.environ['AIRFLOW_HOME']) / 'airflow.db'}")
+    from datetime import UTC, datetime
+
+    assert queue_metrics.queue_load(engine, ["default"]) == {"default": 0}
+    assert queue_metrics.oldest_queued_age(engine, ["default"], datetime.now(UTC)) == {"default": 0.0}
+    with engine.connect() as conn:
+        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(task_instance)"))}
+    assert {"queue", "state", "queued_dttm"} <= columns
+
+
+def published_maxima(cloudwatch, namespace: str, name: str) -> dict[str, tuple[float, str]]:
+    """The maximum and unit each queue's datapoints of a metric reached, by Queue dimension."""
+    published = {}
+    for metric in cloudwatch.list_metrics(Namespace=namespace, MetricName=name)["Metrics"]:
+        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert dims["Environment"] == "staging"
+        stats = cloudwatch.get_metric_statistics(
+            Namespace=namespace,
+            MetricName=name,
+            Dimensions=metric["Dimensions"],
+            StartTime="2000-01-01T00:00:00Z",
+            EndTime="2100-01-01T00:00:00Z",
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        published[dims["Queue"]] = (max(p["Maximum"] for p in stats), stats[0]["Unit"])
+    return published
 
 
 def test_queue_metrics_publishes_one_datapoint_per_queue_as_the_scaling_alarms_read_it(
@@ -144,27 +198,23 @@ def test_queue_metrics_publishes_one_datapoint_per_queue_as_the_scaling_alarms_r
             "QUEUE_METRICS_ENVIRONMENT": "staging",
             "QUEUE_METRICS_NAMESPACE": "Airflow/Celery",
             "QUEUE_METRICS_NAME": "QueuedAndRunningTasks",
+            "QUEUE_METRICS_AGE_NAME": "OldestQueuedTaskAge",
             "QUEUE_METRICS_RUNS": "1",
         },
     )
     assert result.returncode == 0, result.stderr
     cloudwatch = moto_server.client("cloudwatch")
-    metrics = cloudwatch.list_metrics(Namespace="Airflow/Celery", MetricName="QueuedAndRunningTasks")["Metrics"]
-    published = {}
-    for metric in metrics:
-        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
-        assert dims["Environment"] == "staging"
-        stats = cloudwatch.get_metric_statistics(
-            Namespace="Airflow/Celery",
-            MetricName="QueuedAndRunningTasks",
-            Dimensions=metric["Dimensions"],
-            StartTime="2000-01-01T00:00:00Z",
-            EndTime="2100-01-01T00:00:00Z",
-            Period=60,
-            Statistics=["Maximum"],
-        )["Datapoints"]
-        published[dims["Queue"]] = max(p["Maximum"] for p in stats)
-    assert published == {"default": 3.0, "large": 1.0, "idle": 0.0}
+    load = published_maxima(cloudwatch, "Airflow/Celery", "QueuedAndRunningTasks")
+    assert load == {"default": (3.0, "Count"), "large": (1.0, "Count"), "idle": (0.0, "Count")}
+    # The oldest-queued-task alarm's metric: seconds since QUEUED_AT (the test's clock is later).
+    from datetime import UTC, datetime
+
+    age = published_maxima(cloudwatch, "Airflow/Celery", "OldestQueuedTaskAge")
+    queued = datetime.fromisoformat(QUEUED_AT).replace(tzinfo=UTC)
+    assert set(age) == {"default", "large", "idle"}
+    assert age["large"] == (0.0, "Seconds") and age["idle"] == (0.0, "Seconds")
+    assert age["default"][1] == "Seconds"
+    assert abs(age["default"][0] - (datetime.now(UTC) - queued).total_seconds()) < 120
 
 
 def test_migration_guard_refuses_a_database_a_newer_airflow_migrated_and_changes_nothing(tmp_path: Path):

@@ -8,14 +8,28 @@
 // brought up), destroy (refused while resources are protected). One line per stack and step, with
 // the time taken; on failure, the CLI's own message.
 //
+// Every preview and up runs both policy packs: ours (policy/, mandatory) and the advisory
+// @pulumi/awsguard one (policy-awsguard/, with policy/awsguard.ts's waivers); a finding of either fails.
 // Options: --jobs=N stacks at once (default 3); --set key=value / --drop key change the copy's stack
-// file first (how the check is shown to fail); --only=<step,...> runs only those steps; --no-self-test
-// skips the run that proves a broken stack file fails.
+// file first (how the check is shown to fail); --only=<step,...> runs only the steps of those ids (a
+// step's name up to " (", e.g. init,config,"preview --policy-pack policy"); --no-self-test skips the
+// runs that prove a broken stack file fails (SELF_TESTS).
 import { execFileSync, spawn } from "child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "fs";
+import {
+    copyFileSync,
+    cpSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    rmSync,
+    symlinkSync,
+    writeFileSync,
+} from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { parse, parseDocument } from "yaml";
+import { Build, ensureBuild } from "./build";
 import { installStandIns, ROOT } from "./plugins";
 
 const PASSPHRASE = "airflow-on-aws-cli-test";
@@ -52,6 +66,8 @@ interface Options {
     drop: string[];
     only?: Set<string>;
     selfTest: boolean;
+    /** Prints nothing (a self-test reports one line of its own). */
+    quiet?: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -87,12 +103,20 @@ class StackRun {
     readonly dir: string;
     readonly env: NodeJS.ProcessEnv;
     readonly lines: string[] = [];
+    /** The ids of the steps this run came to, run or not (--only must name ones that exist). */
+    readonly seen = new Set<string>();
+
+    /** Why the run failed: the failing step's message (what the self-tests look for). */
+    failure = "";
 
     constructor(
         readonly stack: string,
         bin: string,
         home: string,
+        build: Build,
         private readonly options: Options,
+        /** How the run is named in its lines: the stack, or the self-test it is. */
+        readonly label = stack,
     ) {
         this.dir = mkdtempSync(path.join(tmpdir(), `airflow-cli-${stack}-`));
         for (const entry of readdir(ROOT)) {
@@ -100,6 +124,26 @@ class StackRun {
             cpSync(path.join(ROOT, entry), path.join(this.dir, entry), { recursive: true });
         }
         symlinkSync(path.join(ROOT, "node_modules"), path.join(this.dir, "node_modules"));
+        // The shared build's JavaScript beside each TypeScript file (so __dirname is the same), and
+        // the program's and the packs' entry points pointed at it: Node prefers x.js to x.ts when
+        // both are there, and nothing is transpiled or type-checked again under the CLI.
+        for (const f of build.files) {
+            const js = f.replace(/\.ts$/, ".js");
+            copyFileSync(path.join(build.dir, js), path.join(this.dir, js));
+        }
+        for (const dir of [".", "policy", "policy-awsguard"]) {
+            const manifest = path.join(this.dir, dir, "package.json");
+            const json = JSON.parse(readFileSync(manifest, "utf8"));
+            json.main = String(json.main).replace(/\.ts$/, ".js");
+            writeFileSync(manifest, JSON.stringify(json, null, 2));
+        }
+        // The copy's Pulumi.yaml says so (runtime option typescript: false), and the program runs
+        // without ts-node: ts-node's source-map support otherwise maps every frame of the stack trace
+        // @pulumi/pulumi takes for each promise, a third of the program's CPU. The config block is
+        // untouched.
+        const project = parseDocument(readFileSync(path.join(this.dir, "Pulumi.yaml"), "utf8"));
+        project.setIn(["runtime", "options", "typescript"], false);
+        writeFileSync(path.join(this.dir, "Pulumi.yaml"), project.toString());
         mkdirSync(path.join(this.dir, ".state"));
         const stackFile = readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
         this.env = {
@@ -111,6 +155,14 @@ class StackRun {
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+            // Node keeps the bytecode of every module it compiles (@pulumi/aws, @pulumi/pulumi, ...)
+            // and reuses it in the next of the many Node processes each step starts.
+            NODE_COMPILE_CACHE: path.join(ROOT, ".tools", "node-compile-cache"),
+            // The engine saves the state once, at the end of each update, instead of after every
+            // resource operation (Pulumi's documented switch for large stacks): with the file://
+            // backend every checkpoint rewrote and re-encrypted the whole state, which cost more CPU
+            // than the program. Every check here reads the final state, which is the same.
+            PULUMI_SKIP_CHECKPOINTS: "true",
             STANDIN_AWS_REGION: String(parse(stackFile)?.config?.["aws:region"] ?? "us-east-1"),
             NO_COLOR: "1",
         };
@@ -143,7 +195,10 @@ class StackRun {
     }
 
     async step(name: string, body: () => Promise<string | void>): Promise<void> {
-        if (this.options.only && !this.options.only.has(name.split(" ")[0])) return;
+        // A step's id is its name up to " (": "init", "config", "preview --policy-pack policy", ...
+        const id = name.split(" (")[0];
+        this.seen.add(id);
+        if (this.options.only && !this.options.only.has(id)) return;
         const started = Date.now();
         try {
             const note = await body();
@@ -151,13 +206,14 @@ class StackRun {
         } catch (err) {
             this.print(`FAIL  ${name} (${secs(started)})`);
             const message = err instanceof Error ? err.message : String(err);
-            console.log(message.replace(/^/gm, `      ${this.stack.padEnd(8)}| `));
+            this.failure = message;
+            if (!this.options.quiet) console.log(message.replace(/^/gm, `      ${this.label.padEnd(8)}| `));
             throw new StepFailed(message);
         }
     }
 
     print(line: string): void {
-        console.log(`cli ${this.stack.padEnd(8)} ${line}`);
+        if (!this.options.quiet) console.log(`cli ${this.label.padEnd(8)} ${line}`);
     }
 
     cleanup(): void {
@@ -174,11 +230,123 @@ function secs(started: number): string {
 }
 
 /** The CLI's own diagnostics: the error and warning lines and what follows them, else the tail. */
+/** The id of each stack's first step that runs the program (self-tests stop there). */
+const FIRST_PREVIEW = "preview --policy-pack policy --policy-pack policy-awsguard";
+
+/** Both packs on every preview and up: ours (mandatory) and awsguard (advisory, our waivers). */
+const POLICY_PACKS = ["--policy-pack", "policy", "--policy-pack", "policy-awsguard"];
+
+/** One policy result the CLI prints under "Policies:": `- [level]  policy  (type: name)` and its message. */
+export interface PolicyResult {
+    level: string;
+    policy: string;
+    resource: string;
+    message: string;
+}
+
+/**
+ * The results the CLI printed under "Policies:". A result whose message says the policy "can't run ...
+ * during preview" is deferred: the value it reads is unknown until the resource exists, and the same
+ * policy runs on the known value in the up (which runs both packs).
+ */
+export function policyResults(out: string): { findings: PolicyResult[]; deferred: PolicyResult[] } {
+    const lines = out.split("\n");
+    const results: PolicyResult[] = [];
+    lines.forEach((line, i) => {
+        const m = line.match(/^\s*- \[(\w+)\]\s+(\S+)\s+\((.*)\)\s*$/);
+        if (m) results.push({ level: m[1], policy: m[2], resource: m[3], message: (lines[i + 1] ?? "").trim() });
+    });
+    const deferred = results.filter((r) => /^can't run policy .* during preview/.test(r.message));
+    return { findings: results.filter((r) => !deferred.includes(r)), deferred };
+}
+
+/**
+ * What the step says about the packs: throws on any finding (advisory ones too: awsguard's rules are
+ * waived in policy/awsguard.ts or must pass), and requires each pack to report itself passed.
+ */
+export function policyOutcome(out: string, operation: "preview" | "up"): string {
+    const { findings, deferred } = policyResults(out);
+    if (findings.length) {
+        const listed = findings.map((f) => `[${f.level}] ${f.policy} (${f.resource}): ${f.message}`);
+        throw new Error(`${findings.length} policy finding(s):\n${listed.join("\n")}`);
+    }
+    if (operation === "up" && deferred.length) {
+        throw new Error(`${deferred.length} policies could not run in the up: ${deferred[0].message}`);
+    }
+    for (const pack of ["airflow-aws", "pulumi-awsguard"]) {
+        if (!new RegExp(`${pack}@\\S+ \\(local: policy`).test(out)) throw new Error(`the ${pack} pack did not run`);
+    }
+    return deferred.length
+        ? `both policy packs passed (${deferred.length} checks wait for values known at the up, where they run)`
+        : "both policy packs passed";
+}
+
 export function cliMessage(out: string): string {
     const lines = out.split("\n");
     const start = lines.findIndex((l) => /^\s*(error|Diagnostics):/.test(l) || /^\s+error:/.test(l));
     const picked = start >= 0 ? lines.slice(start) : lines.slice(-30);
     return picked.slice(0, 60).join("\n").trim();
+}
+
+/** A key's declaration in Pulumi.yaml's config block. */
+export interface Declaration {
+    type: "string" | "integer" | "boolean" | "array" | "object";
+    items?: { type: string };
+}
+
+/** One key as `pulumi config --json` shows it. */
+export interface ShownValue {
+    value?: string;
+    objectValue?: unknown;
+    secret?: boolean;
+}
+
+function itemIs(type: string, item: unknown): boolean {
+    if (type === "string") return typeof item === "string";
+    if (type === "integer") return Number.isInteger(item);
+    if (type === "boolean") return typeof item === "boolean";
+    if (type === "object") return !!item && typeof item === "object" && !Array.isArray(item);
+    return false;
+}
+
+/** Whether a value `pulumi config` shows has the type Pulumi.yaml declares for it. */
+export function shownAsDeclared(d: Declaration, v: ShownValue): boolean {
+    const object = "objectValue" in v;
+    switch (d.type) {
+        case "string":
+            return !object && typeof v.value === "string";
+        case "integer":
+            return !object && /^-?\d+$/.test(v.value ?? "");
+        case "boolean":
+            return !object && (v.value === "true" || v.value === "false");
+        case "array":
+            return Array.isArray(v.objectValue) && v.objectValue.every((i) => itemIs(d.items?.type ?? "string", i));
+        case "object":
+            return itemIs("object", v.objectValue);
+    }
+}
+
+/**
+ * Every key Pulumi.yaml declares must be shown by `pulumi config --json` (from the stack file or the
+ * declared default) with the declared type; one line per key that is not, naming it.
+ */
+export function configProblems(
+    project: string,
+    declared: Record<string, Declaration>,
+    shown: Record<string, ShownValue>,
+): string[] {
+    const problems: string[] = [];
+    for (const [key, d] of Object.entries(declared)) {
+        const full = key.includes(":") ? key : `${project}:${key}`;
+        const v = shown[full];
+        const type = d.type === "array" ? `array of ${d.items?.type ?? "?"}` : d.type;
+        if (!v) problems.push(`${full} is declared in Pulumi.yaml (${type}), but pulumi config does not show it`);
+        else if (!shownAsDeclared(d, v))
+            problems.push(
+                `${full} is declared ${type} in Pulumi.yaml, but pulumi config shows ${JSON.stringify(v.objectValue ?? v.value)}`,
+            );
+    }
+    return problems;
 }
 
 function documentedOutputs(): Set<string> {
@@ -219,27 +387,34 @@ async function runStack(run: StackRun): Promise<boolean> {
         await run.step("init", async () => {
             await run.ok(["stack", "init", s]);
         });
-        await run.step("config (Pulumi.yaml declarations, types)", async () => {
+        await run.step("config (every declared key shown with its type)", async () => {
             const out = await run.ok(["config", "--stack", s, "--json"]);
             const shown = JSON.parse(out.slice(out.indexOf("{")));
-            const declared = parse(readFileSync(path.join(run.dir, "Pulumi.yaml"), "utf8")).config ?? {};
-            const missing = Object.keys(declared).filter((k) => !(`airflow:${k}` in shown));
-            if (missing.length) throw new Error(`pulumi config does not show ${missing.join(", ")}`);
-            return `${Object.keys(shown).length} keys`;
+            const project = parse(readFileSync(path.join(run.dir, "Pulumi.yaml"), "utf8"));
+            const declared: Record<string, Declaration> = project.config ?? {};
+            const problems = configProblems(String(project.name), declared, shown);
+            if (problems.length) throw new Error(problems.join("\n"));
+            const types: Record<string, number> = {};
+            for (const d of Object.values(declared)) {
+                const t = d.type === "array" ? `array of ${d.items?.type}` : d.type;
+                types[t] = (types[t] ?? 0) + 1;
+            }
+            const counts = Object.entries(types).map(([t, n]) => `${n} ${t}`);
+            return `${Object.keys(shown).length} keys; the ${Object.keys(declared).length} declared ones with their types (${counts.join(", ")})`;
         });
-        await run.step("preview --policy-pack policy", async () => {
-            const out = await run.ok(["preview", "--stack", s, "--policy-pack", "policy"]);
+        await run.step(FIRST_PREVIEW, async () => {
+            const out = await run.ok(["preview", "--stack", s, ...POLICY_PACKS]);
             const m = out.match(/(\d+) to create/);
-            return `${m ? m[1] : "?"} to create, policy pack passed`;
+            return `${m ? m[1] : "?"} to create; ${policyOutcome(out, "preview")}`;
         });
         const up = async (label: string) =>
             run.step(label, async () => {
-                const out = await run.ok(["up", "--stack", s, "--yes", "--skip-preview"]);
+                const out = await run.ok(["up", "--stack", s, "--yes", "--skip-preview", ...POLICY_PACKS]);
                 if (/Undefined value/.test(out)) throw new Error(`the engine warned:\n${cliMessage(out)}`);
                 const m = out.match(/Resources:\s*\n((?:\s+.*\n)+)/);
-                return m ? m[1].replace(/\s+/g, " ").trim() : "";
+                return `${m ? m[1].replace(/\s+/g, " ").trim() : ""}; ${policyOutcome(out, "up")}`;
             });
-        await up("up --yes");
+        await up("up --yes (both policy packs)");
         await run.step("preview --expect-no-changes", async () => {
             const r = await run.pulumi(["preview", "--stack", s, "--expect-no-changes", "--diff"]);
             if (r.code !== 0) {
@@ -295,41 +470,37 @@ async function runStack(run: StackRun): Promise<boolean> {
             await run.step(`config set airflow:layout ${target}`, async () => {
                 await run.ok(["config", "set", "--stack", s, "airflow:layout", target]);
             });
-            if (stackProtects(s)) {
-                // Switching layout deletes the other layout's resources; protected ones must stop the
-                // engine (already in the preview) until someone unprotects them on purpose.
-                await run.step(`preview (layout ${target}) refuses to delete protected resources`, async () => {
-                    const unprotected: string[] = [];
-                    for (let attempt = 0; attempt < 10; attempt++) {
-                        const r = await run.pulumi(["preview", "--stack", s]);
-                        if (r.code === 0) {
-                            if (attempt === 0) throw new Error("the preview would delete protected resources");
-                            return `refused; after pulumi state unprotect ${unprotected.join(", ")} it passes`;
-                        }
-                        const urns = [
-                            ...new Set(
-                                [...r.out.matchAll(/resource "(urn:pulumi:[^"]+)" cannot be deleted/g)].map(
-                                    (m) => m[1],
-                                ),
-                            ),
-                        ];
-                        if (!/because it is protected/.test(r.out) || urns.length === 0) {
-                            throw new Error(`the preview failed, but not for protection:\n${cliMessage(r.out)}`);
-                        }
-                        for (const urn of urns) {
-                            await run.ok(["state", "unprotect", "--stack", s, "--yes", urn]);
-                            unprotected.push(urn.split("::").pop() ?? urn);
-                        }
-                    }
-                    throw new Error("still refused after unprotecting ten times");
-                });
-            }
-            await run.step(`preview (layout ${target})`, async () => {
-                const out = await run.ok(["preview", "--stack", s, "--policy-pack", "policy"]);
+            const summary = (out: string) => {
                 const m = out.match(/Resources:\s*\n((?:\s+.*\n)+)/);
                 return m ? m[1].replace(/\s+/g, " ").trim() : "";
-            });
-            await up(`up (layout ${target})`);
+            };
+            if (stackProtects(s)) {
+                // Switching layout deletes the other layout's resources; protected ones must stop the
+                // engine (already in the preview, with the policy pack: this is the layout's preview)
+                // until someone unprotects them on purpose. Then the up runs the policy pack itself,
+                // and fails, naming it, should another protected resource be in the way.
+                await run.step(`preview (layout ${target}) refuses to delete protected resources`, async () => {
+                    const r = await run.pulumi(["preview", "--stack", s, ...POLICY_PACKS]);
+                    if (r.code === 0) throw new Error("the preview would delete protected resources");
+                    const urns = [
+                        ...new Set(
+                            [...r.out.matchAll(/resource "(urn:pulumi:[^"]+)" cannot be deleted/g)].map((m) => m[1]),
+                        ),
+                    ];
+                    if (!/because it is protected/.test(r.out) || urns.length === 0) {
+                        throw new Error(`the preview failed, but not for protection:\n${cliMessage(r.out)}`);
+                    }
+                    for (const urn of urns) await run.ok(["state", "unprotect", "--stack", s, "--yes", urn]);
+                    return `refused; pulumi state unprotect ${urns.map((u) => u.split("::").pop()).join(", ")}`;
+                });
+                await up(`up (layout ${target}, both policy packs)`);
+            } else {
+                await run.step(`preview (layout ${target})`, async () => {
+                    const out = await run.ok(["preview", "--stack", s, ...POLICY_PACKS]);
+                    return `${summary(out)}; ${policyOutcome(out, "preview")}`;
+                });
+                await up(`up (layout ${target})`);
+            }
         }
         await run.step("destroy --yes", async () => {
             const r = await run.pulumi(["destroy", "--stack", s, "--yes", "--skip-preview"]);
@@ -378,33 +549,72 @@ async function pool<T>(items: T[], jobs: number, work: (item: T) => Promise<bool
     return results;
 }
 
-/** Runs this tool on a copy of dev whose stack file is broken; it must fail and name the key. */
-function selfTest(label: string, args: string[], key: string): boolean {
-    const started = Date.now();
-    try {
-        execFileSync(
-            process.execPath,
-            [...process.execArgv, __filename, "dev", "--no-self-test", "--only=init,config,preview", ...args],
-            {
-                cwd: ROOT,
-                env: process.env,
-                stdio: "pipe",
-            },
-        );
-        console.log(`cli self-test FAIL  ${label}: test:cli passed (${secs(started)})`);
+/**
+ * The runs that prove the check can fail: copies of dev whose stack file is broken, each of which must
+ * fail at the given step and name every given key. They run beside the stacks, through the same steps.
+ */
+export const SELF_TESTS: readonly {
+    label: string;
+    set?: [string, string][];
+    drop?: string[];
+    /** The steps run (init always): the first that must fail. */
+    only: string[];
+    keys: string[];
+    /** Who must refuse the stack file. */
+    by: string;
+}[] = [
+    {
+        label: "a wrong-typed declared value (airflow:azCount: two)",
+        set: [["airflow:azCount", "two"]],
+        only: [FIRST_PREVIEW],
+        keys: ["azCount"],
+        by: "the CLI's own config validation",
+    },
+    {
+        label: "pulumi config shows a declared key with another type (airflow:azCount: two)",
+        set: [["airflow:azCount", "two"]],
+        only: ["config"],
+        keys: ["airflow:azCount"],
+        by: "test:cli's config step",
+    },
+    {
+        label: "values the CLI cannot check (airflow:tags: [a], airflow:natStrategy: always, airflow:environment: prod-)",
+        set: [
+            ["airflow:tags", "[a]"],
+            ["airflow:natStrategy", "always"],
+            ["airflow:environment", "prod-"],
+        ],
+        only: [FIRST_PREVIEW],
+        keys: ["airflow:tags", "airflow:natStrategy", "airflow:environment"],
+        by: "the program's config loader",
+    },
+];
+
+/** One line naming what a failed self-test run printed about the first key. */
+function selfTestVerdict(t: (typeof SELF_TESTS)[number], run: StackRun, passed: boolean, started: number): boolean {
+    const head = `cli self-test`;
+    if (passed) {
+        console.log(`${head} FAIL  ${t.label}: test:cli passed (${secs(started)})`);
         return false;
-    } catch (err: any) {
-        const out = `${err.stdout ?? ""}${err.stderr ?? ""}`;
-        if (!out.includes(key)) {
-            console.log(`cli self-test FAIL  ${label}: failed without naming ${key} (${secs(started)}):\n${out}`);
-            return false;
-        }
-        const line = out.split("\n").find((l) => l.includes(key) && /error|must|missing/i.test(l)) ?? "";
-        console.log(
-            `cli self-test ok    ${label}: test:cli fails and names ${key} (${secs(started)}): ${line.replace(/^.*\| /, "").trim()}`,
-        );
-        return true;
     }
+    const missing = t.keys.filter((k) => !run.failure.includes(k));
+    if (missing.length) {
+        console.log(
+            `${head} FAIL  ${t.label}: failed without naming ${missing.join(", ")} (${secs(started)}):\n${run.failure}`,
+        );
+        return false;
+    }
+    const lines = t.keys.map(
+        (k) =>
+            run.failure
+                .split("\n")
+                .find((l) => l.includes(k))
+                ?.trim() ?? "",
+    );
+    console.log(
+        `${head} ok    ${t.label}: ${t.by} refuses it, naming ${t.keys.join(", ")} (${secs(started)}): ${[...new Set(lines)].join(" | ")}`,
+    );
+    return true;
 }
 
 async function main(): Promise<void> {
@@ -415,27 +625,59 @@ async function main(): Promise<void> {
     })
         .toString()
         .trim();
+    const build = ensureBuild(ROOT);
+    console.log(
+        `cli build ${path.relative(ROOT, build.dir)}: ${build.files.length} TypeScript files ${build.transpiled ? `transpiled in ${(build.ms / 1000).toFixed(1)} s` : `unchanged (${build.ms} ms)`}`,
+    );
     const home = path.join(ROOT, ".tools", "cli-home");
-    const versions = installStandIns(home);
+    const versions = installStandIns(home, build.dir);
     console.log(
         `cli stand-in plugins in ${home}: ${Object.entries(versions)
             .map(([p, v]) => `${p} ${v}`)
             .join(", ")} (not the real providers: nothing is created in any cloud)`,
     );
-    const runs = options.stacks.map((s) => new StackRun(s, bin, home, options));
-    const results = await pool(runs, options.jobs, runStack);
+    const runs = options.stacks.map((s) => new StackRun(s, bin, home, build, options));
+    const checks: (() => Promise<boolean>)[] = [];
+    if (options.selfTest && options.set.length === 0 && options.drop.length === 0 && !options.only) {
+        for (const t of SELF_TESTS) {
+            const run = new StackRun(
+                "dev",
+                bin,
+                home,
+                build,
+                {
+                    ...options,
+                    set: t.set ?? [],
+                    drop: t.drop ?? [],
+                    only: new Set(["init", ...t.only]),
+                    quiet: true,
+                },
+                "self-test",
+            );
+            runs.push(run);
+            checks.push(async () => {
+                const begun = Date.now();
+                return selfTestVerdict(t, run, await runStack(run), begun);
+            });
+        }
+    }
+    // The self-tests (short: each stops at its first failing step) run one after another beside the stacks.
+    const [stacks, selfTests] = await Promise.all([
+        pool(runs.slice(0, options.stacks.length), options.jobs, runStack),
+        pool(checks, 1, (c) => c()),
+    ]);
+    const results = [...stacks, ...selfTests];
+    if (options.only) {
+        const seen = new Set(runs.slice(0, options.stacks.length).flatMap((r) => [...r.seen]));
+        const unknown = [...options.only].filter((id) => !seen.has(id));
+        if (unknown.length) {
+            console.log(`cli FAILED: --only names no step: ${unknown.join(", ")} (the steps: ${[...seen].join(", ")})`);
+            results.push(false);
+        }
+    }
     if (!process.env.CLI_TEST_KEEP) for (const r of runs) r.cleanup();
     else console.log(`cli kept the copies: ${runs.map((r) => r.dir).join(" ")}`);
-    let ok = results.every(Boolean);
-    if (options.selfTest && options.set.length === 0 && options.drop.length === 0 && !options.only) {
-        ok = selfTest("a wrong-typed value (airflow:azCount: two)", ["--set", "airflow:azCount=two"], "azCount") && ok;
-        ok =
-            selfTest(
-                "a key the program rejects (airflow:natStrategy: always)",
-                ["--set", "airflow:natStrategy=always"],
-                "natStrategy",
-            ) && ok;
-    }
+    const ok = results.every(Boolean);
     console.log(`cli ${ok ? "passed" : "FAILED"}: ${options.stacks.join(", ")} in ${secs(started)}`);
     process.exit(ok ? 0 : 1);
 }

@@ -1,6 +1,7 @@
 // Installs the stand-in provider plugins (tools/cli/providers/standin.ts) into an isolated PULUMI_HOME
 // for the CLI tests, at the versions the installed SDK packages ask the engine for. A plugin is a
-// small shell script, pulumi-resource-<name>, that runs the stand-in with the repository's Node.js.
+// small shell script, pulumi-resource-<name>, that runs the stand-in, transpiled once into the CLI
+// tests' build (tools/cli/build.ts), with the repository's Node.js.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 
@@ -18,12 +19,11 @@ export function pluginVersions(): Record<string, string> {
     return out;
 }
 
-/** Writes the stand-ins into `home`/plugins; returns the versions installed. */
-export function installStandIns(home: string): Record<string, string> {
+/** Writes the stand-ins, run from `buildDir` (tools/cli/build.ts), into `home`/plugins; returns the versions installed. */
+export function installStandIns(home: string, buildDir: string): Record<string, string> {
     const versions = pluginVersions();
     const node = path.join(ROOT, "node_modules", ".bin", "node");
-    const tsNode = path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js");
-    const entry = path.join(ROOT, "tools", "cli", "providers", "standin.ts");
+    const entry = path.join(buildDir, "tools", "cli", "providers", "standin.js");
     for (const [pkg, version] of Object.entries(versions)) {
         const dir = path.join(home, "plugins", `resource-${pkg}-v${version}`);
         mkdirSync(dir, { recursive: true });
@@ -33,8 +33,7 @@ export function installStandIns(home: string): Record<string, string> {
             [
                 "#!/bin/sh",
                 `# Stand-in ${pkg} provider for the airflow-on-aws CLI tests: creates nothing in any cloud.`,
-                `export TS_NODE_TRANSPILE_ONLY=true TS_NODE_PROJECT=${JSON.stringify(path.join(ROOT, "tsconfig.json"))}`,
-                `exec ${JSON.stringify(node)} ${JSON.stringify(tsNode)} ${JSON.stringify(entry)} ${pkg} ${version} "$@"`,
+                `exec ${JSON.stringify(node)} ${JSON.stringify(entry)} ${pkg} ${version} "$@"`,
                 "",
             ].join("\n"),
         );

@@ -316,6 +316,16 @@ export class AirflowMocks implements pulumi.runtime.Mocks {
                 // The ALB hosted zone of us-east-1 (Elastic Load Balancing endpoints, AWS General Reference).
                 out.zoneId = "Z35SXDOTRQ7X7K";
                 break;
+            case "aws:ecs/cluster:Cluster":
+                // ECS names a cluster arn:aws:ecs:<region>:<account>:cluster/<name> (its services: service/<cluster>/<name>).
+                out.arn = `arn:aws:ecs:${region}:${MOCK_ACCOUNT}:cluster/${out.name}`;
+                break;
+            case "aws:lb/targetGroup:TargetGroup":
+                // A target group's ARN ends in targetgroup/<name>/<id>; CloudWatch's TargetGroup dimension is that suffix.
+                out.name = inputs.name ?? `${inputs.namePrefix ?? name}${suffix(name)}`;
+                out.arn = `arn:aws:elasticloadbalancing:${region}:${MOCK_ACCOUNT}:targetgroup/${out.name}/${suffix(name)}`;
+                out.arnSuffix = `targetgroup/${out.name}/${suffix(name)}`;
+                break;
             case "aws:route53/record:Record":
                 out.fqdn = String(inputs.name).replace(/\.$/, "");
                 break;

@@ -10,6 +10,8 @@
 // Every resource type is classified: priced, or free (with the reason). A type the classification does
 // not know is listed as unpriced, never skipped; so is a priced type whose size the table lacks.
 import { costLoadFrom, CostLoad } from "../../config/cost";
+import { AGENT_IMAGE } from "../../components/observability/agent";
+import { AIRFLOW_NAMESPACE, airflowMetricRules, EVENT_METRICS } from "../../components/observability/metrics";
 import { endpointsRequiredWithoutNat } from "../../config/network";
 import {
     CONTAINER_INSIGHTS_METRICS,
@@ -664,26 +666,81 @@ function priceLogGroup(r: CostResource, ctx: Context): Priced {
     const retention = Number(r.inputs.retentionInDays ?? 0);
     // Steady state: the logs of the retention period are stored; "never expire" counts one year.
     const stored = gb * ((retention > 0 ? retention : 365) / 30);
+    const items: [string, Price, number, number][] = [
+        ["ingestion", PRICES.logsIngestGb, 0, gb],
+        ["storage", PRICES.logsStorageGbMonth, 0, stored],
+    ];
+    // The metrics sidecars' log group: CloudWatch bills every metric it extracts from the embedded
+    // metric format records as a custom metric, whether the environment is busy or idle.
+    const metrics = agentMetricCount(r, ctx);
+    if (metrics > 0) items.push(["Airflow metrics (EMF)", PRICES.customMetricMonth, metrics, metrics]);
     return withBasis(
-        use(["ingestion", PRICES.logsIngestGb, 0, gb], ["storage", PRICES.logsStorageGbMonth, 0, stored]),
-        `retention ${retention > 0 ? `${retention} days` : "never expires (one year counted)"}`,
+        use(...items),
+        `retention ${retention > 0 ? `${retention} days` : "never expires (one year counted)"}${metrics > 0 ? `; ${metrics} metrics, one per rule (per pool and per DAG counted once)` : ""}`,
     );
+}
+
+/** The log groups the metrics sidecars of a plan's task definitions write, read once per plan. */
+const agentLogGroups = new WeakMap<Context, Set<string>>();
+
+/** How many metrics the metrics sidecars write into this log group: one per collector rule, if any task's sidecar writes it. */
+function agentMetricCount(r: CostResource, ctx: Context): number {
+    let groups = agentLogGroups.get(ctx);
+    if (!groups) {
+        groups = new Set(ctx.ofType("aws:ecs/taskDefinition:TaskDefinition").flatMap(agentLogGroupsOf));
+        agentLogGroups.set(ctx, groups);
+    }
+    return groups.has(String(r.inputs.name)) ? airflowMetricRules().length : 0;
+}
+
+function agentLogGroupsOf(t: CostResource): string[] {
+    const containers = JSON.parse(String(t.inputs.containerDefinitions ?? "[]")) as any[];
+    return containers
+        .filter((c) => c.image === AGENT_IMAGE)
+        .flatMap((c) => (c.environment ?? []).filter((e: any) => e.name === "AOT_CONFIG_CONTENT"))
+        .map((e: any) => String(JSON.parse(e.value).exporters?.awsemf?.log_group_name));
+}
+
+/**
+ * Namespaces whose metrics an alarm does not carry: AWS's own, Container Insights (priced with the
+ * cluster), the event metrics (their metric filters) and, on the Celery layout, Airflow's (the metrics
+ * sidecars' log group). MWAA's Airflow metrics are counted on their first alarm, as before.
+ */
+function billedElsewhere(namespace: string, ctx: Context): boolean {
+    if (namespace.startsWith("AWS/") || namespace === "ECS/ContainerInsights" || namespace === EVENT_METRICS.namespace)
+        return true;
+    return (
+        namespace === AIRFLOW_NAMESPACE &&
+        ctx.ofType("aws:cloudwatch/logGroup:LogGroup").some((g) => agentMetricCount(g, ctx) > 0)
+    );
+}
+
+/** The metrics an alarm reads: its own, and its queries'. */
+function alarmMetrics(a: CostResource): { namespace: string; name: string; key: string }[] {
+    const metric = (namespace: unknown, name: unknown, dimensions: unknown) => ({
+        namespace: String(namespace ?? ""),
+        name: String(name ?? ""),
+        key: JSON.stringify([namespace, name, dimensions ?? {}]),
+    });
+    const single = a.inputs.namespace ? [metric(a.inputs.namespace, a.inputs.metricName, a.inputs.dimensions)] : [];
+    const queries = ((a.inputs.metricQueries ?? []) as any[])
+        .filter((q) => q.metric)
+        .map((q) => metric(q.metric.namespace, q.metric.metricName, q.metric.dimensions));
+    return [...single, ...queries];
 }
 
 function priceAlarm(r: CostResource, ctx: Context): Priced {
     const alarm = Number(r.inputs.period ?? 60) < 60 ? PRICES.highResolutionAlarmMonth : PRICES.alarmMonth;
     const items: [string, Price, number, number][] = [["alarm", alarm, 1, 1]];
-    // A custom metric (outside the AWS/ namespaces) is billed once; the first alarm on it carries it.
-    const namespace = String(r.inputs.namespace ?? "");
-    if (namespace && !namespace.startsWith("AWS/")) {
-        const metric = (a: CostResource) =>
-            JSON.stringify([a.inputs.namespace, a.inputs.metricName, a.inputs.dimensions ?? {}]);
-        const first = ctx
-            .ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
-            .filter((a) => metric(a) === metric(r))
-            .sort((a, b) => a.name.localeCompare(b.name))[0];
-        if (first === r)
-            items.push([`custom metric ${namespace}/${r.inputs.metricName}`, PRICES.customMetricMonth, 1, 1]);
+    // A custom metric the stack publishes itself (PutMetricData) is billed once; the first alarm
+    // (by name) that reads it, alone or in a query, carries it.
+    const alarms = ctx.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").sort((a, b) => a.name.localeCompare(b.name));
+    const seen = new Set<string>();
+    for (const m of alarmMetrics(r)) {
+        if (!m.namespace || billedElsewhere(m.namespace, ctx) || seen.has(m.key)) continue;
+        seen.add(m.key);
+        const first = alarms.find((a) => alarmMetrics(a).some((x) => x.key === m.key));
+        if (first === r) items.push([`custom metric ${m.namespace}/${m.name}`, PRICES.customMetricMonth, 1, 1]);
     }
     return use(...items);
 }

@@ -8,6 +8,10 @@
 // host beside itself (pulumi-language-nodejs-v3.68.0 in the same directory), forwards every call to it,
 // and answers RunPlugin itself: it runs @pulumi/pulumi/cmd/run-policy-pack (resolved from the pack's
 // directory, as Pulumi's own pulumi-analyzer-policy script does) with node and streams its output.
+// v3.68.0 also predates runtime options in the requests (ProgramInfo.options): it takes `typescript`
+// only as a flag, and the current CLI passes none, so it always ran ts-node. The wrapper reads the
+// option from each Run request and, for `typescript: false`, runs the program with a second v3.68.0
+// host started with -typescript=false.
 // What it cannot do: RunPlugin for anything but a Node policy pack (e.g. a provider written in Node and
 // started from a PulumiPlugin.yaml), and the calls v3.68.0 lacks (GetRequiredPackages, Pack, Link,
 // code generation) answer Unimplemented as that host does.
@@ -24,6 +28,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -32,6 +37,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 const wrappedVersion = "v3.68.0"
@@ -39,6 +45,22 @@ const wrappedVersion = "v3.68.0"
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	old pulumirpc.LanguageRuntimeClient
+
+	plainOnce sync.Once
+	plain     pulumirpc.LanguageRuntimeClient
+	plainErr  error
+}
+
+// plainJS returns a v3.68.0 host that runs programs without ts-node (started on first use).
+func (h *host) plainJS() (pulumirpc.LanguageRuntimeClient, error) {
+	h.plainOnce.Do(func() {
+		var port string
+		port, h.plainErr = startOld("-typescript=false")
+		if h.plainErr == nil {
+			h.plain, h.plainErr = dial(port)
+		}
+	})
+	return h.plain, h.plainErr
 }
 
 func (h *host) GetRequiredPlugins(ctx context.Context, r *pulumirpc.GetRequiredPluginsRequest) (*pulumirpc.GetRequiredPluginsResponse, error) {
@@ -50,6 +72,15 @@ func (h *host) GetRequiredPackages(ctx context.Context, r *pulumirpc.GetRequired
 }
 
 func (h *host) Run(ctx context.Context, r *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	if ts, ok := r.GetInfo().GetOptions().GetFields()["typescript"]; ok {
+		if b, isBool := ts.GetKind().(*structpb.Value_BoolValue); isBool && !b.BoolValue {
+			plain, err := h.plainJS()
+			if err != nil {
+				return nil, err
+			}
+			return plain.Run(ctx, r)
+		}
+	}
 	return h.old.Run(ctx, r)
 }
 
@@ -156,14 +187,23 @@ func (h *host) RunPlugin(r *pulumirpc.RunPluginRequest, s grpc.ServerStreamingSe
 	return s.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
 }
 
-// startOld starts the v3.68.0 host with this process's arguments and returns its port.
-func startOld() (string, error) {
+func dial(port string) (pulumirpc.LanguageRuntimeClient, error) {
+	conn, err := grpc.NewClient("127.0.0.1:"+port, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(400*1024*1024)))
+	if err != nil {
+		return nil, err
+	}
+	return pulumirpc.NewLanguageRuntimeClient(conn), nil
+}
+
+// startOld starts the v3.68.0 host with the given flags and this process's arguments and returns its port.
+func startOld(flags ...string) (string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(filepath.Dir(self), "pulumi-language-nodejs-"+wrappedVersion)
-	cmd := exec.Command(bin, os.Args[1:]...)
+	cmd := exec.Command(bin, append(flags, os.Args[1:]...)...)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
@@ -189,8 +229,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pulumi-language-nodejs (wrapper):", err)
 		os.Exit(1)
 	}
-	conn, err := grpc.NewClient("127.0.0.1:"+port, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(400*1024*1024)))
+	old, err := dial(port)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pulumi-language-nodejs (wrapper):", err)
 		os.Exit(1)
@@ -201,7 +240,7 @@ func main() {
 		os.Exit(1)
 	}
 	server := grpc.NewServer(grpc.MaxRecvMsgSize(400 * 1024 * 1024))
-	pulumirpc.RegisterLanguageRuntimeServer(server, &host{old: pulumirpc.NewLanguageRuntimeClient(conn)})
+	pulumirpc.RegisterLanguageRuntimeServer(server, &host{old: old})
 	fmt.Printf("%d\n", lis.Addr().(*net.TCPAddr).Port)
 	if err := server.Serve(lis); err != nil {
 		fmt.Fprintln(os.Stderr, "pulumi-language-nodejs (wrapper):", err)
