@@ -202,9 +202,11 @@ if [[ -n $left ]]; then
     echo "$left" >&2
     exit 1
 fi
-# Zombies that appeared meanwhile: only the supervisors' own top processes (tini, one per start) may
-# be among them, orphaned to this machine's PID 1, which reaps nothing.
-new_zombies=$(comm -13 <(echo "$zombies_before") <(zombies) | grep -Ev '^[0-9]+ tini$' |
+# Zombies that appeared meanwhile and stay (one the process's parent reaps a moment later is an exit in
+# progress, of any job on the machine; left ones are orphaned to this machine's PID 1, which reaps
+# nothing): only the supervisors' own top processes (tini, one per start) may be among them.
+lasting_zombies() { comm -12 <(zombies) <(sleep 3 && zombies); }
+new_zombies=$(comm -13 <(echo "$zombies_before") <(lasting_zombies) | grep -Ev '^[0-9]+ tini$' |
     grep -E ' (airflow|celery|gunicorn|uvicorn|postgres|redis-server|redis-cli|python[0-9.]*|node|sh|bash|psql|pg_isready)$' || true)
 [[ -z $new_zombies ]] || fail "zombies left by the local stack: $(echo "$new_zombies" | tr '\n' ' ')"
 tinis=$(comm -13 <(echo "$zombies_before") <(zombies) | grep -c ' tini$' || true)
