@@ -1,8 +1,12 @@
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as net from "net";
 import { tmpdir } from "os";
 import * as path from "path";
+import { oneLine } from "../scripts/local/paths";
+import { workerCommand } from "../lib/worker-container";
+import { localEntrypoint } from "../scripts/local/entrypoint";
+import { localComponents, stackConfig } from "../scripts/local/stack";
 
 // The runner reads LOCAL_STATE_DIR when it loads: point it at a folder of the test's own.
 const stateDir = mkdtempSync(path.join(tmpdir(), "local-state-"));
@@ -37,22 +41,48 @@ describe("npm run local: bad states", () => {
         );
     });
 
-    it("refuses a second start while one runs, naming its processes", async () => {
+    it("refuses a second start while one runs, naming its components and the ones that are down", async () => {
+        const component = (name: string, state: string, pid: number | null, detail?: string) => ({
+            name,
+            kind: "service",
+            state,
+            pid,
+            restarts: state === "backoff" ? 2 : 0,
+            log: `${name}.log`,
+            health: "none",
+            detail,
+        });
         writeFileSync(
             path.join(stateDir, "state.json"),
-            JSON.stringify({ startedAt: "now", processes: [{ name: "scheduler", pid: process.pid, log: "x" }] }),
+            JSON.stringify({
+                supervisor: { pid: process.pid, startedAt: "now", ready: true, airflowVersion: "3.0.6" },
+                components: [
+                    component("scheduler", "running", process.pid),
+                    component("worker", "backoff", null, "exited (killed by SIGKILL) after 3.0 s; restarting in 2 s"),
+                ],
+                importErrors: [],
+            }),
         );
         const errors: string[] = [];
         const original = console.error;
         console.error = (text: string) => errors.push(text);
+        const begun = Date.now();
         try {
             expect(await local.main(["up"])).to.equal(1);
         } finally {
             console.error = original;
+            rmSync(path.join(stateDir, "state.json"));
         }
+        expect(Date.now() - begun).to.be.below(2000);
         expect(errors).to.deep.equal([
-            `error: Airflow is already running locally (scheduler pid ${process.pid}). Use it, or stop it with npm run local -- down.`,
+            `error: Airflow is already running locally (supervisor pid ${process.pid}: scheduler running pid ${process.pid}, worker backoff (exited (killed by SIGKILL) after 3.0 s; restarting in 2 s)); not running now: worker, which the supervisor restarts (npm run local -- status). Use it, or stop it with npm run local -- down.`,
         ]);
+    });
+
+    it("reports every error as one line, a multi-line one included", async () => {
+        expect(oneLine("Invalid configuration (2 errors):\n  - a is bad\n  - b is bad\n")).to.equal(
+            "Invalid configuration (2 errors):; - a is bad; - b is bad",
+        );
     });
 
     it("rejects an unknown command with the ones it knows", async () => {
@@ -65,26 +95,66 @@ describe("npm run local: bad states", () => {
             console.error = original;
         }
         expect(errors).to.deep.equal([
-            "error: unknown command start: use up (default), run <dag_id>, status, metrics, down or reset",
+            "error: unknown command start: use up (default), status [--json], restart <component>, logs <component> [-f], run <dag_id> [--detach], follow <dag_id> <run_id> [--until-started], metrics, down or reset",
         ]);
     });
 });
 
 describe("npm run local: the mirrored stack", () => {
-    it("runs each component with the command its ECS service runs, on loopback ports", () => {
-        expect(local.localComponents(["default", "large"])).to.deep.equal([
+    it("runs each of the stack's services with the command its ECS service runs, on loopback ports", () => {
+        const config = stackConfig();
+        expect(config.celery.workerPools.map((p) => p.name)).to.deep.equal(["default", "large"]);
+        expect(localComponents(config)).to.deep.equal([
             ["api-server", "api-server", ["api-server", "--port", "28080", "--host", "127.0.0.1"]],
             ["scheduler", "scheduler", ["scheduler"]],
             ["dag-processor", "dag-processor", ["dag-processor"]],
             ["triggerer", "triggerer", ["triggerer"]],
-            ["worker", "worker", ["celery", "worker", "--queues", "default,large", "--concurrency", "8"]],
+            // The worker task definition's command: the launcher around `airflow celery worker`.
+            ["worker", "worker", [...workerCommand(["default", "large"], 8), "--celery-hostname", "worker@local"]],
             ["flower", "flower", ["celery", "flower", "--port", "25555", "--hostname", "127.0.0.1"]],
         ]);
     });
 
+    it("runs one worker for every pool's queue, and no service the stack does not have", () => {
+        const config = stackConfig();
+        const pools = [...config.celery.workerPools, { ...config.celery.workerPools[0], name: "gpu" }];
+        const components = localComponents({ ...config, celery: { ...config.celery, workerPools: pools } });
+        const queuesOf = (args: string[]) => args[args.indexOf("--queues") + 1];
+        expect(components.filter(([, c]) => c === "worker").map(([, , args]) => queuesOf(args))).to.deep.equal([
+            "default,large,gpu",
+        ]);
+        const airflow2 = localComponents({ ...config, airflowMajor: 2 });
+        expect(airflow2.map(([name]) => name)).to.deep.equal([
+            "webserver",
+            "scheduler",
+            "triggerer",
+            "worker",
+            "flower",
+        ]);
+    });
+
+    it("runs the worker's launcher with the Python of the environment, and airflow for the other commands, as the image's entrypoint does", () => {
+        const worker = localComponents(stackConfig()).find(([, c]) => c === "worker")![2];
+        const { program, args } = localEntrypoint(worker);
+        expect(program).to.equal("python");
+        expect(args[0]).to.equal("-c");
+        expect(args[1]).to.equal(readFileSync(path.join(__dirname, "..", "sidecars", "celery_worker.py"), "utf8"));
+        expect(args.slice(2, 4)).to.deep.equal(["celery", "worker"]);
+        expect(localEntrypoint(["scheduler"])).to.deep.equal({ program: "airflow", args: ["scheduler"] });
+        expect(localEntrypoint(["bash", "-c", "true"])).to.deep.equal({ program: "bash", args: ["-c", "true"] });
+        expect(localEntrypoint(["db", "check-migrations"])).to.deep.equal({
+            program: "airflow",
+            args: ["db", "check-migrations"],
+        });
+    });
+
     it("reads the stack file through the config parser, without the test harness's mocks", () => {
-        const source = readFileSync(path.join(__dirname, "..", "scripts", "local", "main.ts"), "utf8");
-        expect(source).not.to.match(/tools\/harness|setMocks/);
+        for (const file of ["stack.ts", "units.ts", "main.ts", "daemon.ts"]) {
+            const source = readFileSync(path.join(__dirname, "..", "scripts", "local", file), "utf8");
+            expect(source, file).not.to.match(/tools\/harness|setMocks/);
+        }
+        const source = readFileSync(path.join(__dirname, "..", "scripts", "local", "stack.ts"), "utf8");
         expect(source).to.contain("parseConfig(");
+        expect(source).to.contain("airflowServices(");
     });
 });

@@ -37,6 +37,11 @@ export interface ContainersInput {
     sharedFileSystem: boolean;
     /** The metrics sidecar (agent.ts) every task runs: the Environment dimension and its log group. Default: none. */
     metrics?: { environmentName: string; logGroupName: string };
+    /**
+     * Whether the task gets the rds-ca init container and its bundle (default true). Only the local
+     * runner (scripts/local) passes false: its PostgreSQL is on loopback without TLS.
+     */
+    rdsCaBundle?: boolean;
 }
 
 const AIRFLOW_USER = `${AIRFLOW_UID}:${AIRFLOW_GID}`;
@@ -49,7 +54,10 @@ function sidecar(file: string): string {
 export function taskContainers(input: ContainersInput): aws.ecs.ContainerDefinition[] {
     const containers = input.spec.control ? controlContainers(input) : serviceContainers(input);
     // Every container that connects to the metadata database verifies it against the RDS CA bundle.
-    const verified = withRdsCaBundle(containers, { ...input, logConfiguration: logConfiguration(input, "rds-ca") });
+    const verified =
+        input.rdsCaBundle === false
+            ? containers
+            : withRdsCaBundle(containers, { ...input, logConfiguration: logConfiguration(input, "rds-ca") });
     // The metrics sidecar first: it listens before Airflow starts (the component itself stays last).
     return input.metrics ? [metricsAgentContainer(input, input.metrics), ...verified] : verified;
 }

@@ -1,9 +1,9 @@
 """Creates in moto what the Pulumi program creates in AWS for the DAGs, and publishes their Variables.
 
-Run by `npm run local` against the local moto server (AWS_ENDPOINT_URL). Reads a JSON request on
-standard input (environment, region, the stack's ML and job settings) and prints what it created as
-JSON. The Variables are checked against the keys the DAGs read (dags/airflow_on_aws/variables.py), the
-same contract the program's tests hold the program to.
+Run by `npm run local` against the local moto server (AWS_ENDPOINT_URL). Reads a JSON request
+(environment, region, the stack's ML and job settings) from the file named by its argument, or from
+standard input, and prints what it created as JSON. The Variables are checked against the keys the
+DAGs read (dags/airflow_on_aws/variables.py), the same contract the program's tests hold the program to.
 """
 
 from __future__ import annotations
@@ -32,12 +32,24 @@ def publish(secrets, environment: str, name: str, value: dict, keys: tuple[str, 
 
 
 def main() -> int:
-    req = json.load(sys.stdin)
+    if len(sys.argv) > 1:
+        req = json.loads(Path(sys.argv[1]).read_text())
+    else:
+        req = json.load(sys.stdin)
     env, region = req["environment"], req["region"]
     name = f"airflow-{env}"
     session = boto3.Session(region_name=region)
     s3, iam, ec2, ecs, logs = (session.client(s) for s in ("s3", "iam", "ec2", "ecs", "logs"))
     secrets = session.client("secretsmanager")
+
+    # The stack's own secrets, which the containers read by their valueFrom (partial ARNs, by name).
+    if len(sys.argv) > 2:
+        for arn, value in json.loads(Path(sys.argv[2]).read_text()).items():
+            secret = arn.split(":secret:", 1)[1]
+            try:
+                secrets.create_secret(Name=secret, SecretString=value)
+            except secrets.exceptions.ResourceExistsException:
+                secrets.put_secret_value(SecretId=secret, SecretString=value)
 
     for bucket in (req["artifactsBucket"], req["mlBucket"]):
         try:

@@ -59,7 +59,7 @@ previous_refused() {
         echo "error: Airflow 3.0.6 started against the database Airflow $current migrated" >&2
         return 1
     fi
-    if ! grep -q "error: refusing to start Airflow 3.0.6: the metadata database is at migration" <<<"$out"; then
+    if ! grep -q "^error: the stack did not start: refusing to start Airflow 3.0.6: the metadata database is at migration" <<<"$out"; then
         echo "error: Airflow 3.0.6 failed against the migrated database, but not with the guard's message:" >&2
         echo "$out" | tail -20 >&2
         return 1
