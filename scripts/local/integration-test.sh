@@ -73,7 +73,10 @@ wait_until() { # wait_until <seconds> <description> <command...>
 all_running() { [[ $(jsget 's.components.filter(c => c.kind === "service" && !(c.state === "running" && c.health !== "unhealthy" && c.health !== "starting")).length') == 0 ]]; }
 
 local_cli reset >/dev/null 2>&1 || true
-zombies() { ps -eo pid=,stat=,comm= | awk '$2 ~ /^Z/ { print $1 " " $3 }' | sort; }
+# Zombies no one will reap: orphaned to PID 1 (which on this machine reaps nothing). A zombie whose
+# parent lives is that parent's to reap: this script's own process substitutions are such zombies for
+# a moment (bash reaps them lazily), and so are other jobs' on a shared machine.
+zombies() { ps -eo pid=,ppid=,stat=,comm= | awk '$2 == 1 && $3 ~ /^Z/ { print $1 " " $4 }' | sort; }
 zombies_before=$(zombies)
 
 # --- cold boot, against airflow standalone in the same run
@@ -202,11 +205,9 @@ if [[ -n $left ]]; then
     echo "$left" >&2
     exit 1
 fi
-# Zombies that appeared meanwhile and stay (one the process's parent reaps a moment later is an exit in
-# progress, of any job on the machine; left ones are orphaned to this machine's PID 1, which reaps
-# nothing): only the supervisors' own top processes (tini, one per start) may be among them.
-lasting_zombies() { comm -12 <(zombies) <(sleep 3 && zombies); }
-new_zombies=$(comm -13 <(echo "$zombies_before") <(lasting_zombies) | grep -Ev '^[0-9]+ tini$' |
+# Zombies that appeared meanwhile: only the supervisors' own top processes (tini, one per start) may
+# be among them.
+new_zombies=$(comm -13 <(echo "$zombies_before") <(zombies) | grep -Ev '^[0-9]+ tini$' |
     grep -E ' (airflow|celery|gunicorn|uvicorn|postgres|redis-server|redis-cli|python[0-9.]*|node|sh|bash|psql|pg_isready)$' || true)
 [[ -z $new_zombies ]] || fail "zombies left by the local stack: $(echo "$new_zombies" | tr '\n' ' ')"
 tinis=$(comm -13 <(echo "$zombies_before") <(zombies) | grep -c ' tini$' || true)
