@@ -84,9 +84,10 @@ export interface MetricsTarget {
  * (components/observability/agent.ts, STATSD_ENDPOINT and STATSD_PREFIX).
  * https://airflow.apache.org/docs/apache-airflow/3.3.1/administration-and-deployment/logging-monitoring/metrics.html
  *
- * Legacy names on: since Airflow 3.2 a metric such as `pool.open_slots` or `dagrun.duration.failed`
- * carries its pool or DAG in a tag, which plain StatsD drops; only its legacy name
- * (`pool.open_slots.<pool>`, `dagrun.duration.failed.<dag_id>`) keeps it, and the collector's rules
+ * Legacy names on: since Airflow 3.2 a metric such as `pool.open_slots`, `dagrun.duration.failed` or
+ * `ti.finish` carries its pool, DAG or task state in a tag, which plain StatsD drops; only its legacy name
+ * (`pool.open_slots.<pool>`, `dagrun.duration.failed.<dag_id>`, `ti.finish.<dag_id>.<task_id>.<state>`)
+ * keeps it, and the collector's rules
  * (components/observability/metrics.ts) read the dimension from there. `[metrics] legacy_names_on`
  * defaults to True in 3.3; set here so that the names the rules map do not depend on that default.
  */

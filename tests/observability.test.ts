@@ -6,6 +6,7 @@ import {
     agentConfig,
     agentContainer,
     agentStatements,
+    ruleDimensions,
     STATSD_ENDPOINT,
 } from "../components/observability/agent";
 import { alarmSpecs, AlarmThresholds } from "../components/observability/alarms";
@@ -43,6 +44,9 @@ describe("observability: the collector's StatsD rules", () => {
         ["airflow.dagrun.duration.failed.etl_daily", "DAGDurationFailed", { DAG: "etl_daily" }],
         ["airflow.dag_processing.import_errors", "ImportErrors", {}],
         ["airflow.ti_failures", "TaskInstanceFailures", {}],
+        ["airflow.ti.finish.etl_daily.load.up_for_retry", "TaskInstanceFinished", { State: "up_for_retry" }],
+        // A task in a task group: Airflow writes its `.` as `__` in the legacy name.
+        ["airflow.ti.finish.etl_daily.group__load.up_for_retry", "TaskInstanceFinished", { State: "up_for_retry" }],
     ];
     for (const [statsd, name, groups] of cases) {
         it(`maps ${statsd} to ${name}${Object.keys(groups).length ? ` with ${JSON.stringify(groups)}` : ""}, and nothing else to it`, () => {
@@ -52,10 +56,13 @@ describe("observability: the collector's StatsD rules", () => {
         });
     }
 
-    it("leaves the untagged twin of a named metric alone (airflow.pool.open_slots, airflow.dagrun.duration.failed)", () => {
+    it("leaves the untagged twin of a named metric alone (airflow.pool.open_slots, airflow.dagrun.duration.failed, airflow.ti.finish), and task states the dashboard does not read", () => {
         for (const statsd of [
             "airflow.pool.open_slots",
             "airflow.dagrun.duration.failed",
+            "airflow.ti.finish",
+            "airflow.ti.finish.etl_daily.load.success",
+            "airflow.ti.finish.etl_daily.load.failed",
             "airflow.scheduler_heartbeat_x",
         ]) {
             expect(
@@ -89,6 +96,23 @@ describe("observability: the metrics agent", () => {
         service: { pipelines: { metrics: { receivers: string[]; processors: string[]; exporters: string[] } } };
     };
     const transforms = (config.processors.metricstransform as { transforms: Record<string, unknown>[] }).transforms;
+
+    it("sums the datapoints of a rule whose StatsD names differ in what is not a dimension (retries of every DAG and task)", () => {
+        for (const rule of airflowMetricRules()) {
+            const t = transforms.find((x) => x.new_name === rule.name)!;
+            const sums = (t.operations as Record<string, unknown>[]).filter((o) => o.action === "aggregate_labels");
+            expect(sums, rule.name).to.deep.equal(
+                rule.summed
+                    ? [{ action: "aggregate_labels", label_set: ruleDimensions(rule), aggregation_type: "sum" }]
+                    : [],
+            );
+        }
+        expect(
+            airflowMetricRules()
+                .filter((r) => r.summed)
+                .map((r) => r.name),
+        ).to.deep.equal(["TaskInstanceFinished"]);
+    });
 
     it("listens for StatsD on the task's loopback and exports EMF into AmazonMWAA", () => {
         expect(config.receivers.statsd.endpoint).to.equal(`${STATSD_ENDPOINT.host}:${STATSD_ENDPOINT.port}`);
@@ -234,6 +258,30 @@ describe("observability: the dashboard", () => {
             JSON.stringify(["AmazonMWAA", "SchedulerHeartbeat", "Environment", "ENV", "Function", "Scheduler"]),
         );
     });
+
+    for (const o of sampleEnvironments()) {
+        const what = `${o.layout}${o.celery ? ` on ${o.celery.broker.type}` : ""}`;
+        it(`graphs retried task tries in the failures row on ${what} (MWAA's TaskInstanceFinished, State up_for_retry)`, () => {
+            const widgets = dashboard(o).body.widgets;
+            const row = (title: string) =>
+                widgets.findIndex((w) => w.type === "text" && w.properties.markdown === `## ${title}`);
+            const inRow = widgets.slice(row("Task failures and retries") + 1, row("DAG processing"));
+            expect(inRow.flatMap((w) => (w.properties.metrics as unknown[][] | undefined) ?? [])).to.deep.include([
+                "AmazonMWAA",
+                "TaskInstanceFinished",
+                "Environment",
+                o.environmentName,
+                "DAG",
+                "All",
+                "Task",
+                "All",
+                "State",
+                "up_for_retry",
+                { label: "Up for retry" },
+            ]);
+            expect(inRow.filter((w) => w.type === "text")).to.deep.equal([]);
+        });
+    }
 });
 
 describe("observability: the alarms", () => {

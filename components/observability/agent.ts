@@ -59,10 +59,14 @@ export function agentConfig(args: AgentConfigArgs): Record<string, unknown> {
     const rules = args.rules ?? airflowMetricRules();
     const interval = args.aggregationSeconds ?? 60;
     const transforms = rules.map((rule) => {
-        const labels = [
+        const labels: Record<string, unknown>[] = [
             { action: "add_label", new_label: "Environment", new_value: args.environmentName },
             ...Object.entries(rule.dimensions).map(([k, v]) => ({ action: "add_label", new_label: k, new_value: v })),
         ];
+        // Names that differ only in what is not a dimension (DAG, task) combine into datapoints with
+        // the same dimensions: sum them into one per period, as MWAA's `All` values mean.
+        if (rule.summed)
+            labels.push({ action: "aggregate_labels", label_set: ruleDimensions(rule), aggregation_type: "sum" });
         return rule.groups.length > 0
             ? { include: rule.statsd, match_type: "regexp", action: "combine", new_name: rule.name, operations: labels }
             : { include: rule.statsd, match_type: "regexp", action: "update", new_name: rule.name, operations: labels };

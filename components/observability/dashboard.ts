@@ -250,8 +250,12 @@ function failureRows({ b, env, airflow }: Canvas): void {
             period: 300,
         },
     );
-    b.text(
-        "**Failures and retries**: Airflow 3.3's task runner counts every failed try on the worker in `ti_failures` (left), a try that will be retried included, besides the failures the scheduler handles (lost workers, tasks killed externally). It also counts each finished try by state in `ti.finish.<dag_id>.<task_id>.<state>` (`up_for_retry` for a retry), per task: read it in the task's logs or the UI. Failed DAG runs count every failure that ends a run.",
+    // The same series on both layouts: MWAA publishes TaskInstanceFinished itself, the Celery layout's
+    // collector maps Airflow's `ti.finish.<dag_id>.<task_id>.up_for_retry` onto it (metrics.ts).
+    b.graph(
+        "Task tries up for retry (failed, will run again)",
+        [airflow("TaskInstanceFinished", { label: "Up for retry" }, { State: "up_for_retry" })],
+        { stat: "Sum", period: 300 },
     );
 
     b.row(DASHBOARD_ROWS[4]);

@@ -52,11 +52,24 @@ export interface AirflowMetricRule {
     readonly kind: "counter" | "gauge" | "timer";
     /** Airflow's unit: gauges and counters are counts unless said here. */
     readonly unit?: "Seconds" | "Milliseconds";
+    /**
+     * The StatsD name carries values that are not dimensions (a DAG and a task, where MWAA publishes
+     * `All`): the collector sums the datapoints of one period that end up with the same dimensions.
+     * Default: false (each matched name is its own series).
+     */
+    readonly summed?: boolean;
 }
 
 const esc = (s: string) => s.replace(/[.]/g, "\\.");
 const exact = (statsdName: string) => `^${esc(`${STATSD_PREFIX}.${statsdName}`)}$`;
 const suffixed = (statsdName: string, group: string) => `^${esc(`${STATSD_PREFIX}.${statsdName}.`)}(?P<${group}>.+)$`;
+/**
+ * A legacy name `<statsdName>.<dag_id>.<task_id>.<state>` for one task state, of any DAG and task:
+ * Airflow writes a `.` inside an id as `__` in legacy names (airflow/_shared/observability/metrics/stats.py),
+ * so each id is one segment.
+ */
+const perTaskState = (statsdName: string, state: string) =>
+    `^${esc(`${STATSD_PREFIX}.${statsdName}.`)}[^.]+\\.[^.]+\\.(?P<State>${state})$`;
 
 const scheduler = { Function: "Scheduler" };
 const executor = { Function: "Executor" };
@@ -103,6 +116,24 @@ export const AIRFLOW_METRICS = {
         dimensions: { DAG: "All", Task: "All" },
         groups: [],
         kind: "counter",
+    },
+    /**
+     * Task tries that ended up for retry. MWAA's TaskInstanceFinished is `ti.finish.{dag_id}.{task_id}.{state}`
+     * with dimensions DAG=All, Task=All, State={state} (access-metrics-cw-220.md of the same guide; its
+     * Airflow 2.0.2 table calls it FinishedTaskInstances). Airflow 3.3's task runner sends `ti.finish` with
+     * dag_id, task_id and state in tags, which plain StatsD drops, and, with legacy names on, the legacy
+     * name with them (airflow/sdk/execution_time/task_runner.py). Only `up_for_retry` is mapped: the
+     * dashboard reads no other state, and each state would be one more custom metric. Summed across DAGs
+     * and tasks, as MWAA publishes it: one metric per environment whatever the number of DAGs (per DAG it
+     * would be one billed metric per DAG and another dimension set than MWAA's); a task's retries are in
+     * its try history in the UI.
+     */
+    TaskInstanceFinished: {
+        statsd: perTaskState("ti.finish", "up_for_retry"),
+        dimensions: { DAG: "All", Task: "All" },
+        groups: ["State"],
+        kind: "counter",
+        summed: true,
     },
     DAGDurationFailed: {
         statsd: suffixed("dagrun.duration.failed", "DAG"),

@@ -9,6 +9,8 @@ metrics on a deployment:
 
 - the DAG processor parses the DAG files once (``DagFileProcessorManager``, as ``airflow dag-processor``);
 - a DAG whose task fails runs with ``dag.test()``, which ends the DAG run through ``DagRun.update_state``;
+- a DAG whose task fails once and is retried runs with ``dag.test()``: the task runner counts the first try
+  as finished ``up_for_retry`` and the second as ``success``;
 - the scheduler's own loop runs a few iterations (``SchedulerJobRunner._execute``, as ``airflow scheduler``);
 - the scheduler handles an executor's report that a queued task failed (a worker that vanished), as its
   loop does with every executor event.
@@ -28,7 +30,7 @@ import json
 import re
 import socket
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +133,21 @@ def failing_dag() -> Any:
     return dag
 
 
+def retried_dag() -> Any:
+    """A task that fails on its first try and succeeds on its retry (no delay, so dag.test() runs it at once)."""
+    from airflow.sdk import DAG, task
+
+    with DAG("metrics_retried_dag", schedule=None, start_date=datetime(2025, 1, 1, tzinfo=UTC)) as dag:
+
+        @task(retries=1, retry_delay=timedelta(0))
+        def flaky(ti: Any = None) -> None:
+            if ti.try_number == 1:
+                raise RuntimeError("this try fails on purpose; the retry succeeds")
+
+        flaky()
+    return dag
+
+
 def deploy(dag: Any) -> Any:
     """Store the DAG as the DAG processor does (DAG row, serialized version, in the dags-folder bundle),
     so that dag.test() and the scheduler find it."""
@@ -181,16 +198,27 @@ def scheduler_handles_a_lost_task(dag_run: Any) -> None:
         )
 
 
+def retried_run(dag_run: Any) -> None:
+    """The retried DAG really retried: its one task succeeded on its second try."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).one()
+        assert (ti.state, ti.try_number) == ("success", 2), (ti.state, ti.try_number)
+
+
 def emitted_by_airflow(listener: StatsdListener) -> set[str]:
     import time
 
     steps = {
         "DAG processor": run_dag_processor,
         "failing DAG run": lambda: steps.update(run=deploy(failing_dag()).test()),
+        "retried DAG run": lambda: retried_run(deploy(retried_dag()).test()),
         "scheduler loop": lambda: run_scheduler_loop(loops=8),
         "lost task": lambda: scheduler_handles_a_lost_task(steps["run"]),
     }
-    for name in ["DAG processor", "failing DAG run", "scheduler loop", "lost task"]:
+    for name in ["DAG processor", "failing DAG run", "retried DAG run", "scheduler loop", "lost task"]:
         start = time.monotonic()
         steps[name]()
         print(f"{name}: {time.monotonic() - start:.1f} s")
