@@ -38,6 +38,11 @@ export function stackConfig(stack = STACK): AirflowConfig {
  */
 export type LocalComponent = [name: string, component: AirflowComponent, command: string[]];
 
+/** The mirrored stack's service specs (airflowServices): its Celery settings, Flower on, the Redis broker. */
+function localServiceSpecs(config: AirflowConfig): ReturnType<typeof airflowServices> {
+    return airflowServices({ ...config.celery, flower: true, airflowMajor: config.airflowMajor, broker: "redis" });
+}
+
 /**
  * The Airflow components the mirrored stack runs, from the program's own service specs
  * (airflowServices, components/celery/services.ts), each with the command its ECS service runs
@@ -47,12 +52,7 @@ export type LocalComponent = [name: string, component: AirflowComponent, command
  * migration is not among them: units.ts runs it as the `migrate` unit that every component waits for.
  */
 export function localComponents(config: AirflowConfig): LocalComponent[] {
-    const specs = airflowServices({
-        ...config.celery,
-        flower: true,
-        airflowMajor: config.airflowMajor,
-        broker: "redis",
-    });
+    const specs = localServiceSpecs(config);
     const queues = config.celery.workerPools.map((p) => p.name);
     const components: LocalComponent[] = [];
     for (const { component } of specs) {
@@ -166,12 +166,7 @@ export function localTasks(
     environments: RenderedStack["environments"],
     artifactsBucket: string,
 ): TaskDef[] {
-    const specs = airflowServices({
-        ...config.celery,
-        flower: true,
-        airflowMajor: config.airflowMajor,
-        broker: "redis",
-    });
+    const specs = localServiceSpecs(config);
     const queues = config.celery.workerPools.map((p) => p.name);
     const render = (name: string, spec: (typeof specs)[number], env: ContainerEnv): TaskDef => ({
         name,
