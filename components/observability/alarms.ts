@@ -185,6 +185,19 @@ function mwaaQueueAlarms<V>(o: Observed<V>, t: AlarmThresholds): AlarmSpec<V>[] 
     const specs: AlarmSpec<V>[] = [];
     const env = o.environmentName;
     const where = `Environment = ${quoted(env)}`;
+    // Both alarms read the age of MWAA's oldest queued task.
+    const oldestAge = {
+        queries: [
+            {
+                id: "age",
+                period: 300,
+                expression: insights("MAX", "ApproximateAgeOfOldestTask", `"${MWAA_SERVICE_NAMESPACE}"`, where),
+                label: "Oldest queued task (s)",
+                returnData: true,
+            },
+        ],
+        uses: [use(MWAA_SERVICE_NAMESPACE, "ApproximateAgeOfOldestTask")],
+    };
     specs.push(
         {
             key: "queued-without-worker",
@@ -194,29 +207,9 @@ function mwaaQueueAlarms<V>(o: Observed<V>, t: AlarmThresholds): AlarmSpec<V>[] 
             evaluationPeriods: 1,
             datapointsToAlarm: 1,
             treatMissingData: "notBreaching",
-            queries: [
-                {
-                    id: "age",
-                    period: 300,
-                    expression: insights("MAX", "ApproximateAgeOfOldestTask", `"${MWAA_SERVICE_NAMESPACE}"`, where),
-                    label: "Oldest queued task (s)",
-                    returnData: true,
-                },
-            ],
-            uses: [use(MWAA_SERVICE_NAMESPACE, "ApproximateAgeOfOldestTask")],
+            ...oldestAge,
         },
-        oldestQueued(env, t, {
-            queries: [
-                {
-                    id: "age",
-                    period: 300,
-                    expression: insights("MAX", "ApproximateAgeOfOldestTask", `"${MWAA_SERVICE_NAMESPACE}"`, where),
-                    label: "Oldest queued task (s)",
-                    returnData: true,
-                },
-            ],
-            uses: [use(MWAA_SERVICE_NAMESPACE, "ApproximateAgeOfOldestTask")],
-        }),
+        oldestQueued(env, t, oldestAge),
     );
     return specs;
 }
