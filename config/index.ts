@@ -166,6 +166,8 @@ export interface CeleryConfig {
     readonly offHours?: OffHours;
     /** Container Insights on the cluster. */
     readonly containerInsights: boolean;
+    /** Image of the metrics sidecar in every task (airflow:metricsAgentImage; default: the ADOT collector on ECR Public). */
+    readonly metricsAgentImage: string;
 }
 
 /** The Fargate jobs' slice: field for field a part of FargateJobs' arguments (`FargateJobsSettings`). */
@@ -400,6 +402,7 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
     return {
         flower: values.flower,
         image: values.image || undefined,
+        metricsAgentImage: values.metricsAgentImage,
         ecrKeepImages: values.ecrKeepImages,
         logRetentionDays: values.logRetentionDays,
         webAccess: values.webAccess,
@@ -560,7 +563,16 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
         { reads: ["environment", "tags"], check: () => coreRules(v) },
         { reads: ["layout", "airflowVersion"], check: () => versionRules(v) },
         {
-            reads: ["layout", "natStrategy", "interfaceEndpoints", "broker", "ecsExec", "image", "jobImage"],
+            reads: [
+                "layout",
+                "natStrategy",
+                "interfaceEndpoints",
+                "broker",
+                "ecsExec",
+                "image",
+                "jobImage",
+                "metricsAgentImage",
+            ],
             check: () => networkRules(v, target.region),
         },
         {

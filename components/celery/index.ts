@@ -157,7 +157,11 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
                     // The Environment dimension is the component's name, as MWAA's environment would be named.
-                    metrics: { environmentName: name, logGroupName: metricsLogGroup.name },
+                    metrics: {
+                        environmentName: name,
+                        logGroupName: metricsLogGroup.name,
+                        image: resolved.metricsAgentImage,
+                    },
                     tags,
                     taskDefinitionDependsOn: spec.control ? this.upgradeSnapshot(name, resolved, args) : [],
                 },

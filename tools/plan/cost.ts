@@ -10,7 +10,7 @@
 // Every resource type is classified: priced, or free (with the reason). A type the classification does
 // not know is listed as unpriced, never skipped; so is a priced type whose size the table lacks.
 import { costLoadFrom, CostLoad } from "../../config/cost";
-import { AGENT_IMAGE } from "../../components/observability/agent";
+import { AGENT_CONTAINER } from "../../components/observability/agent";
 import { AIRFLOW_NAMESPACE, airflowMetricRules, EVENT_METRICS } from "../../components/observability/metrics";
 import { endpointsRequiredWithoutNat } from "../../config/network";
 import {
@@ -696,7 +696,7 @@ function agentMetricCount(r: CostResource, ctx: Context): number {
 function agentLogGroupsOf(t: CostResource): string[] {
     const containers = JSON.parse(String(t.inputs.containerDefinitions ?? "[]")) as any[];
     return containers
-        .filter((c) => c.image === AGENT_IMAGE)
+        .filter((c) => c.name === AGENT_CONTAINER)
         .flatMap((c) => (c.environment ?? []).filter((e: any) => e.name === "AOT_CONFIG_CONTENT"))
         .map((e: any) => String(JSON.parse(e.value).exporters?.awsemf?.log_group_name));
 }
