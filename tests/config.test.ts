@@ -289,6 +289,21 @@ describe("config loader", () => {
         ],
         [
             "dev",
+            "provider default tags that the program's own tags would overwrite (aws:defaultTags)",
+            { "aws:defaultTags": { tags: { Environment: "sandbox", Name: "n", Owner: "data" } } },
+            'aws:defaultTags must not set "Environment", "Name" in its tags (the program sets Project, Environment, Production, ManagedBy, Name on its resources, and a resource\'s own tags override the provider\'s default tags), got {"Environment":"sandbox","Name":"n","Owner":"data"}',
+        ],
+        [
+            "dev",
+            "more tags than AWS allows on a resource, counting the provider's default tags",
+            {
+                "airflow:tags": Object.fromEntries([...Array(30).keys()].map((i) => [`t${i}`, "x"])),
+                "aws:defaultTags": { tags: Object.fromEntries([...Array(20).keys()].map((i) => [`d${i}`, "x"])) },
+            },
+            "airflow:tags must have at most 45 tags together with aws:defaultTags (AWS allows 50 per resource and the program adds 5), got 30 and 20 default tags (50 distinct)",
+        ],
+        [
+            "dev",
             "tags with characters AWS refuses",
             { "airflow:tags": { "team#1": "data", Owner: "a,b" } },
             'airflow:tags must use only letters, digits, spaces and _ . : / = + - @ in tag names and values (AWS\'s tag character set), got "team#1": "data", "Owner": "a,b"',
