@@ -5,7 +5,7 @@ import { SAGEMAKER_LOG_GROUPS } from "../components/sagemaker";
 import { rdsLogGroupName } from "../components/storage";
 import { upgradeSnapshotIdentifier, upgradeSnapshotResourceName } from "../components/celery";
 import { buildPlan, Plan, PlannedResource } from "../tools/plan/plan";
-import { runStack, STACKS } from "./harness/program";
+import { runProgram, runStack, StackName, STACKS } from "./harness/program";
 
 const T = {
     service: "aws:ecs/service:Service",
@@ -54,11 +54,20 @@ function missing(o: Ordering, r: PlannedResource, required: PlannedResource[]): 
     return required.filter((d) => !waits.has(d.urn)).map((d) => `${r.name} does not wait for ${d.type} ${d.name}`);
 }
 
-for (const stack of STACKS) {
-    describe(`order of creation on ${stack} (the plan's dependencies)`, () => {
+/** Each committed stack, and each in the other layout (the services, tasks and uploads the other creates). */
+const RUNS: [string, StackName, Record<string, unknown>][] = [
+    ...STACKS.map((stack): [string, StackName, Record<string, unknown>] => [stack, stack, {}]),
+    ["dev on MWAA", "dev", { "airflow:layout": "mwaa" }],
+    ["prod on Celery", "prod", { "airflow:layout": "celery" }],
+];
+
+for (const [label, stack, overrides] of RUNS) {
+    describe(`order of creation on ${label} (the plan's dependencies)`, () => {
         let o: Ordering;
         before(async () => {
-            o = new Ordering(await buildPlan(await runStack(stack)));
+            const run =
+                Object.keys(overrides).length === 0 ? await runStack(stack) : await runProgram(stack, overrides);
+            o = new Ordering(await buildPlan(run));
         });
 
         it("gives every resource its dependencies: explicit dependsOn and the resources its inputs come from", () => {
@@ -233,7 +242,7 @@ for (const stack of STACKS) {
                 ];
             });
             expect(problems).to.deep.equal([]);
-            if (stack === "prod") expect(o.ofType(T.mwaa)).to.have.length(1);
+            if (label === "prod" || label === "dev on MWAA") expect(o.ofType(T.mwaa)).to.have.length(1);
         });
     });
 }
