@@ -461,6 +461,16 @@ describe("cost estimate", () => {
         }
     });
 
+    it("meets issue 20's goals as the plan measures them: dev idle at most a third of mw1.small's month, staging idle at most mw1.small's", async () => {
+        const mw1Small = PRICE_TABLE.hoursPerMonth * MWAA_CLASSES["mw1.small"].environmentHour.usd;
+        const dev = estimate(await runStack("dev"));
+        const staging = estimate(await runStack("staging"));
+        expect(dev.monthlyIdle, `dev idle against mw1.small / 3 = ${(mw1Small / 3).toFixed(2)}`).to.be.at.most(
+            mw1Small / 3,
+        );
+        expect(staging.monthlyIdle, `staging idle against mw1.small = ${mw1Small.toFixed(2)}`).to.be.at.most(mw1Small);
+    });
+
     it("prices what the levers would make of dev: ARM64 task definitions and an off-hours schedule cost less", async () => {
         // dev without its levers, so that the estimator's own arithmetic is what is checked.
         const run = await runProgram("dev", {
