@@ -127,6 +127,8 @@ export const RESOURCE_CLASSES: Readonly<Record<string, Classification>> = {
     "aws:rds/cluster:Cluster": { price: priceAuroraCluster },
     "aws:rds/clusterInstance:ClusterInstance": { price: priceAuroraInstance },
     "aws:elasticache/replicationGroup:ReplicationGroup": { price: priceReplicationGroup },
+    "aws:sqs/queue:Queue": { price: priceQueue },
+    "aws:sqs/queuePolicy:QueuePolicy": free("queue policies are free"),
     "aws:efs/fileSystem:FileSystem": {
         price: (_r, ctx) => use(["storage", PRICES.efsStandardGbMonth, ctx.load.costEfsGb, ctx.load.costEfsGb]),
     },
@@ -484,8 +486,7 @@ function priceService(service: CostResource, ctx: Context): Priced {
     if (typeof size === "string") return { unpriced: size };
     const strategy = strategyOf(service, ctx);
     if (typeof strategy === "string") return { unpriced: strategy };
-    const scaling = ctx.scaling(service);
-    const rest = ctx.restTimeline(service);
+    const { rest, autoscaled, peak, atRest, busyHours } = busyWindow(service, ctx);
     // Idle: task-hours on each provider, minute by minute through the week, scaled to a month.
     const idle: Record<FargateProvider, number> = { FARGATE: 0, FARGATE_SPOT: 0 };
     for (const count of rest) {
@@ -497,12 +498,8 @@ function priceService(service: CostResource, ctx: Context): Priced {
     idle.FARGATE *= perMinute;
     idle.FARGATE_SPOT *= perMinute;
     // Loaded: the busy hours at the largest maximum the week allows, in the minutes that allow it.
-    const peak = Math.max(...scaling.bounds.map((b) => b.max));
-    const peakMinutes = scaling.bounds.filter((b) => b.max === peak).length;
-    const busyHours = Math.min(ctx.busyHoursPerMonth, (peakMinutes / MINUTES_PER_WEEK) * H);
     const loaded = { ...idle };
-    if (scaling.autoscaled && busyHours > 0) {
-        const atRest = rest[scaling.bounds.findIndex((b) => b.max === peak)];
+    if (autoscaled && busyHours > 0) {
         const high = spread(peak, strategy);
         const low = spread(atRest, strategy);
         loaded.FARGATE += busyHours * (high.FARGATE - low.FARGATE);
@@ -511,10 +508,62 @@ function priceService(service: CostResource, ctx: Context): Priced {
     const avgRest = rest.reduce((a, b) => a + b, 0) / rest.length;
     const described = [
         `${fmtQ(size.vcpu)} vCPU ${fmtQ(size.gb)} GB ${size.arch}`,
-        `${fmtQ(round(avgRest))} task${avgRest === 1 ? "" : "s"} at rest${scaling.autoscaled ? `, ${peak} for ${fmtQ(round(busyHours))} h` : ""}`,
+        `${fmtQ(round(avgRest))} task${avgRest === 1 ? "" : "s"} at rest${autoscaled ? `, ${peak} for ${fmtQ(round(busyHours))} h` : ""}`,
         strategy.map((s) => `${s.provider} weight ${s.weight}${s.base ? ` base ${s.base}` : ""}`).join(", "),
     ].join("; ");
     return withBasis(use(...fargateUses(size, idle, loaded)), described);
+}
+
+/**
+ * Receives per hour of a running Celery worker on SQS: kombu's SQS transport long-polls for 1 s
+ * (`wait_time_seconds`) and then waits its 1 s `polling_interval`, so one ReceiveMessage every 2 s
+ * whether or not there is work (the program sets neither option, lib/airflow-env.ts). Sends and
+ * deletes of the tasks themselves are a few per task instance and are not counted.
+ */
+const SQS_RECEIVES_PER_WORKER_HOUR = 3600 / 2;
+
+/**
+ * An SQS queue of the sqs broker: its worker pool's polls (the pool whose service serves the queue,
+ * named as celeryQueueNames and the pool's role name it: `<name>-celery-<pool>` and
+ * `<name>-worker-<pool>`). A dead-letter queue is read by no one.
+ */
+function priceQueue(queue: CostResource, ctx: Context): Priced {
+    const serviceName = queue.name.replace("-celery-", "-worker-");
+    const service = queue.name.endsWith("-dlq")
+        ? undefined
+        : ctx.ofType("aws:ecs/service:Service").find((s) => s.name === serviceName);
+    const hours = service ? taskHours(service, ctx) : { idle: 0, loaded: 0 };
+    const perMillion = SQS_RECEIVES_PER_WORKER_HOUR / 1e6;
+    return withBasis(
+        use(["requests", PRICES.sqsMillionRequests, hours.idle * perMillion, hours.loaded * perMillion]),
+        service
+            ? `${fmtQ(round(hours.idle))}/${fmtQ(round(hours.loaded))} worker task-hours of ${service.name}, a receive every 2 s`
+            : "a dead-letter queue: nothing polls it",
+    );
+}
+
+/** A service's running task-hours in a month, idle and at the load (the same week as its Fargate line). */
+function taskHours(service: CostResource, ctx: Context): { idle: number; loaded: number } {
+    const w = busyWindow(service, ctx);
+    const idle = (w.rest.reduce((a, b) => a + b, 0) * H) / MINUTES_PER_WEEK;
+    return { idle, loaded: idle + (w.autoscaled ? w.busyHours * (w.peak - w.atRest) : 0) };
+}
+
+/**
+ * A service's week at the load: its task count at rest minute by minute, and the busy hours at the
+ * largest maximum the week allows (in the minutes that allow it), from `atRest` tasks to `peak`.
+ */
+function busyWindow(
+    service: CostResource,
+    ctx: Context,
+): { rest: number[]; autoscaled: boolean; peak: number; atRest: number; busyHours: number } {
+    const scaling = ctx.scaling(service);
+    const rest = ctx.restTimeline(service);
+    const peak = Math.max(...scaling.bounds.map((b) => b.max));
+    const peakMinutes = scaling.bounds.filter((b) => b.max === peak).length;
+    const busyHours = Math.min(ctx.busyHoursPerMonth, (peakMinutes / MINUTES_PER_WEEK) * H);
+    const atRest = rest[scaling.bounds.findIndex((b) => b.max === peak)];
+    return { rest, autoscaled: scaling.autoscaled, peak, atRest, busyHours };
 }
 
 /** A task definition no service runs: the Fargate jobs DAGs start, for the load's job hours. */
