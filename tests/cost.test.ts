@@ -327,7 +327,7 @@ describe("cost estimate", () => {
         }
     });
 
-    it("prices an SQS broker's requests from its workers' polls: one receive every 2 s per running worker task", async () => {
+    it("prices an SQS broker's requests from its workers' polls: one receive every 11 s per running worker task (kombu's 10 s long poll, 1 s polling interval)", async () => {
         const r = await runProgram("dev", {
             "airflow:broker": "sqs",
             "airflow:flower": false,
@@ -337,10 +337,10 @@ describe("cost estimate", () => {
         });
         const cost = estimate(r);
         const line = (name: string) => cost.lines.find((l) => l.name === name);
-        // By hand: 1 worker all month, 2 more for the busy hours; 1800 receives an hour each.
+        // By hand: 1 worker all month, 2 more for the busy hours; 3600 / 11 receives an hour each.
         const busy = Number(costKeys.costBusyHoursPerDay.default) * (730 / 24);
-        const idleRequests = 730 * 1800;
-        const loadedRequests = idleRequests + 2 * busy * 1800;
+        const idleRequests = (730 * 3600) / 11;
+        const loadedRequests = idleRequests + (2 * busy * 3600) / 11;
         const main = line("airflow-dev-celery-default");
         expect(main, "the queue's line").to.not.equal(undefined);
         expect(main!.monthlyIdle).to.be.closeTo((idleRequests / 1e6) * PRICES.sqsMillionRequests.usd, 0.01);

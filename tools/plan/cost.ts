@@ -515,12 +515,12 @@ function priceService(service: CostResource, ctx: Context): Priced {
 }
 
 /**
- * Receives per hour of a running Celery worker on SQS: kombu's SQS transport long-polls for 1 s
- * (`wait_time_seconds`) and then waits its 1 s `polling_interval`, so one ReceiveMessage every 2 s
- * whether or not there is work (the program sets neither option, lib/airflow-env.ts). Sends and
+ * Seconds between a running Celery worker's receives on an empty SQS queue: kombu's SQS transport
+ * long-polls for `wait_time_seconds` (default 10) and then waits its `polling_interval` (default 1),
+ * kombu 5.6 kombu/transport/SQS.py; the program sets neither option (lib/airflow-env.ts). Sends and
  * deletes of the tasks themselves are a few per task instance and are not counted.
  */
-const SQS_RECEIVES_PER_WORKER_HOUR = 3600 / 2;
+export const SQS_SECONDS_PER_RECEIVE = 10 + 1;
 
 /**
  * An SQS queue of the sqs broker: its worker pool's polls (the pool whose service serves the queue,
@@ -533,11 +533,11 @@ function priceQueue(queue: CostResource, ctx: Context): Priced {
         ? undefined
         : ctx.ofType("aws:ecs/service:Service").find((s) => s.name === serviceName);
     const hours = service ? taskHours(service, ctx) : { idle: 0, loaded: 0 };
-    const perMillion = SQS_RECEIVES_PER_WORKER_HOUR / 1e6;
+    const perMillion = 3600 / SQS_SECONDS_PER_RECEIVE / 1e6;
     return withBasis(
         use(["requests", PRICES.sqsMillionRequests, hours.idle * perMillion, hours.loaded * perMillion]),
         service
-            ? `${fmtQ(round(hours.idle))}/${fmtQ(round(hours.loaded))} worker task-hours of ${service.name}, a receive every 2 s`
+            ? `${fmtQ(round(hours.idle))}/${fmtQ(round(hours.loaded))} worker task-hours of ${service.name}, a receive every ${SQS_SECONDS_PER_RECEIVE} s`
             : "a dead-letter queue: nothing polls it",
     );
 }
