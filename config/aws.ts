@@ -18,6 +18,8 @@ export interface AwsTarget {
     readonly region?: string;
     /** `aws:allowedAccountIds`, when set: the only accounts the stack deploys to. */
     readonly allowedAccountIds?: readonly string[];
+    /** `aws:defaultTags`' tags, when set: the provider puts them on every resource. */
+    readonly defaultTags?: Readonly<Record<string, string>>;
 }
 
 /** The partition of a region: aws-cn for China, aws-us-gov for GovCloud, aws otherwise. */

@@ -108,7 +108,22 @@ function sizeKeys(): Record<string, KeySpec<number>> {
     return keys;
 }
 
+/**
+ * The metrics sidecar's image (components/observability/agent.ts): the AWS Distro for OpenTelemetry
+ * collector from ECR Public, pinned; published for linux/amd64 and linux/arm64
+ * (https://gallery.ecr.aws/aws-observability/aws-otel-collector).
+ */
+export const DEFAULT_METRICS_AGENT_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0";
+
 export const celeryKeys = {
+    metricsAgentImage: key<string>({
+        type: "string",
+        description:
+            "Image of the metrics sidecar (the ADOT collector) in every Celery task. The default is on ECR Public, pulled through the NAT gateway; with airflow:natStrategy none, copy it into this account's ECR and name that copy here. It must have airflow:cpuArchitecture.",
+        default: DEFAULT_METRICS_AGENT_IMAGE,
+        allowed: "an image URI with a tag or digest",
+        schema: z.string().regex(IMAGE_URI),
+    }),
     image: key<string>({
         type: "string",
         description:

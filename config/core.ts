@@ -29,7 +29,10 @@ export const RESERVED_TAGS = ["Project", "Environment", "Production", "ManagedBy
 const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 /** Cross-key checks of the core keys. */
-export function coreRules(v: { environment: string; tags: Readonly<Record<string, string>> }): string[] {
+export function coreRules(
+    v: { environment: string; tags: Readonly<Record<string, string>> },
+    defaultTags: Readonly<Record<string, string>> = {},
+): string[] {
     const errors: string[] = [];
     if (v.environment.includes("--")) {
         errors.push(
@@ -42,11 +45,27 @@ export function coreRules(v: { environment: string; tags: Readonly<Record<string
             `airflow:tags must not set ${reserved.map((t) => JSON.stringify(t)).join(", ")} (the program sets ${RESERVED_TAGS.join(", ")} itself and would overwrite them), got ${JSON.stringify(v.tags)}`,
         );
     }
-    // AWS takes at most 50 tags per resource (Tagging best practices, "Tag naming limits and requirements").
-    const room = 50 - RESERVED_TAGS.length;
-    if (Object.keys(v.tags).length > room) {
+    // The provider's default tags (aws:defaultTags) go on every resource too, and a resource's own tags
+    // override them key by key: the program's would replace the user's without a word.
+    const shadowed = RESERVED_TAGS.filter((t) => t in defaultTags);
+    if (shadowed.length > 0) {
         errors.push(
-            `airflow:tags must have at most ${room} tags (AWS allows 50 per resource and the program adds ${RESERVED_TAGS.length}), got ${Object.keys(v.tags).length}`,
+            `aws:defaultTags must not set ${shadowed.map((t) => JSON.stringify(t)).join(", ")} in its tags (the program sets ${RESERVED_TAGS.join(", ")} on its resources, and a resource's own tags override the provider's default tags), got ${JSON.stringify(defaultTags)}`,
+        );
+    }
+    // AWS takes at most 50 tags per resource (Tagging best practices, "Tag naming limits and requirements"),
+    // the provider's default tags included.
+    const room = 50 - RESERVED_TAGS.length;
+    const own = Object.keys(v.tags).length;
+    const defaults = Object.keys(defaultTags).filter((t) => !(RESERVED_TAGS as readonly string[]).includes(t));
+    const distinct = new Set([...Object.keys(v.tags), ...defaults]).size;
+    if (defaults.length === 0 && own > room) {
+        errors.push(
+            `airflow:tags must have at most ${room} tags (AWS allows 50 per resource and the program adds ${RESERVED_TAGS.length}), got ${own}`,
+        );
+    } else if (distinct > room) {
+        errors.push(
+            `airflow:tags must have at most ${room} tags together with aws:defaultTags (AWS allows 50 per resource and the program adds ${RESERVED_TAGS.length}), got ${own} and ${defaults.length} default tags (${distinct} distinct)`,
         );
     }
     const bad = Object.entries(v.tags).filter(([k, value]) => !TAG_CHARACTERS.test(k) || !TAG_CHARACTERS.test(value));

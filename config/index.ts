@@ -166,6 +166,8 @@ export interface CeleryConfig {
     readonly offHours?: OffHours;
     /** Container Insights on the cluster. */
     readonly containerInsights: boolean;
+    /** Image of the metrics sidecar in every task (airflow:metricsAgentImage; default: the ADOT collector on ECR Public). */
+    readonly metricsAgentImage: string;
 }
 
 /** The Fargate jobs' slice: field for field a part of FargateJobs' arguments (`FargateJobsSettings`). */
@@ -400,6 +402,7 @@ function celeryConfig(values: ConfigValues): CeleryConfig {
     return {
         flower: values.flower,
         image: values.image || undefined,
+        metricsAgentImage: values.metricsAgentImage,
         ecrKeepImages: values.ecrKeepImages,
         logRetentionDays: values.logRetentionDays,
         webAccess: values.webAccess,
@@ -501,20 +504,29 @@ function readRaw(): Record<string, unknown> {
         if (k.startsWith(prefix) && !(k.slice(prefix.length) in CONFIG_KEYS)) values[k] = raw;
     }
     const aws = new pulumi.Config("aws");
-    for (const name of ["region", "allowedAccountIds"]) {
+    for (const name of ["region", "allowedAccountIds", "defaultTags"]) {
         const raw = aws.get(name);
         if (raw !== undefined) values[`aws:${name}`] = raw;
     }
     return values;
 }
 
-/** The AWS provider's own keys the checks need: the region, and the accounts when the stack names them. */
-/** Where the stack deploys: `aws:region` and `aws:allowedAccountIds` of its configuration. */
+/**
+ * Where the stack deploys, from the AWS provider's own keys the checks need: `aws:region`, and
+ * `aws:allowedAccountIds` and `aws:defaultTags` when the stack sets them.
+ */
 function awsTarget(config: RawConfig["config"]): AwsTarget {
     const region = config["aws:region"];
     const accounts = config["aws:allowedAccountIds"];
     const parsed = typeof accounts === "string" ? parseJson(accounts) : accounts;
+    const defaults = config["aws:defaultTags"];
+    const defaultTags = (typeof defaults === "string" ? parseJson(defaults) : defaults) as
+        { tags?: Record<string, unknown> } | undefined;
     return {
+        defaultTags:
+            defaultTags && typeof defaultTags === "object" && defaultTags.tags && typeof defaultTags.tags === "object"
+                ? Object.fromEntries(Object.entries(defaultTags.tags).map(([k, t]) => [k, String(t)]))
+                : undefined,
         region: typeof region === "string" ? region : undefined,
         allowedAccountIds:
             parsed === undefined || parsed === null
@@ -557,10 +569,19 @@ function validate(raw: RawConfig, target: AwsTarget): ConfigValues {
     }
     const v = values as ConfigValues;
     const rules: { reads: (keyof ConfigValues)[]; check: () => string[] }[] = [
-        { reads: ["environment", "tags"], check: () => coreRules(v) },
+        { reads: ["environment", "tags"], check: () => coreRules(v, target.defaultTags) },
         { reads: ["layout", "airflowVersion"], check: () => versionRules(v) },
         {
-            reads: ["layout", "natStrategy", "interfaceEndpoints", "broker", "ecsExec", "image", "jobImage"],
+            reads: [
+                "layout",
+                "natStrategy",
+                "interfaceEndpoints",
+                "broker",
+                "ecsExec",
+                "image",
+                "jobImage",
+                "metricsAgentImage",
+            ],
             check: () => networkRules(v, target.region),
         },
         {

@@ -2,6 +2,9 @@ import { z } from "zod";
 import { FARGATE_CPUS, isFargateSize, memoryChoices } from "./fargate";
 import { boolKey, intChoiceKey, key, KeySpec } from "./spec";
 
+/** The job image's default: Docker's official python image, mirrored on ECR Public. */
+export const DEFAULT_JOB_IMAGE = "public.ecr.aws/docker/library/python:3.12-slim";
+
 const IMAGE_URI = /^[a-z0-9][a-z0-9.-]*(:[0-9]+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$/;
 
 /** The Fargate job that DAGs start with EcsRunTaskOperator (the fargate_parallel_tasks DAG). */
@@ -10,7 +13,7 @@ export const jobKeys = {
         type: "string",
         description:
             "Image of the Fargate job task definition that DAGs run with EcsRunTaskOperator (pulled through the NAT gateway unless it is in this account's ECR).",
-        default: "public.ecr.aws/docker/library/python:3.12-slim",
+        default: DEFAULT_JOB_IMAGE,
         allowed: "an image URI with a tag or digest",
         schema: z.string().regex(IMAGE_URI),
     }),

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { DEFAULT_METRICS_AGENT_IMAGE } from "./celery";
+import { DEFAULT_JOB_IMAGE } from "./jobs";
 import { boolKey, enumKey, key, KeySpec, shown } from "./spec";
 
 /**
@@ -56,6 +58,19 @@ const cronKey = (description: string) =>
             return !!p && p.minute <= 59 - STOP_STAGGER_MINUTES.last;
         }),
     });
+
+/**
+ * The images the program runs by default besides the Airflow image it builds (for the tasks'
+ * architecture), each with the page that shows it published for both linux/amd64 and linux/arm64, so
+ * that airflow:cpuArchitecture can be either. A default image not listed here fails
+ * tests/levers.test.ts until someone has checked it.
+ */
+export const MULTI_ARCH_IMAGES: Readonly<Record<string, string>> = {
+    [DEFAULT_JOB_IMAGE]:
+        "https://hub.docker.com/_/python (official image: amd64, arm64v8 and others; ECR Public mirrors Docker's library)",
+    [DEFAULT_METRICS_AGENT_IMAGE]:
+        "https://gallery.ecr.aws/aws-observability/aws-otel-collector (Linux x86-64 and ARM 64; the project publishes an arm64 manifest since v0.23.0 and runs its end-to-end tests on arm64, .github/workflows/CI-e2etest-eks-arm64.yml)",
+};
 
 export const leverKeys = {
     cpuArchitecture: enumKey(

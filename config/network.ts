@@ -145,6 +145,7 @@ export function networkRules(
         ecsExec: boolean;
         image: string;
         jobImage: string;
+        metricsAgentImage: string;
     },
     region: string | undefined,
 ): string[] {
@@ -160,10 +161,14 @@ export function networkRules(
         );
     }
     // Without NAT nothing outside AWS is reachable, and of ECR only the region's own registries.
-    const images: [string, string, string][] = [
+    // Each image the stack's tasks pull: [key, image, who pulls it].
+    type Pulled = [string, string, string];
+    const celery = v.layout === "celery";
+    const images: Pulled[] = [
         ["jobImage", v.jobImage, "the Fargate job task pulls"],
-        ...(v.layout === "celery" && v.image !== ""
-            ? [["image", v.image, "the Airflow services pull"] as [string, string, string]]
+        ...(celery && v.image !== "" ? [["image", v.image, "the Airflow services pull"] as Pulled] : []),
+        ...(celery
+            ? [["metricsAgentImage", v.metricsAgentImage, "every Celery task's metrics sidecar pulls"] as Pulled]
             : []),
     ];
     for (const [key, image, what] of images) {

@@ -17,6 +17,8 @@ const families = (classes: readonly string[]) =>
     [...new Set(classes.map((c) => c.split(".").slice(0, 2).join(".")))].sort().join(", ");
 /** A job image the network can pull without NAT, and the endpoints the Celery layout and the DAGs need. */
 const JOB_ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs:1";
+/** The metrics sidecar's image copied into the region's ECR (what a stack without NAT must use). */
+const AGENT_ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/aws-otel-collector:v0.40.0";
 const CELERY_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "monitoring", "ecs", "sagemaker.api"];
 
 describe("config loader", () => {
@@ -131,6 +133,7 @@ describe("config loader", () => {
                 "airflow:natStrategy": "none",
                 "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr"],
                 "airflow:jobImage": JOB_ECR,
+                "airflow:metricsAgentImage": AGENT_ECR,
             },
             'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "secretsmanager", "monitoring", "ecs", "sagemaker.api" when airflow:natStrategy is "none" and airflow:layout is "celery" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr"], missing "logs": every container logs to CloudWatch Logs; "secretsmanager": Fargate reads Airflow\'s secrets at start; "monitoring": the control service publishes the queue-depth metric the worker pools scale on; "ecs": the fargate_parallel_tasks DAG runs and watches ECS tasks; "sagemaker.api": the ml_training_pipeline DAG starts and watches SageMaker jobs',
         ],
@@ -141,6 +144,7 @@ describe("config loader", () => {
                 "airflow:natStrategy": "none",
                 "airflow:interfaceEndpoints": ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ecs", "sagemaker.api"],
                 "airflow:jobImage": JOB_ECR,
+                "airflow:metricsAgentImage": AGENT_ECR,
             },
             'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "secretsmanager", "monitoring", "ecs", "sagemaker.api" when airflow:natStrategy is "none" and airflow:layout is "celery" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr","logs","secretsmanager","ecs","sagemaker.api"], missing "monitoring": the control service publishes the queue-depth metric the worker pools scale on',
         ],
@@ -162,6 +166,7 @@ describe("config loader", () => {
                     "sagemaker.api",
                 ],
                 "airflow:jobImage": JOB_ECR,
+                "airflow:metricsAgentImage": AGENT_ECR,
             },
             'airflow:interfaceEndpoints must include "ecr.api", "ecr.dkr", "logs", "secretsmanager", "monitoring", "sqs", "ssmmessages", "ecs", "sagemaker.api" when airflow:natStrategy is "none" and airflow:layout is "celery" (private subnets have no other way to reach those AWS services), got ["ecr.api","ecr.dkr","logs","secretsmanager","monitoring","ecs","sagemaker.api"], missing "sqs": SQS is the Celery broker (airflow:broker); "ssmmessages": ECS Exec (airflow:ecsExec) opens SSM sessions',
         ],
@@ -178,8 +183,22 @@ describe("config loader", () => {
         [
             "dev",
             "no NAT gateway with a job image on the internet (the default, public.ecr.aws)",
-            { "airflow:natStrategy": "none", "airflow:interfaceEndpoints": CELERY_ENDPOINTS },
+            {
+                "airflow:natStrategy": "none",
+                "airflow:interfaceEndpoints": CELERY_ENDPOINTS,
+                "airflow:metricsAgentImage": AGENT_ECR,
+            },
             'airflow:jobImage must be an image in a private ECR registry of us-east-1 (<account>.dkr.ecr.us-east-1.amazonaws.com/...) when airflow:natStrategy is "none": the Fargate job task pulls it through the ECR endpoints, and nothing else is reachable without NAT, got "public.ecr.aws/docker/library/python:3.12-slim"',
+        ],
+        [
+            "dev",
+            "no NAT gateway with the metrics sidecar's image on the internet (the default, ECR Public)",
+            {
+                "airflow:natStrategy": "none",
+                "airflow:interfaceEndpoints": CELERY_ENDPOINTS,
+                "airflow:jobImage": JOB_ECR,
+            },
+            'airflow:metricsAgentImage must be an image in a private ECR registry of us-east-1 (<account>.dkr.ecr.us-east-1.amazonaws.com/...) when airflow:natStrategy is "none": every Celery task\'s metrics sidecar pulls it through the ECR endpoints, and nothing else is reachable without NAT, got "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0"',
         ],
         [
             "dev",
@@ -188,6 +207,7 @@ describe("config loader", () => {
                 "airflow:natStrategy": "none",
                 "airflow:interfaceEndpoints": CELERY_ENDPOINTS,
                 "airflow:jobImage": JOB_ECR,
+                "airflow:metricsAgentImage": AGENT_ECR,
                 "airflow:image": "ghcr.io/me/airflow:3.0.6",
             },
             'airflow:image must be an image in a private ECR registry of us-east-1 (<account>.dkr.ecr.us-east-1.amazonaws.com/...) when airflow:natStrategy is "none": the Airflow services pull it through the ECR endpoints, and nothing else is reachable without NAT, got "ghcr.io/me/airflow:3.0.6"',
@@ -269,6 +289,21 @@ describe("config loader", () => {
         ],
         [
             "dev",
+            "provider default tags that the program's own tags would overwrite (aws:defaultTags)",
+            { "aws:defaultTags": { tags: { Environment: "sandbox", Name: "n", Owner: "data" } } },
+            'aws:defaultTags must not set "Environment", "Name" in its tags (the program sets Project, Environment, Production, ManagedBy, Name on its resources, and a resource\'s own tags override the provider\'s default tags), got {"Environment":"sandbox","Name":"n","Owner":"data"}',
+        ],
+        [
+            "dev",
+            "more tags than AWS allows on a resource, counting the provider's default tags",
+            {
+                "airflow:tags": Object.fromEntries([...Array(30).keys()].map((i) => [`t${i}`, "x"])),
+                "aws:defaultTags": { tags: Object.fromEntries([...Array(20).keys()].map((i) => [`d${i}`, "x"])) },
+            },
+            "airflow:tags must have at most 45 tags together with aws:defaultTags (AWS allows 50 per resource and the program adds 5), got 30 and 20 default tags (50 distinct)",
+        ],
+        [
+            "dev",
             "tags with characters AWS refuses",
             { "airflow:tags": { "team#1": "data", Owner: "a,b" } },
             'airflow:tags must use only letters, digits, spaces and _ . : / = + - @ in tag names and values (AWS\'s tag character set), got "team#1": "data", "Owner": "a,b"',
@@ -329,6 +364,7 @@ describe("config loader", () => {
                 "airflow:natStrategy": "none",
                 "airflow:interfaceEndpoints": CELERY_ENDPOINTS,
                 "airflow:jobImage": JOB_ECR,
+                "airflow:metricsAgentImage": AGENT_ECR,
             }),
         ).to.deep.equal([]);
     });

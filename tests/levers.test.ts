@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { offHoursActions, shiftCron, stopOffsetMinutes } from "../components/celery/scaling";
 import { airflowServices, statelessCapacity } from "../components/celery/services";
 import { CELERY_DEFAULTS } from "../config";
-import { dockerPlatform, parseWeeklyCron } from "../config/levers";
+import { dockerPlatform, MULTI_ARCH_IMAGES, parseWeeklyCron } from "../config/levers";
 import { itRejectsEach } from "./harness/config";
 import { ProgramRun, runStack } from "./harness/program";
 
@@ -164,6 +164,20 @@ describe("cost levers in the committed stacks", function () {
         it(`${stack}: builds the Airflow image for linux/arm64`, () => {
             const image = runs[stack].ofType("awsx:ecr:Image")[0];
             expect(image?.inputs.platform).to.equal("linux/arm64");
+        });
+
+        it(`${stack}: runs only images published for linux/arm64: the one it builds, and those of MULTI_ARCH_IMAGES`, () => {
+            const built = runs[stack].ofType("awsx:ecr:Image").map((i) => String(i.state.imageUri));
+            const images = new Set(
+                runs[stack]
+                    .ofType(T.task)
+                    .flatMap((t) => JSON.parse(t.inputs.containerDefinitions) as { image: string }[])
+                    .map((c) => c.image),
+            );
+            expect(built).to.have.length(1);
+            expect(images.size).to.be.greaterThan(1);
+            const unchecked = [...images].filter((i) => !built.includes(i) && !(i in MULTI_ARCH_IMAGES));
+            expect(unchecked, "images nobody has checked for linux/arm64").to.deep.equal([]);
         });
 
         it(`${stack}: stops every service at its staggered off-hours time and starts it again, in UTC`, () => {

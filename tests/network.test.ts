@@ -233,7 +233,7 @@ for (const stack of STACKS) {
 }
 
 describe("network configuration variants", () => {
-    it("creates no NAT gateway and no default route with natStrategy none", async () => {
+    it("creates no NAT gateway and no default route with natStrategy none, every metrics sidecar on the ECR copy it names", async () => {
         const run = await runProgram("dev", {
             "airflow:natStrategy": "none",
             "airflow:interfaceEndpoints": [
@@ -246,9 +246,19 @@ describe("network configuration variants", () => {
                 "sagemaker.api",
             ],
             "airflow:jobImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs:1",
+            "airflow:metricsAgentImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/aws-otel-collector:v0.40.0",
         });
         expect(run.ofType(T.nat)).to.have.length(0);
         expect(run.ofType(T.route).map((r) => r.name)).to.deep.equal(["airflow-dev-public-default-route"]);
+        const agentImages = run
+            .ofType("aws:ecs/taskDefinition:TaskDefinition")
+            .flatMap((t) => JSON.parse(t.inputs.containerDefinitions) as { name: string; image: string }[])
+            .filter((c) => c.name === "metrics-agent")
+            .map((c) => c.image);
+        expect(agentImages.length, "metrics sidecars").to.be.greaterThan(0);
+        expect([...new Set(agentImages)]).to.deep.equal([
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/aws-otel-collector:v0.40.0",
+        ]);
     });
 
     it("spans three zones and opens the listeners (Flower's too) to each allow-listed block only", async () => {

@@ -5,7 +5,7 @@ import { SAGEMAKER_LOG_GROUPS } from "../components/sagemaker";
 import { rdsLogGroupName } from "../components/storage";
 import { upgradeSnapshotIdentifier, upgradeSnapshotResourceName } from "../components/celery";
 import { buildPlan, Plan, PlannedResource } from "../tools/plan/plan";
-import { runStack, STACKS } from "./harness/program";
+import { runProgram, runStack, StackName, STACKS } from "./harness/program";
 
 const T = {
     service: "aws:ecs/service:Service",
@@ -54,11 +54,20 @@ function missing(o: Ordering, r: PlannedResource, required: PlannedResource[]): 
     return required.filter((d) => !waits.has(d.urn)).map((d) => `${r.name} does not wait for ${d.type} ${d.name}`);
 }
 
-for (const stack of STACKS) {
-    describe(`order of creation on ${stack} (the plan's dependencies)`, () => {
+/** Each committed stack, and each in the other layout (the services, tasks and uploads the other creates). */
+const RUNS: [string, StackName, Record<string, unknown>][] = [
+    ...STACKS.map((stack): [string, StackName, Record<string, unknown>] => [stack, stack, {}]),
+    ["dev on MWAA", "dev", { "airflow:layout": "mwaa" }],
+    ["prod on Celery", "prod", { "airflow:layout": "celery" }],
+];
+
+for (const [label, stack, overrides] of RUNS) {
+    describe(`order of creation on ${label} (the plan's dependencies)`, () => {
         let o: Ordering;
         before(async () => {
-            o = new Ordering(await buildPlan(await runStack(stack)));
+            const run =
+                Object.keys(overrides).length === 0 ? await runStack(stack) : await runProgram(stack, overrides);
+            o = new Ordering(await buildPlan(run));
         });
 
         it("gives every resource its dependencies: explicit dependsOn and the resources its inputs come from", () => {
@@ -131,6 +140,49 @@ for (const stack of STACKS) {
             expect(problems).to.deep.equal([]);
         });
 
+        it("sends every container's logs and metrics only to log groups the program creates, with the stack's retention, before the task definition", () => {
+            const retention = Number(o.plan.config["airflow:logRetentionDays"] ?? 30);
+            const groups = o.ofType("aws:cloudwatch/logGroup:LogGroup");
+            const tasks = o.ofType("aws:ecs/taskDefinition:TaskDefinition");
+            const problems = tasks.flatMap((task) => {
+                const containers = JSON.parse(String(task.inputs.containerDefinitions)) as {
+                    name: string;
+                    logConfiguration?: { logDriver: string; options?: Record<string, string> };
+                    environment?: { name: string; value: string }[];
+                }[];
+                // Where each container writes: its log driver's group, and the metrics sidecar's EMF group.
+                const writes = containers.flatMap((c) => [
+                    ...(c.logConfiguration ? [[c.name, c.logConfiguration.options?.["awslogs-group"]]] : []),
+                    ...(c.environment ?? [])
+                        .filter((e) => e.name === "AOT_CONFIG_CONTENT")
+                        .map((e) => [c.name, JSON.parse(e.value).exporters?.awsemf?.log_group_name as string]),
+                ]);
+                return [
+                    ...containers
+                        .filter((c) => !c.logConfiguration)
+                        .map((c) => `${task.name}: ${c.name} has no log configuration`),
+                    ...containers
+                        .filter((c) => c.logConfiguration?.options?.["awslogs-create-group"] !== undefined)
+                        .map((c) => `${task.name}: ${c.name} lets the log driver create its group`),
+                    ...writes.flatMap(([container, groupName]) => {
+                        const group = groups.find((g) => g.inputs.name === groupName);
+                        if (!group)
+                            return [
+                                `${task.name}: ${container} writes ${groupName}, which the program does not create`,
+                            ];
+                        return [
+                            ...(group.inputs.retentionInDays === retention
+                                ? []
+                                : [`${groupName}: retention ${group.inputs.retentionInDays}, not ${retention}`]),
+                            ...missing(o, task, [group]),
+                        ];
+                    }),
+                ];
+            });
+            expect(tasks.length, "task definitions").to.be.greaterThan(0);
+            expect(problems).to.deep.equal([]);
+        });
+
         it("snapshots the metadata database, named after the Airflow version and kept, before the control service's task definition that migrates", () => {
             const dbs = o.ofType("aws:rds/instance:Instance");
             const snapshots = o.ofType("aws:rds/snapshot:Snapshot");
@@ -190,7 +242,7 @@ for (const stack of STACKS) {
                 ];
             });
             expect(problems).to.deep.equal([]);
-            if (stack === "prod") expect(o.ofType(T.mwaa)).to.have.length(1);
+            if (label === "prod" || label === "dev on MWAA") expect(o.ofType(T.mwaa)).to.have.length(1);
         });
     });
 }

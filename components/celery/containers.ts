@@ -36,7 +36,7 @@ export interface ContainersInput {
     /** The shared file system is mounted (storage created one). */
     sharedFileSystem: boolean;
     /** The metrics sidecar (agent.ts) every task runs: the Environment dimension and its log group. Default: none. */
-    metrics?: { environmentName: string; logGroupName: string };
+    metrics?: { environmentName: string; logGroupName: string; image: string };
     /**
      * Whether the task gets the rds-ca init container and its bundle (default true). Only the local
      * runner (scripts/local) passes false: its PostgreSQL is on loopback without TLS.

@@ -156,8 +156,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
                     subnetIds: args.network.privateSubnetIds,
                     securityGroupId: args.network.servicesSecurityGroupId,
                     fileSystem: args.storage.fileSystem,
-                    // The Environment dimension is the component's name, as MWAA's environment would be named.
-                    metrics: { environmentName: name, logGroupName: metricsLogGroup.name },
+                    metrics: this.metricsSidecar(name, resolved, metricsLogGroup),
                     tags,
                     taskDefinitionDependsOn: spec.control ? this.upgradeSnapshot(name, resolved, args) : [],
                 },
@@ -203,6 +202,14 @@ export class CeleryCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+    }
+
+    /**
+     * What every task's metrics sidecar needs: the Environment dimension is the component's name, as
+     * MWAA's environment would be named; the log group it writes; its image (airflow:metricsAgentImage).
+     */
+    private metricsSidecar(name: string, resolved: ResolvedCeleryArgs, group: aws.cloudwatch.LogGroup) {
+        return { environmentName: name, logGroupName: group.name, image: resolved.metricsAgentImage };
     }
 
     /** The log group every task's metrics sidecar (components/observability/agent.ts) writes Airflow's metrics to. */

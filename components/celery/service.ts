@@ -48,8 +48,8 @@ export interface ServiceArgs {
     securityGroupId: pulumi.Input<string>;
     fileSystem?: { id: pulumi.Input<string>; accessPointId: pulumi.Input<string> };
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** The metrics sidecar: the Environment dimension of Airflow's metrics and the log group it writes. Default: none. */
-    metrics?: { environmentName: string; logGroupName: pulumi.Input<string> };
+    /** The metrics sidecar: the Environment dimension of Airflow's metrics, the log group it writes and its image. Default: none. */
+    metrics?: { environmentName: string; logGroupName: pulumi.Input<string>; image: string };
     /** What the task definition is registered after (the control service: the pre-upgrade snapshot). Default: none. */
     taskDefinitionDependsOn?: pulumi.Resource[];
 }
@@ -131,7 +131,11 @@ export function createService(
                     ecsExec: args.ecsExec,
                     sharedFileSystem: !!args.fileSystem,
                     metrics: args.metrics
-                        ? { environmentName: args.metrics.environmentName, logGroupName: metricsGroup }
+                        ? {
+                              environmentName: args.metrics.environmentName,
+                              logGroupName: metricsGroup,
+                              image: args.metrics.image,
+                          }
                         : undefined,
                 }),
             ),

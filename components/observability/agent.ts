@@ -16,10 +16,14 @@
  * Everything here is pure: the task definitions of the Celery layout add `agentContainer(...)` and
  * `agentStatements(...)`, and render Airflow's side with `airflowMetricsEnvironment()` (lib/airflow-env.ts).
  */
+import { DEFAULT_METRICS_AGENT_IMAGE } from "../../config/celery";
 import { AIRFLOW_NAMESPACE, airflowMetricRules, AirflowMetricRule } from "./metrics";
 
-/** ADOT collector's public image (ECR Public, aws-observability), pinned. */
-export const AGENT_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0";
+/** ADOT collector's public image (ECR Public, aws-observability), pinned: airflow:metricsAgentImage's default. */
+export const AGENT_IMAGE = DEFAULT_METRICS_AGENT_IMAGE;
+
+/** The sidecar's container name in every task definition that runs it. */
+export const AGENT_CONTAINER = "metrics-agent";
 
 /** Where the collector listens for StatsD (UDP) inside the task: containers of a task share localhost. */
 export const STATSD_ENDPOINT = { host: "127.0.0.1", port: 8125 } as const;
@@ -128,13 +132,15 @@ export interface AgentContainerArgs extends AgentConfigArgs {
     region: string;
     /** The task's own log group, for the collector's logs. */
     taskLogGroupName: string;
+    /** The collector's image (airflow:metricsAgentImage). Default: AGENT_IMAGE. */
+    image?: string;
 }
 
 /** The sidecar's ECS container definition: not essential (Airflow keeps running if it stops). */
 export function agentContainer(args: AgentContainerArgs): Record<string, unknown> {
     return {
-        name: "metrics-agent",
-        image: AGENT_IMAGE,
+        name: AGENT_CONTAINER,
+        image: args.image ?? AGENT_IMAGE,
         essential: false,
         cpu: AGENT_SIZE.cpu,
         memoryReservation: AGENT_SIZE.memoryReservation,

@@ -10,7 +10,7 @@
 // Every resource type is classified: priced, or free (with the reason). A type the classification does
 // not know is listed as unpriced, never skipped; so is a priced type whose size the table lacks.
 import { costLoadFrom, CostLoad } from "../../config/cost";
-import { AGENT_IMAGE } from "../../components/observability/agent";
+import { AGENT_CONTAINER } from "../../components/observability/agent";
 import { AIRFLOW_NAMESPACE, airflowMetricRules, EVENT_METRICS } from "../../components/observability/metrics";
 import { endpointsRequiredWithoutNat } from "../../config/network";
 import {
@@ -127,6 +127,8 @@ export const RESOURCE_CLASSES: Readonly<Record<string, Classification>> = {
     "aws:rds/cluster:Cluster": { price: priceAuroraCluster },
     "aws:rds/clusterInstance:ClusterInstance": { price: priceAuroraInstance },
     "aws:elasticache/replicationGroup:ReplicationGroup": { price: priceReplicationGroup },
+    "aws:sqs/queue:Queue": { price: priceQueue },
+    "aws:sqs/queuePolicy:QueuePolicy": free("queue policies are free"),
     "aws:efs/fileSystem:FileSystem": {
         price: (_r, ctx) => use(["storage", PRICES.efsStandardGbMonth, ctx.load.costEfsGb, ctx.load.costEfsGb]),
     },
@@ -484,8 +486,7 @@ function priceService(service: CostResource, ctx: Context): Priced {
     if (typeof size === "string") return { unpriced: size };
     const strategy = strategyOf(service, ctx);
     if (typeof strategy === "string") return { unpriced: strategy };
-    const scaling = ctx.scaling(service);
-    const rest = ctx.restTimeline(service);
+    const { rest, autoscaled, peak, atRest, busyHours } = busyWindow(service, ctx);
     // Idle: task-hours on each provider, minute by minute through the week, scaled to a month.
     const idle: Record<FargateProvider, number> = { FARGATE: 0, FARGATE_SPOT: 0 };
     for (const count of rest) {
@@ -497,12 +498,8 @@ function priceService(service: CostResource, ctx: Context): Priced {
     idle.FARGATE *= perMinute;
     idle.FARGATE_SPOT *= perMinute;
     // Loaded: the busy hours at the largest maximum the week allows, in the minutes that allow it.
-    const peak = Math.max(...scaling.bounds.map((b) => b.max));
-    const peakMinutes = scaling.bounds.filter((b) => b.max === peak).length;
-    const busyHours = Math.min(ctx.busyHoursPerMonth, (peakMinutes / MINUTES_PER_WEEK) * H);
     const loaded = { ...idle };
-    if (scaling.autoscaled && busyHours > 0) {
-        const atRest = rest[scaling.bounds.findIndex((b) => b.max === peak)];
+    if (autoscaled && busyHours > 0) {
         const high = spread(peak, strategy);
         const low = spread(atRest, strategy);
         loaded.FARGATE += busyHours * (high.FARGATE - low.FARGATE);
@@ -511,10 +508,62 @@ function priceService(service: CostResource, ctx: Context): Priced {
     const avgRest = rest.reduce((a, b) => a + b, 0) / rest.length;
     const described = [
         `${fmtQ(size.vcpu)} vCPU ${fmtQ(size.gb)} GB ${size.arch}`,
-        `${fmtQ(round(avgRest))} task${avgRest === 1 ? "" : "s"} at rest${scaling.autoscaled ? `, ${peak} for ${fmtQ(round(busyHours))} h` : ""}`,
+        `${fmtQ(round(avgRest))} task${avgRest === 1 ? "" : "s"} at rest${autoscaled ? `, ${peak} for ${fmtQ(round(busyHours))} h` : ""}`,
         strategy.map((s) => `${s.provider} weight ${s.weight}${s.base ? ` base ${s.base}` : ""}`).join(", "),
     ].join("; ");
     return withBasis(use(...fargateUses(size, idle, loaded)), described);
+}
+
+/**
+ * Seconds between a running Celery worker's receives on an empty SQS queue: kombu's SQS transport
+ * long-polls for `wait_time_seconds` (default 10) and then waits its `polling_interval` (default 1),
+ * kombu 5.6 kombu/transport/SQS.py; the program sets neither option (lib/airflow-env.ts). Sends and
+ * deletes of the tasks themselves are a few per task instance and are not counted.
+ */
+export const SQS_SECONDS_PER_RECEIVE = 10 + 1;
+
+/**
+ * An SQS queue of the sqs broker: its worker pool's polls (the pool whose service serves the queue,
+ * named as celeryQueueNames and the pool's role name it: `<name>-celery-<pool>` and
+ * `<name>-worker-<pool>`). A dead-letter queue is read by no one.
+ */
+function priceQueue(queue: CostResource, ctx: Context): Priced {
+    const serviceName = queue.name.replace("-celery-", "-worker-");
+    const service = queue.name.endsWith("-dlq")
+        ? undefined
+        : ctx.ofType("aws:ecs/service:Service").find((s) => s.name === serviceName);
+    const hours = service ? taskHours(service, ctx) : { idle: 0, loaded: 0 };
+    const perMillion = 3600 / SQS_SECONDS_PER_RECEIVE / 1e6;
+    return withBasis(
+        use(["requests", PRICES.sqsMillionRequests, hours.idle * perMillion, hours.loaded * perMillion]),
+        service
+            ? `${fmtQ(round(hours.idle))}/${fmtQ(round(hours.loaded))} worker task-hours of ${service.name}, a receive every ${SQS_SECONDS_PER_RECEIVE} s`
+            : "a dead-letter queue: nothing polls it",
+    );
+}
+
+/** A service's running task-hours in a month, idle and at the load (the same week as its Fargate line). */
+function taskHours(service: CostResource, ctx: Context): { idle: number; loaded: number } {
+    const w = busyWindow(service, ctx);
+    const idle = (w.rest.reduce((a, b) => a + b, 0) * H) / MINUTES_PER_WEEK;
+    return { idle, loaded: idle + (w.autoscaled ? w.busyHours * (w.peak - w.atRest) : 0) };
+}
+
+/**
+ * A service's week at the load: its task count at rest minute by minute, and the busy hours at the
+ * largest maximum the week allows (in the minutes that allow it), from `atRest` tasks to `peak`.
+ */
+function busyWindow(
+    service: CostResource,
+    ctx: Context,
+): { rest: number[]; autoscaled: boolean; peak: number; atRest: number; busyHours: number } {
+    const scaling = ctx.scaling(service);
+    const rest = ctx.restTimeline(service);
+    const peak = Math.max(...scaling.bounds.map((b) => b.max));
+    const peakMinutes = scaling.bounds.filter((b) => b.max === peak).length;
+    const busyHours = Math.min(ctx.busyHoursPerMonth, (peakMinutes / MINUTES_PER_WEEK) * H);
+    const atRest = rest[scaling.bounds.findIndex((b) => b.max === peak)];
+    return { rest, autoscaled: scaling.autoscaled, peak, atRest, busyHours };
 }
 
 /** A task definition no service runs: the Fargate jobs DAGs start, for the load's job hours. */
@@ -696,7 +745,7 @@ function agentMetricCount(r: CostResource, ctx: Context): number {
 function agentLogGroupsOf(t: CostResource): string[] {
     const containers = JSON.parse(String(t.inputs.containerDefinitions ?? "[]")) as any[];
     return containers
-        .filter((c) => c.image === AGENT_IMAGE)
+        .filter((c) => c.name === AGENT_CONTAINER)
         .flatMap((c) => (c.environment ?? []).filter((e: any) => e.name === "AOT_CONFIG_CONTENT"))
         .map((e: any) => String(JSON.parse(e.value).exporters?.awsemf?.log_group_name));
 }

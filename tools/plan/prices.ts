@@ -200,6 +200,12 @@ export const PRICES = {
         note: NOT_STORED,
     }),
     sagemakerStorageGbMonth: price(0.14, "GB-month of ML storage volume", SAGEMAKER, { note: NOT_STORED }),
+    sqsMillionRequests: price(
+        0.4,
+        "million requests (Standard queue; the first million a month are free, which the estimate does not count)",
+        "https://aws.amazon.com/sqs/pricing/",
+        { note: NOT_STORED },
+    ),
 } as const satisfies Record<string, Price>;
 
 /**
