@@ -19,13 +19,21 @@ export interface FargateCluster {
 /**
  * An ECS cluster with Container Insights (unless `containerInsights` is false) and the FARGATE and FARGATE_SPOT capacity providers, named
  * `<prefix>-cluster` and `<prefix>-capacity-providers`. Shared by CeleryCluster and FargateJobs.
+ *
+ * With Container Insights, the performance log group `/aws/ecs/containerinsights/<cluster>/performance`
+ * is created here (`<prefix>-insights-logs`) with `logRetentionDays`, and the capacity providers wait
+ * for it: Container Insights would otherwise create it on the first task's metrics, outside the
+ * stack's retention ("it automatically creates a log group for the performance log events":
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-reference.html).
+ * Every service and task waits for the capacity providers, so the group exists before anything writes.
  */
 export function fargateCluster(
     prefix: string,
     tags: pulumi.Input<Record<string, pulumi.Input<string>>> | undefined,
     parent: pulumi.Resource,
-    containerInsights = true,
+    options: { containerInsights: boolean; logRetentionDays: number },
 ): FargateCluster {
+    const { containerInsights } = options;
     const cluster = new aws.ecs.Cluster(
         `${prefix}-cluster`,
         {
@@ -34,6 +42,17 @@ export function fargateCluster(
         },
         { parent },
     );
+    const insightsLogs = containerInsights
+        ? new aws.cloudwatch.LogGroup(
+              `${prefix}-insights-logs`,
+              {
+                  name: containerInsightsLogGroupName(cluster.name),
+                  retentionInDays: options.logRetentionDays,
+                  tags: withName(tags, `${prefix}-insights-logs`),
+              },
+              { parent },
+          )
+        : undefined;
     const capacityProviders = new aws.ecs.ClusterCapacityProviders(
         `${prefix}-capacity-providers`,
         {
@@ -41,9 +60,14 @@ export function fargateCluster(
             capacityProviders: [...CAPACITY_PROVIDERS],
             defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1 }],
         },
-        { parent },
+        { parent, dependsOn: insightsLogs ? [insightsLogs] : [] },
     );
     return { cluster, capacityProviders };
+}
+
+/** The log group Container Insights writes a cluster's performance events to. */
+export function containerInsightsLogGroupName(clusterName: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.interpolate`/aws/ecs/containerinsights/${clusterName}/performance`;
 }
 
 /**

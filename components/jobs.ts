@@ -86,7 +86,7 @@ export class FargateJobs extends pulumi.ComponentResource {
 
         const partition = aws.getPartitionOutput({}, parent).partition;
         // The layout's cluster, or one of the jobs' own.
-        const own = args.cluster ? undefined : fargateCluster(`${name}-jobs`, tags, this, resolved.containerInsights);
+        const own = args.cluster ? undefined : fargateCluster(`${name}-jobs`, tags, this, resolved);
         // Own cluster: the name from the association, so the Variable (RunTask on FARGATE_SPOT) waits for it.
         const clusterName = own ? own.capacityProviders.clusterName : pulumi.output(args.cluster!.name);
         const clusterArn = pulumi.output(own ? own.cluster.arn : args.cluster!.arn);

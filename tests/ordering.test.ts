@@ -48,6 +48,16 @@ class Ordering {
     }
 }
 
+/** The cluster a capacity-provider association is for. */
+function clusterOf(o: Ordering, providers: PlannedResource): PlannedResource | undefined {
+    return o.directOfType(providers, T.cluster)[0];
+}
+
+function insightsEnabled(cluster: PlannedResource): boolean {
+    const settings = (cluster.inputs.settings as { name: string; value: string }[] | undefined) ?? [];
+    return settings.some((s) => s.name === "containerInsights" && s.value === "enabled");
+}
+
 /** Names of the resources `required` lists that `r` does not wait for. */
 function missing(o: Ordering, r: PlannedResource, required: PlannedResource[]): string[] {
     const waits = o.waitsFor(r);
@@ -122,6 +132,15 @@ for (const [label, stack, overrides] of RUNS) {
                     .filter((r) => r.name.endsWith("-airflow-sagemaker"))
                     .filter(() => o.plan.config["airflow:mlOwnsLogGroups"] === true)
                     .map((p): [PlannedResource, string[]] => [p, [...SAGEMAKER_LOG_GROUPS]]),
+                // Container Insights' performance events: every service and task waits for the capacity providers.
+                ...o
+                    .ofType(T.capacityProviders)
+                    .filter((p) => clusterOf(o, p) !== undefined && insightsEnabled(clusterOf(o, p)!))
+                    .map((p): [PlannedResource, string[]] => [
+                        p,
+                        // The plan renders an interpolated unknown as <resource.output>.
+                        [`/aws/ecs/containerinsights/<${clusterOf(o, p)!.name}.name>/performance`],
+                    ]),
             ];
             expect(writers.length, "writers found").to.be.greaterThan(stack === "dev" ? 0 : 1);
             const groups = o.ofType("aws:cloudwatch/logGroup:LogGroup");

@@ -76,7 +76,7 @@ export class CeleryCluster extends pulumi.ComponentResource {
         this.imageUri = image.uri;
         this.repositoryUrl = image.repositoryUrl;
 
-        const { cluster, capacityProviders } = fargateCluster(name, tags, this, resolved.containerInsights);
+        const { cluster, capacityProviders } = fargateCluster(name, tags, this, resolved);
         // From the association, so that what runs tasks on the cluster (the fargate_jobs Variable) waits for it.
         this.clusterName = capacityProviders.clusterName;
         this.clusterArn = cluster.arn;
