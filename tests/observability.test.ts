@@ -373,7 +373,9 @@ describe("observability: the alarms", () => {
             metrics.forEach((m, i) => {
                 expect([m.namespace, m.name]).to.deep.equal([WORKER_STOP_METRIC.namespace, WORKER_STOP_METRIC.name]);
                 // The metric filter's dimensions, with the values ECS puts in the event.
-                expect(Object.keys(m.dimensions).sort()).to.deep.equal(Object.keys(WORKER_STOP_METRIC.dimensions).sort());
+                expect(Object.keys(m.dimensions).sort()).to.deep.equal(
+                    Object.keys(WORKER_STOP_METRIC.dimensions).sort(),
+                );
                 expect(m.dimensions).to.deep.equal({
                     ClusterArn: o.celery!.clusterArn,
                     Group: `service:${o.celery!.workerServices[pools[i]]}`,

@@ -60,7 +60,7 @@ export function celeryDatabaseAlarms<V>(
     return specs;
 }
 
-/** Celery: the load balancer, the api-server targets, deployments rolled back, workers stopped mid-run. */
+/** Celery: the load balancer, the api-server targets, deployments rolled back. */
 export function celeryServiceAlarms<V>(
     o: Observed<V>,
     t: AlarmThresholds,
@@ -154,9 +154,16 @@ export function celeryServiceAlarms<V>(
             uses: [use(EVENT_METRICS.namespace, EVENT_METRICS.deploymentsRolledBack)],
         });
     }
+    return specs;
+}
 
-    // Worker tasks stopped with work running (WorkerStopEvents, components/worker-events.ts): one metric
-    // per worker pool (dimensions ClusterArn and Group = service:<name>), at most 10 per alarm.
+/**
+ * Celery: worker tasks stopped with work running (WorkerStopEvents, components/worker-events.ts): one
+ * metric per worker pool (dimensions ClusterArn and Group = service:<name>), at most 10 per alarm.
+ */
+export function celeryWorkerAlarms<V>(o: Observed<V>, c: NonNullable<Observed<V>["celery"]>): AlarmSpec<V>[] {
+    const specs: AlarmSpec<V>[] = [];
+    const env = o.environmentName;
     const pools = Object.keys(c.workerServices).sort();
     for (let start = 0; start < pools.length; start += 9) {
         const chunk = pools.slice(start, start + 9);
