@@ -1,7 +1,9 @@
 /**
  * The worker container of the Celery layout: its command (the launcher that adds scale-in protection
- * to `airflow celery worker`) and the IAM statement that protection needs. To be wired into the
- * worker task definitions and the worker task role (see README, "Workers that leave gracefully").
+ * to `airflow celery worker`) and the IAM statement that protection needs. The worker pools' task
+ * definitions run the command (components/celery/services.ts, and so `npm run local`, which renders
+ * them) and the worker task role has the statement (components/celery/iam.ts); see README, "Workers
+ * that leave gracefully".
  */
 import { readFileSync } from "fs";
 import * as path from "path";

@@ -41,6 +41,16 @@ export const WORKER_LIFECYCLE = {
      * and the execution API refuses to run it (the task instance is no longer queued).
      */
     visibilityTimeoutSeconds: 43200,
+    /**
+     * Seconds the scheduler gives one send of a task to the broker (`[celery] operation_timeout`;
+     * Airflow's default is 1 s). The first send of a scheduler process imports kombu's transport (redis,
+     * or boto3 for SQS) under that SIGALRM timeout; on a loaded task the import takes longer, is cut
+     * off half-way, and the half-imported module fails every later send of that process until it
+     * restarts ("module 'redis' has no attribute 'client'", apache/airflow 41359; seen with Airflow
+     * 3.0.6's celery provider in the upgrade drill, and the SQS transport has no pre-import at all).
+     * A send to a reachable broker takes milliseconds, so a longer limit only matters when it hangs.
+     */
+    brokerOperationTimeoutSeconds: 10,
     /** Messages a worker process reserves ahead: 1, so a lost worker strands no queued work. */
     prefetchMultiplier: 1,
     /** Minutes each protect call protects the worker's task for (renewed while busy). */
@@ -74,7 +84,7 @@ export function workerLifecycleOptions(airflowVersion: string): Readonly<Record<
 
 /**
  * Celery settings of the Celery layout (every component: the scheduler's Celery app sends with the
- * same settings): late acknowledgement, one message reserved at a time, and the broker's visibility
+ * same settings): late acknowledgement, one message reserved at a time, the send timeout, and the broker's visibility
  * timeout (the SQS broker's is part of its transport options, see lib/airflow-env.ts).
  */
 export function celeryLifecycleEnvironment(broker: "redis" | "sqs"): Readonly<Record<string, string>> {
@@ -82,6 +92,7 @@ export function celeryLifecycleEnvironment(broker: "redis" | "sqs"): Readonly<Re
     return {
         AIRFLOW__CELERY__TASK_ACKS_LATE: "True",
         AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER: String(l.prefetchMultiplier),
+        AIRFLOW__CELERY__OPERATION_TIMEOUT: String(l.brokerOperationTimeoutSeconds),
         ...(broker === "redis"
             ? { AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT: String(l.visibilityTimeoutSeconds) }
             : {}),

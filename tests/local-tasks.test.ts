@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import { execFileSync } from "child_process";
-import { mkdtempSync, statSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { RDS_CA_CONTAINER, RDS_CA_VOLUME } from "../components/celery/tls";
 import { localEntrypoint } from "../scripts/local/entrypoint";
 import { renderStack } from "../scripts/local/stack";
+import { prepareAirflowHome } from "../scripts/local/units";
 import {
     checkMounts,
     ContainerDef,
@@ -146,5 +147,22 @@ describe("npm run local: the task definitions, run as Fargate runs them", () => 
         );
         expect(() => checkMounts(t.name, container(t, "dag-sync"), dirs)).not.to.throw();
         expect(statSync(dirs.dags).uid).to.equal(50000);
+    });
+});
+
+describe("npm run local: each start's Airflow home, as a new Fargate task's", () => {
+    it("starts without the airflow.cfg a previous start wrote (another Airflow version's), keeping the logs", () => {
+        // The upgrade drill's 3.3.1 read the airflow.cfg 3.0.6 had written and warned of options that
+        // 3.3.1 renamed or moved ([webserver] grid_view_sorting_order, ...). On ECS every task starts
+        // from the image, with no file a previous task wrote.
+        const stateDir = mkdtempSync(path.join(tmpdir(), "home-"));
+        const home = path.join(stateDir, "airflow");
+        mkdirSync(path.join(home, "logs"), { recursive: true });
+        writeFileSync(path.join(home, "airflow.cfg"), "[webserver]\ngrid_view_sorting_order = topological\n");
+        writeFileSync(path.join(home, "logs", "kept.log"), "a task's log\n");
+        prepareAirflowHome({ stateDir }, false);
+        expect(existsSync(path.join(home, "airflow.cfg")), "airflow.cfg").to.equal(false);
+        expect(readFileSync(path.join(home, "logs", "kept.log"), "utf8")).to.equal("a task's log\n");
+        expect(statSync(path.join(stateDir, "home")).isDirectory()).to.equal(true);
     });
 });

@@ -17,6 +17,7 @@ import { airflowMetricsEnvironment, renderAirflowEnvironment } from "../lib/airf
 import { CATALOG_FILE, renderCatalog } from "../scripts/metric-catalog";
 import { itRejectsEach } from "./harness/config";
 import { runStack } from "./harness/program";
+import { WORKER_STOP_METRIC } from "../components/worker-events";
 
 const THRESHOLDS: AlarmThresholds = {
     heartbeatMissingMinutes: 5,
@@ -298,6 +299,7 @@ describe("observability: the alarms", () => {
             "load-balancer-5xx",
             "api-server-unhealthy",
             "deployment-rolled-back",
+            "workers-stopped-mid-run",
             "import-errors",
             "dag-run-failures",
         ]);
@@ -361,6 +363,31 @@ describe("observability: the alarms", () => {
         }
     });
 
+    it("alarms when a worker stops mid-run, pool by pool, on the metric and dimensions WorkerStopEvents publishes", () => {
+        for (const o of [celeryRedis, celerySqs]) {
+            const spec = alarmSpecs(o, THRESHOLDS).find((s) => s.key === "workers-stopped-mid-run")!;
+            expect(spec, "the alarm").to.not.equal(undefined);
+            const metrics = spec.queries!.filter((q) => q.metric).map((q) => q.metric!);
+            const pools = Object.keys(o.celery!.workerServices).sort();
+            expect(metrics).to.have.length(pools.length);
+            metrics.forEach((m, i) => {
+                expect([m.namespace, m.name]).to.deep.equal([WORKER_STOP_METRIC.namespace, WORKER_STOP_METRIC.name]);
+                // The metric filter's dimensions, with the values ECS puts in the event.
+                expect(Object.keys(m.dimensions).sort()).to.deep.equal(
+                    Object.keys(WORKER_STOP_METRIC.dimensions).sort(),
+                );
+                expect(m.dimensions).to.deep.equal({
+                    ClusterArn: o.celery!.clusterArn,
+                    Group: `service:${o.celery!.workerServices[pools[i]]}`,
+                });
+                expect(m.stat).to.equal("Sum");
+            });
+            expect(spec.threshold).to.equal(1);
+            expect(spec.treatMissingData).to.equal("notBreaching");
+        }
+        expect(alarmSpecs(mwaa, THRESHOLDS).map((s) => s.key)).to.not.include("workers-stopped-mid-run");
+    });
+
     it("alarms when a queue has tasks and its pool no worker, pool by pool", () => {
         const spec = alarmSpecs(celeryRedis, THRESHOLDS).find((s) => s.key === "queued-without-worker")!;
         expect(spec.queries!.map((q) => q.expression).filter(Boolean)).to.deep.equal([
@@ -415,6 +442,7 @@ describe("observability in the committed stacks", () => {
                 "load-balancer-5xx",
                 "api-server-unhealthy",
                 "deployment-rolled-back",
+                "workers-stopped-mid-run",
                 "import-errors",
                 "dag-run-failures",
                 "environment-health",

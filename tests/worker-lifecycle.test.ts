@@ -128,6 +128,19 @@ describe("worker lifecycle settings", () => {
         );
     });
 
+    it("gives the scheduler's send to the broker time for its first import of the transport, on both brokers", () => {
+        // Airflow's 1 s default interrupts, on a loaded task, the first send's import of kombu's transport
+        // (redis or boto3) with SIGALRM; the half-imported module then fails every later send of that
+        // scheduler process ("module 'redis' has no attribute 'client'", apache/airflow 41359).
+        for (const broker of ["redis", "sqs"] as const) {
+            for (const version of ["3.0.6", "3.3.1", "2.10.3"]) {
+                const seconds = Number(envOf("scheduler", broker, version).AIRFLOW__CELERY__OPERATION_TIMEOUT);
+                expect(seconds, `${broker} ${version}`).to.equal(WORKER_LIFECYCLE.brokerOperationTimeoutSeconds);
+            }
+        }
+        expect(WORKER_LIFECYCLE.brokerOperationTimeoutSeconds).to.be.at.least(10);
+    });
+
     it("sets one visibility timeout on both brokers: Redis through its transport options, SQS in the extra Celery config", () => {
         expect(envOf("worker", "redis").AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT).to.equal("43200");
         const sqs = envOf("worker", "sqs");

@@ -1,4 +1,5 @@
-// The Celery layout's alarms on the metadata database, the load balancer and ECS deployments.
+// The Celery layout's alarms on the metadata database, the load balancer, ECS deployments and workers stopped mid-run.
+import * as pulumi from "@pulumi/pulumi";
 import { AlarmQuery, AlarmSpec, AlarmThresholds, use } from "./alarms";
 import { EVENT_METRICS } from "./metrics";
 import { Observed } from "./spec";
@@ -154,4 +155,53 @@ export function celeryServiceAlarms<V>(
         });
     }
     return specs;
+}
+
+/**
+ * Celery: worker tasks stopped with work running (WorkerStopEvents, components/worker-events.ts): one
+ * metric per worker pool (dimensions ClusterArn and Group = service:<name>), at most 10 per alarm.
+ */
+export function celeryWorkerAlarms<V>(o: Observed<V>, c: NonNullable<Observed<V>["celery"]>): AlarmSpec<V>[] {
+    const specs: AlarmSpec<V>[] = [];
+    const env = o.environmentName;
+    const pools = Object.keys(c.workerServices).sort();
+    for (let start = 0; start < pools.length; start += 9) {
+        const chunk = pools.slice(start, start + 9);
+        const qs: AlarmQuery<V>[] = chunk.map((pool, i) => ({
+            id: `w${i}`,
+            metric: {
+                namespace: EVENT_METRICS.namespace,
+                name: EVENT_METRICS.workersStoppedMidRun,
+                dimensions: { ClusterArn: c.clusterArn, Group: workerGroup(c.workerServices[pool]) },
+                stat: "Sum",
+                period: 300,
+            },
+            returnData: false,
+        }));
+        qs.push({
+            id: "stopped",
+            expression: `SUM([${chunk.map((_, i) => `FILL(w${i}, 0)`).join(", ")}])`,
+            label: "Workers stopped mid-run",
+            returnData: true,
+        });
+        specs.push({
+            key: start === 0 ? "workers-stopped-mid-run" : `workers-stopped-mid-run-${start / 9 + 1}`,
+            description: `A Celery worker of Airflow ${env} (pools ${chunk.join(", ")}) stopped while it ran tasks (killed at the end of its stop timeout, crashed or out of memory); its tasks are retried after the task-heartbeat timeout.`,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            threshold: 1,
+            evaluationPeriods: 1,
+            datapointsToAlarm: 1,
+            // The metric filter publishes only when a worker stops mid-run: no data means none did.
+            treatMissingData: "notBreaching",
+            queries: qs,
+            uses: [use(EVENT_METRICS.namespace, EVENT_METRICS.workersStoppedMidRun)],
+        });
+    }
+    return specs;
+}
+
+/** The `Group` of an ECS service's tasks in ECS events, the dimension WorkerStopEvents counts by. */
+function workerGroup<V>(serviceName: V): V {
+    if (typeof serviceName === "string") return `service:${serviceName}` as V;
+    return pulumi.interpolate`service:${serviceName as pulumi.Input<string>}` as V;
 }

@@ -4,7 +4,7 @@
  * environment sends no 5xx) and what the README's runbook says. The component creates one
  * aws.cloudwatch.MetricAlarm per spec, every one with the stack's SNS topic as alarm and OK action.
  */
-import { celeryDatabaseAlarms, celeryServiceAlarms } from "./alarms-celery";
+import { celeryDatabaseAlarms, celeryServiceAlarms, celeryWorkerAlarms } from "./alarms-celery";
 import { EVENT_METRICS, MWAA_SERVICE_NAMESPACE } from "./metrics";
 import { airflowMetric, MetricRef, MetricUse, Observed, QUEUE_AGE_METRIC, QUEUE_LOAD_METRIC, quoted } from "./spec";
 
@@ -69,7 +69,12 @@ export function alarmSpecs<V>(o: Observed<V>, t: AlarmThresholds): AlarmSpec<V>[
     return [
         ...schedulerAlarms(o, t),
         ...(c
-            ? [...celeryQueueAlarms(o, t, c), ...celeryDatabaseAlarms(o, t, c), ...celeryServiceAlarms(o, t, c)]
+            ? [
+                  ...celeryQueueAlarms(o, t, c),
+                  ...celeryDatabaseAlarms(o, t, c),
+                  ...celeryServiceAlarms(o, t, c),
+                  ...celeryWorkerAlarms(o, c),
+              ]
             : []),
         ...(mwaa ? mwaaQueueAlarms(o, t) : []),
         ...dagAlarms(o, t),

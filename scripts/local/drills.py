@@ -39,8 +39,9 @@ AGENT_PORT = 25170
 QUEUE = "drills"
 DAG_ID = "worker_drill"
 TASK_ID = "hold"
-#: The worker containers' stopTimeout (Fargate's maximum).
-STOP_TIMEOUT_S = 120
+#: The worker containers' stopTimeout: read from the worker task definition the local stack renders
+#: (main, worker_stop_timeout; WORKER_LIFECYCLE.stopTimeoutSeconds in lib/worker-lifecycle.ts).
+STOP_TIMEOUT_S = 0
 #: The goal for a killed worker's task to run again elsewhere.
 RECOVERY_GOAL_S = 180
 
@@ -461,7 +462,20 @@ def prepare_dags() -> Path:
     return folder
 
 
+def worker_stop_timeout() -> int:
+    """The stopTimeout of the worker container in the task definitions the local stack rendered."""
+    try:
+        rendered = json.loads((STATE_DIR / "rendered.json").read_text())
+        worker = next(t for t in rendered["tasks"] if t["name"] == "worker")
+        timeout = next(c for c in worker["containers"] if c["name"] == "worker").get("stopTimeout")
+    except (StopIteration, KeyError, ValueError) as err:
+        raise DrillFailed(f"no worker task definition in {STATE_DIR / 'rendered.json'}: {err!r}") from err
+    require(isinstance(timeout, int), "the worker task definition has no stopTimeout")
+    return timeout
+
+
 def main(argv: list) -> int:
+    global STOP_TIMEOUT_S
     only = set(argv)
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     (STATE_DIR / "logs").mkdir(exist_ok=True)
@@ -475,6 +489,8 @@ def main(argv: list) -> int:
         npm_local(env=env)
         api = Api()
         api.wait_dag(120)
+        STOP_TIMEOUT_S = worker_stop_timeout()
+        say(f"the worker task definition's stop timeout: {STOP_TIMEOUT_S} s")
         worker_env = stack_worker_env(env)
         for name, drill in DRILLS:
             if only and name not in only:

@@ -567,8 +567,13 @@ export function asUser(
     return { command: "setpriv", args: [...ids, ...caps, "--", command, ...args] };
 }
 
-/** AIRFLOW_HOME (logs) and the containers' HOME, owned by the image's user, as in the image. */
-function prepareAirflowHome(paths: LocalPaths, root: boolean): void {
+/**
+ * AIRFLOW_HOME (logs) and the containers' HOME, owned by the image's user, as in the image. Without the
+ * airflow.cfg a previous start's Airflow wrote: every ECS task starts from the image, so an Airflow
+ * never reads the defaults another version wrote (3.3.1 warned of the options 3.0.6's file named).
+ */
+export function prepareAirflowHome(paths: Pick<LocalPaths, "stateDir">, root: boolean): void {
+    rmSync(path.join(paths.stateDir, "airflow", "airflow.cfg"), { force: true });
     for (const dir of [path.join(paths.stateDir, "airflow"), path.join(paths.stateDir, "home")]) {
         mkdirSync(dir, { recursive: true });
         if (root) execFileSync("chown", ["-R", `${IMAGE_USER.uid}:${IMAGE_USER.gid}`, dir]);

@@ -41,8 +41,33 @@ previous_history() {
     history check-before "$work/before.json"
     local_stack down
 }
-current_up() { local_stack up; }
+# What the logs got since mark_logs: no deprecated option may be read, whether from the settings the
+# program renders or from a file an older Airflow left (each is one line of Airflow's own warning).
+logs=${LOCAL_STATE_DIR:-.local}/logs
+mark_logs() { for f in "$logs"/*.log; do echo "$f $(stat -c %s "$f")"; done >"$work/log-sizes"; }
+new_log_lines() {
+    local f size
+    for f in "$logs"/*.log; do
+        size=$(awk -v f="$f" '$1 == f { print $2 }' "$work/log-sizes")
+        tail -c +$((${size:-0} + 1)) "$f"
+    done
+}
+settings_current() {
+    local found
+    found=$(new_log_lines | grep -oE "The [a-z_]+ option in \[[a-z_]+\] has been (renamed|moved) to (the )?[a-z_]+( option in \[[a-z_]+\])?" | sort -u || true)
+    if [[ -n $found ]]; then
+        echo "error: Airflow $current read deprecated options (its warnings since it started):" >&2
+        printf '  %s\n' "${found//$'\n'/$'\n'  }" >&2
+        return 1
+    fi
+    echo "  Airflow $current read no deprecated option"
+}
+current_up() {
+    mark_logs
+    local_stack up
+}
 current_history() {
+    settings_current
     history snapshot "$work/after.json" --api
     history compare "$work/before.json" "$work/after.json" dag_runs task_instances xcoms variables connections paused api
 }
@@ -80,7 +105,7 @@ phase "install Airflow 3.0.6 (.venv-3.0.6)" previous_install
 phase "start at 3.0.6 (boot to healthy)" previous_up
 phase "history at 3.0.6 (both DAGs, a Variable, a Connection, a paused DAG; down)" previous_history
 phase "start at $current (the control script migrates, then every component starts)" current_up
-phase "history kept (runs, task instances, XComs, Variable, Connection, paused)" current_history
+phase "history kept (runs, task instances, XComs, Variable, Connection, paused), no deprecated option read" current_history
 phase "both DAGs again at the new version; down" current_runs
 phase "3.0.6 against the migrated database: refused" previous_refused
 phase "the current version again on that database: starts, nothing changed; down" current_again
