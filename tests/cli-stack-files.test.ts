@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { execFileSync } from "child_process";
 import { readFileSync } from "fs";
 import * as path from "path";
 import { parse, parseDocument } from "yaml";
@@ -117,6 +118,28 @@ describe("stand-in provider plugins (tools/cli/providers)", () => {
             type: "aws:ec2/vpc:Vpc",
             name: "airflow-dev-vpc",
         });
+    });
+
+    it("starts without @pulumi/pulumi's index (its automation API and npm's arborist cost each of them 0.5 s of CPU)", () => {
+        // A fresh Node process, as the engine starts one for each plugin on every preview and up.
+        const loaded: string[] = JSON.parse(
+            execFileSync(
+                process.execPath,
+                [
+                    "-r",
+                    "ts-node/register/transpile-only",
+                    "-e",
+                    'require("./tools/cli/providers/standin"); console.log(JSON.stringify(Object.keys(require.cache)))',
+                ],
+                { cwd: ROOT, encoding: "utf8" },
+            ),
+        );
+        const sdk = path.join(ROOT, "node_modules", "@pulumi", "pulumi");
+        expect(loaded).to.include(path.join(sdk, "provider", "server.js"));
+        expect(
+            loaded.filter((f) => f === path.join(sdk, "index.js") || f.startsWith(path.join(sdk, "automation"))),
+        ).to.deep.equal([]);
+        expect(loaded.filter((f) => f.includes(`${path.sep}@npmcli${path.sep}arborist${path.sep}`))).to.deep.equal([]);
     });
 
     it("answers with the inputs plus the outputs the mock harness computes, the same for the same URN", () => {

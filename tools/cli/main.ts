@@ -158,6 +158,12 @@ class StackRun {
             // Node keeps the bytecode of every module it compiles (@pulumi/aws, @pulumi/pulumi, ...)
             // and reuses it in the next of the many Node processes each step starts.
             NODE_COMPILE_CACHE: path.join(ROOT, ".tools", "node-compile-cache"),
+            // @pulumi/pulumi takes a stack trace of every promise it makes (runtime/debuggable.ts, kept
+            // for leak reports) and source-map-support, which its cmd/run installs, rewrites every
+            // frame: a third of the program's CPU. With no frames captured, an error still shows its
+            // message, and resources keep their source positions (the SDK lifts the limit for those).
+            // A NODE_OPTIONS of the caller's comes after, so --stack-trace-limit=10 brings traces back.
+            NODE_OPTIONS: ["--stack-trace-limit=0", process.env.NODE_OPTIONS].filter(Boolean).join(" "),
             // The engine saves the state once, at the end of each update, instead of after every
             // resource operation (Pulumi's documented switch for large stacks): with the file://
             // backend every checkpoint rewrote and re-encrypted the whole state, which cost more CPU

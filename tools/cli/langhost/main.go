@@ -10,8 +10,10 @@
 // directory, as Pulumi's own pulumi-analyzer-policy script does) with node and streams its output.
 // v3.68.0 also predates runtime options in the requests (ProgramInfo.options): it takes `typescript`
 // only as a flag, and the current CLI passes none, so it always ran ts-node. The wrapper reads the
-// option from each Run request and, for `typescript: false`, runs the program with a second v3.68.0
-// host started with -typescript=false.
+// option from each Run request: the v3.68.0 host it starts with is -typescript=false (the flag matters
+// to Run alone), which runs such programs and answers every other call; a program without the option
+// or with `typescript: true` runs on a second v3.68.0 host with ts-node, started on first use. So a
+// `typescript: false` project (test:cli's copies) costs one v3.68.0 process per command, not two.
 // What it cannot do: RunPlugin for anything but a Node policy pack (e.g. a provider written in Node and
 // started from a PulumiPlugin.yaml), and the calls v3.68.0 lacks (GetRequiredPackages, Pack, Link,
 // code generation) answer Unimplemented as that host does.
@@ -44,23 +46,24 @@ const wrappedVersion = "v3.68.0"
 
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
+	// old is the v3.68.0 host started with -typescript=false: every call but a TypeScript Run.
 	old pulumirpc.LanguageRuntimeClient
 
-	plainOnce sync.Once
-	plain     pulumirpc.LanguageRuntimeClient
-	plainErr  error
+	tsOnce sync.Once
+	ts     pulumirpc.LanguageRuntimeClient
+	tsErr  error
 }
 
-// plainJS returns a v3.68.0 host that runs programs without ts-node (started on first use).
-func (h *host) plainJS() (pulumirpc.LanguageRuntimeClient, error) {
-	h.plainOnce.Do(func() {
+// typeScript returns a v3.68.0 host that runs programs with ts-node (started on first use).
+func (h *host) typeScript() (pulumirpc.LanguageRuntimeClient, error) {
+	h.tsOnce.Do(func() {
 		var port string
-		port, h.plainErr = startOld("-typescript=false")
-		if h.plainErr == nil {
-			h.plain, h.plainErr = dial(port)
+		port, h.tsErr = startOld()
+		if h.tsErr == nil {
+			h.ts, h.tsErr = dial(port)
 		}
 	})
-	return h.plain, h.plainErr
+	return h.ts, h.tsErr
 }
 
 func (h *host) GetRequiredPlugins(ctx context.Context, r *pulumirpc.GetRequiredPluginsRequest) (*pulumirpc.GetRequiredPluginsResponse, error) {
@@ -74,14 +77,14 @@ func (h *host) GetRequiredPackages(ctx context.Context, r *pulumirpc.GetRequired
 func (h *host) Run(ctx context.Context, r *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	if ts, ok := r.GetInfo().GetOptions().GetFields()["typescript"]; ok {
 		if b, isBool := ts.GetKind().(*structpb.Value_BoolValue); isBool && !b.BoolValue {
-			plain, err := h.plainJS()
-			if err != nil {
-				return nil, err
-			}
-			return plain.Run(ctx, r)
+			return h.old.Run(ctx, r)
 		}
 	}
-	return h.old.Run(ctx, r)
+	ts, err := h.typeScript()
+	if err != nil {
+		return nil, err
+	}
+	return ts.Run(ctx, r)
 }
 
 func (h *host) GetPluginInfo(ctx context.Context, r *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
@@ -224,7 +227,7 @@ func startOld(flags ...string) (string, error) {
 }
 
 func main() {
-	port, err := startOld()
+	port, err := startOld("-typescript=false")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pulumi-language-nodejs (wrapper):", err)
 		os.Exit(1)
