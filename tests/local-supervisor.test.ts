@@ -250,6 +250,50 @@ describe("npm run local: the supervisor", () => {
         expect(pids.filter(alive)).to.deep.equal([]);
         expect(s.statuses().map((u) => u.state)).to.deep.equal(["stopped", "stopped", "stopped"]);
     });
+
+    it("kills a stopping unit as soon as its log says it stopped cleanly, not after its stop timeout", async () => {
+        // Like the api-server: uvicorn logs "Finished server process", then the interpreter lingers.
+        const s = make([
+            unit(
+                "api",
+                `echo 'Finished server process [0] (an earlier start)'; trap 'echo Finished server process; sleep 60' TERM; while :; do sleep 0.1; done`,
+                {
+                    stopTimeoutS: 5,
+                    stoppedWhenLogged: /Finished server process/,
+                },
+            ),
+        ]);
+        s.start();
+        await until("the start", () => s.status("api")!.pid !== null);
+        await sleep(300); // its earlier line is in the log before the stop: it does not count
+        const begun = Date.now();
+        await s.stopAll();
+        expect(Date.now() - begun).to.be.below(1500);
+        expect(events.map((e) => e.text)).to.not.include("still running 5 s after SIGTERM: killing it");
+    });
+
+    it("checks a starting unit's health every startPollS until its first success", async () => {
+        let checks = 0;
+        const s = make([
+            unit("web", "exec sleep 60", {
+                healthCheck: {
+                    check: async () => ({ healthy: ++checks >= 4 }),
+                    intervalS: 30,
+                    timeoutS: 1,
+                    retries: 3,
+                    startPeriodS: 30,
+                    startPollS: 0.1,
+                },
+            }),
+        ]);
+        const begun = Date.now();
+        s.start();
+        await until("healthy", () => s.status("web")!.health === "healthy", 3000);
+        // Four checks 0.1 s apart (not a second apart), then none until the interval.
+        expect(Date.now() - begun).to.be.below(900);
+        await sleep(300);
+        expect(checks).to.equal(4);
+    });
 });
 
 describe("npm run local: the control socket between the CLI and the supervisor", () => {

@@ -1,33 +1,25 @@
-"""How long a changed DAG file in the bucket takes to be parsed and runnable, on the local stack.
+"""How long a new and a changed DAG file in the bucket take to be parsed and runnable, on the local stack.
 
-The Celery layout's path today: a DAG file is uploaded to s3://<artifacts>/dags/, every component's
-``dag-sync`` sidecar (sidecars/dag_sync.py) copies it into the shared DAGs folder every
-``airflow:dagSyncIntervalSeconds``, and the dag-processor parses it; the new version is runnable once
-the API serves it. This probe runs that path with the real pieces on the local stack (``npm run
-local`` must be up): the sidecar itself against moto's artifacts bucket, syncing dags/_probe/ of the
-bucket into dags/_probe/ of this checkout (which the local dag-processor reads), and the local
-dag-processor and API server.
+The Celery layout's path: a deploy puts a DAG file under s3://<artifacts>/dags/, each task's
+``dag-sync`` sidecar (sidecars/dag_sync.py) copies the bucket's ``dags/`` into its task's DAGs volume
+every ``airflow:dagSyncIntervalSeconds`` (locally every 2 s), and the dag-processor parses it; the new
+version is runnable once the API serves it. ``npm run local`` runs that path itself (its dag-sync
+containers, against moto's artifacts bucket): this probe only puts files in the bucket, as a deploy
+does, and watches the dag-processor task's DAGs volume (.local/tasks/dag-processor/volumes/dags) and the API.
 
-    python dag_latency.py prepare                          before `npm run local`: the probe DAG, v0
-    python dag_latency.py measure [--interval S] [--samples N]   with the stack up
+    python dag_latency.py measure [--samples N]   with the stack up (scripts/local/dag-latency.sh)
 
-A DAG file that is new to the dag-processor is only found at its next bundle refresh (every
-dag_processor.refresh_interval, 5 minutes by default), so the probe (v0) is put in place before the
-stack starts (scripts/local/dag-latency.sh does both). `measure` uploads v0 to the bucket, starts the
-sidecar, waits for v0 to be served, then N times uploads a changed version (a new description) and
-measures from the upload to the API serving it: prints each sample, the median, and the parts (the
-sidecar's copy, then the parse). Removes the probe at the end. Interval default: 60 s, the default of
-airflow:dagSyncIntervalSeconds, which the stack files keep.
+Uploads the probe DAG (v0: a new file), then N times a changed version (a new description), and
+measures each from the upload to the API serving it: prints each sample, the medians, and the parts
+(dag-sync's copy into the volume, then the parse). Removes the probe (from the bucket, so dag-sync
+removes it from the volumes, and from the API) at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -40,7 +32,8 @@ API = "http://127.0.0.1:28080"
 MOTO = "http://127.0.0.1:25000"
 BUCKET = "airflow-local-artifacts"
 PREFIX = "dags/_probe/"
-DEST = ROOT / "dags" / "_probe"
+# The dag-processor task's DAGs volume, which its dag-sync fills (scripts/local/tasks.ts, volumeDir).
+VOLUME = ROOT / ".local" / "tasks" / "dag-processor" / "volumes" / "dags" / "_probe"
 DAG_ID = "dag_latency_probe"
 
 PROBE = '''"""Probe DAG of scripts/local/dag_latency.py (removed when it ends)."""
@@ -84,8 +77,11 @@ def description(t: str) -> str | None:
 
 
 def synced() -> str:
-    probe = DEST / "probe.py"
-    return probe.read_text() if probe.exists() else ""
+    probe = VOLUME / "probe.py"
+    try:
+        return probe.read_text()
+    except OSError:
+        return ""
 
 
 def wait(check, timeout: float) -> float:
@@ -93,72 +89,49 @@ def wait(check, timeout: float) -> float:
     while time.monotonic() - started < timeout:
         if check():
             return time.monotonic()
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise TimeoutError(f"not seen within {timeout:.0f} s")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["prepare", "measure"])
-    parser.add_argument("--interval", type=int, default=60)
+    parser.add_argument("command", choices=["measure"])
     parser.add_argument("--samples", type=int, default=3)
     args = parser.parse_args()
-    if args.command == "prepare":
-        DEST.mkdir(parents=True, exist_ok=True)
-        (DEST / "probe.py").write_text(PROBE.format(dag_id=DAG_ID, description="v0"))
-        return 0
 
     s3 = boto3.client(
         "s3", endpoint_url=MOTO, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": MOTO,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "DAG_SYNC_BUCKET": BUCKET,
-        "DAG_SYNC_PREFIX": PREFIX,
-        "DAG_SYNC_DEST": str(DEST),
-        "DAG_SYNC_INTERVAL_SECONDS": str(args.interval),
-        "DAG_SYNC_READY_FILE": str(ROOT / ".local" / "dag-latency-ready"),
-    }
-    DEST.mkdir(parents=True, exist_ok=True)
-    sidecar = subprocess.Popen(
-        [sys.executable, str(ROOT / "sidecars" / "dag_sync.py")],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     t = token()
     try:
-        s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}probe.py", Body=PROBE.format(dag_id=DAG_ID, description="v0"))
-        wait(lambda: description(t) == "v0", 300)
         samples, copies = [], []
-        for i in range(1, args.samples + 1):
+        for i in range(0, args.samples + 1):
             version = f"v{i}"
             body = PROBE.format(dag_id=DAG_ID, description=version)
             uploaded = time.monotonic()
             s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}probe.py", Body=body)
-            copied = wait(lambda v=version: v in synced(), 900)
-            served = wait(lambda v=version: description(t) == v, 900)
-            samples.append(served - uploaded)
-            copies.append(copied - uploaded)
+            copied = wait(lambda v=version: f'description="{v}"' in synced(), 120)
+            served = wait(lambda v=version: description(t) == v, 120)
+            what = "new DAG file" if i == 0 else "changed DAG file"
             print(
-                f"sample {i}: changed DAG in the bucket to parsed and served {served - uploaded:.1f} s "
-                f"(sidecar copy {copied - uploaded:.1f} s, then parse {served - copied:.1f} s)"
+                f"{what} ({version}) in the bucket to parsed and served {served - uploaded:.1f} s "
+                f"(dag-sync copy {copied - uploaded:.1f} s, then parse {served - copied:.1f} s)"
             )
+            if i > 0:
+                samples.append(served - uploaded)
+                copies.append(copied - uploaded)
         print(
-            f"DAG change to runnable (dag-sync every {args.interval} s, local dag-processor): median "
+            f"DAG change to runnable (the stack's dag-sync, local dag-processor): median "
             f"{statistics.median(samples):.1f} s over {len(samples)} samples "
             f"(copy median {statistics.median(copies):.1f} s, parse median "
             f"{statistics.median(s - c for s, c in zip(samples, copies, strict=True)):.1f} s)"
         )
     finally:
-        sidecar.terminate()
-        sidecar.wait(timeout=30)
         s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}probe.py")
-        shutil.rmtree(DEST, ignore_errors=True)
+        try:
+            wait(lambda: not (VOLUME / "probe.py").exists(), 30)
+        except TimeoutError:
+            print("warning: dag-sync has not removed the probe from the DAGs volume in 30 s", file=sys.stderr)
         try:
             call("DELETE", f"/api/v2/dags/{DAG_ID}", token=t)
         except Exception:
