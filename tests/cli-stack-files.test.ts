@@ -8,6 +8,7 @@ import { sourceFiles } from "../tools/cli/build";
 import {
     configProblems,
     Declaration,
+    PACKS,
     policyOutcome,
     policyResults,
     shownAsDeclared,
@@ -262,7 +263,16 @@ describe("test:cli's reading of the policy packs' results", () => {
     it("counts a policy that cannot read an unknown value in a preview as deferred, not as a finding", () => {
         expect(policyResults(deferred).findings).to.deep.equal([]);
         expect(policyOutcome(deferred, "preview")).to.equal(
-            "both policy packs passed (1 checks wait for values known at the up, where they run)",
+            "the policy pack passed (1 checks wait for values known at the up, where they run)",
+        );
+    });
+    it("previews with our pack, as the pull-request workflow does, and ups with both", () => {
+        const workflow = readFileSync(path.join(__dirname, "..", ".github", "workflows", "pull-request.yml"), "utf8");
+        expect(workflow).to.match(/policyPacks: policy\n/);
+        expect(PACKS.preview).to.deep.equal(["--policy-pack", "policy"]);
+        expect(PACKS.up).to.deep.equal(["--policy-pack", "policy", "--policy-pack", "policy-awsguard"]);
+        expect(policyOutcome(passed.replace(/.*pulumi-awsguard.*\n/, ""), "preview")).to.equal(
+            "the policy pack passed",
         );
     });
     it("fails an up in which a policy still could not run", () => {
