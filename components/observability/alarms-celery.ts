@@ -119,41 +119,19 @@ export function celeryServiceAlarms<V>(
         );
     }
 
-    // One metric per service (the event names the service, not the cluster); an alarm reads at most
-    // 10 metrics, so larger clusters get one alarm per 9 services.
-    const roles = Object.keys(c.serviceArns).sort();
-    for (let start = 0; start < roles.length; start += 9) {
-        const chunk = roles.slice(start, start + 9);
-        const qs: AlarmQuery<V>[] = chunk.map((role, i) => ({
-            id: `d${i}`,
-            metric: {
-                namespace: EVENT_METRICS.namespace,
-                name: EVENT_METRICS.deploymentsRolledBack,
-                dimensions: { Service: c.serviceArns[role] },
-                stat: "Sum",
-                period: 300,
-            },
-            returnData: false,
-        }));
-        qs.push({
-            id: "failed",
-            expression: `SUM([${chunk.map((_, i) => `FILL(d${i}, 0)`).join(", ")}])`,
+    // One metric per service (the event names the service, not the cluster).
+    specs.push(
+        ...eventCountAlarms<V>({
+            key: "deployment-rolled-back",
+            names: Object.keys(c.serviceArns).sort(),
+            metricName: EVENT_METRICS.deploymentsRolledBack,
+            dimensions: (role) => ({ Service: c.serviceArns[role] }),
+            ids: ["d", "failed"],
             label: "Deployments rolled back",
-            returnData: true,
-        });
-        specs.push({
-            key: start === 0 ? "deployment-rolled-back" : `deployment-rolled-back-${start / 9 + 1}`,
-            description: `An ECS deployment of Airflow ${env} (${chunk.join(", ")}) failed and the circuit breaker rolled it back to the previous task definition.`,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            threshold: 1,
-            evaluationPeriods: 1,
-            datapointsToAlarm: 1,
-            // The metric filter publishes only when a deployment fails: no data means none failed.
-            treatMissingData: "notBreaching",
-            queries: qs,
-            uses: [use(EVENT_METRICS.namespace, EVENT_METRICS.deploymentsRolledBack)],
-        });
-    }
+            description: (chunk) =>
+                `An ECS deployment of Airflow ${env} (${chunk.join(", ")}) failed and the circuit breaker rolled it back to the previous task definition.`,
+        }),
+    );
     return specs;
 }
 
@@ -162,39 +140,66 @@ export function celeryServiceAlarms<V>(
  * metric per worker pool (dimensions ClusterArn and Group = service:<name>), at most 10 per alarm.
  */
 export function celeryWorkerAlarms<V>(o: Observed<V>, c: NonNullable<Observed<V>["celery"]>): AlarmSpec<V>[] {
-    const specs: AlarmSpec<V>[] = [];
     const env = o.environmentName;
-    const pools = Object.keys(c.workerServices).sort();
-    for (let start = 0; start < pools.length; start += 9) {
-        const chunk = pools.slice(start, start + 9);
-        const qs: AlarmQuery<V>[] = chunk.map((pool, i) => ({
-            id: `w${i}`,
+    return eventCountAlarms<V>({
+        key: "workers-stopped-mid-run",
+        names: Object.keys(c.workerServices).sort(),
+        metricName: EVENT_METRICS.workersStoppedMidRun,
+        dimensions: (pool) => ({ ClusterArn: c.clusterArn, Group: workerGroup(c.workerServices[pool]) }),
+        ids: ["w", "stopped"],
+        label: "Workers stopped mid-run",
+        description: (chunk) =>
+            `A Celery worker of Airflow ${env} (pools ${chunk.join(", ")}) stopped while it ran tasks (killed at the end of its stop timeout, crashed or out of memory); its tasks are retried after the task-heartbeat timeout.`,
+    });
+}
+
+/**
+ * Alarms on an event metric that the program's metric filters publish once per named thing (a
+ * service, a worker pool) only when the event happens: the sum of them, at least 1 in 5 minutes, no
+ * data meaning no event. An alarm reads at most 10 metrics, so each alarm sums at most 9 (the
+ * first is `key`, the next `key-2`, ...).
+ */
+function eventCountAlarms<V>(a: {
+    key: string;
+    names: string[];
+    metricName: string;
+    dimensions: (name: string) => Record<string, V>;
+    /** The metric queries' id prefix and the sum's id. */
+    ids: [string, string];
+    label: string;
+    description: (chunk: string[]) => string;
+}): AlarmSpec<V>[] {
+    const specs: AlarmSpec<V>[] = [];
+    const [prefix, sumId] = a.ids;
+    for (let start = 0; start < a.names.length; start += 9) {
+        const chunk = a.names.slice(start, start + 9);
+        const qs: AlarmQuery<V>[] = chunk.map((name, i) => ({
+            id: `${prefix}${i}`,
             metric: {
                 namespace: EVENT_METRICS.namespace,
-                name: EVENT_METRICS.workersStoppedMidRun,
-                dimensions: { ClusterArn: c.clusterArn, Group: workerGroup(c.workerServices[pool]) },
+                name: a.metricName,
+                dimensions: a.dimensions(name),
                 stat: "Sum",
                 period: 300,
             },
             returnData: false,
         }));
         qs.push({
-            id: "stopped",
-            expression: `SUM([${chunk.map((_, i) => `FILL(w${i}, 0)`).join(", ")}])`,
-            label: "Workers stopped mid-run",
+            id: sumId,
+            expression: `SUM([${chunk.map((_, i) => `FILL(${prefix}${i}, 0)`).join(", ")}])`,
+            label: a.label,
             returnData: true,
         });
         specs.push({
-            key: start === 0 ? "workers-stopped-mid-run" : `workers-stopped-mid-run-${start / 9 + 1}`,
-            description: `A Celery worker of Airflow ${env} (pools ${chunk.join(", ")}) stopped while it ran tasks (killed at the end of its stop timeout, crashed or out of memory); its tasks are retried after the task-heartbeat timeout.`,
+            key: start === 0 ? a.key : `${a.key}-${start / 9 + 1}`,
+            description: a.description(chunk),
             comparisonOperator: "GreaterThanOrEqualToThreshold",
             threshold: 1,
             evaluationPeriods: 1,
             datapointsToAlarm: 1,
-            // The metric filter publishes only when a worker stops mid-run: no data means none did.
             treatMissingData: "notBreaching",
             queries: qs,
-            uses: [use(EVENT_METRICS.namespace, EVENT_METRICS.workersStoppedMidRun)],
+            uses: [use(EVENT_METRICS.namespace, a.metricName)],
         });
     }
     return specs;
