@@ -9,6 +9,7 @@ import { WORKER_LIFECYCLE } from "../lib/worker-lifecycle";
 import { workerScalingParameters } from "../lib/worker-scaling";
 import { installMocks, ProgramRun, runProgram, runStack, useStack } from "./harness/program";
 import { itRejectsEach } from "./harness/config";
+import { SAMPLE_SECRET_ARNS } from "./harness/fixtures";
 
 const T = {
     service: "aws:ecs/service:Service",
@@ -823,16 +824,7 @@ describe("the Airflow environment function", () => {
         artifactsBucket: "b",
         baseUrl: "https://airflow.example.com",
         executionApiUrl: "http://api-server.ns:8080/execution/",
-        secrets: {
-            sqlAlchemyConn: "arn:conn",
-            resultBackend: "arn:result",
-            brokerUrl: "arn:broker",
-            fernetKey: "arn:fernet",
-            apiSecretKey: "arn:api",
-            jwtSecret: "arn:jwt",
-            adminPassword: "arn:admin",
-            flowerBasicAuth: "arn:flower",
-        },
+        secrets: SAMPLE_SECRET_ARNS,
     };
 
     it("gives each component only the secrets it uses", () => {

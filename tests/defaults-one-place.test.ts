@@ -16,6 +16,7 @@ import { CONFIG_KEYS, parseConfig } from "../config";
 import { defaultMaxWaitSeconds, DAG_TRAINING_LIMIT_SECONDS, MAX_TRAINING_SECONDS } from "../config/ml";
 import { renderAirflowEnvironment } from "../lib/airflow-env";
 import { runResources, stackFileConfig } from "./harness/program";
+import { SAMPLE_SECRET_ARNS, SAMPLE_THRESHOLDS } from "./harness/fixtures";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -106,15 +107,7 @@ describe("each default lives in one place", () => {
             artifactsBucket: "bucket",
             baseUrl: "http://localhost",
             executionApiUrl: "http://api/execution/",
-            secrets: {
-                sqlAlchemyConn: "arn:sql",
-                resultBackend: "arn:result",
-                brokerUrl: "arn:broker",
-                fernetKey: "arn:fernet",
-                apiSecretKey: "arn:api",
-                jwtSecret: "arn:jwt",
-                adminPassword: "arn:admin",
-            },
+            secrets: SAMPLE_SECRET_ARNS,
         });
         const concurrency = env.environment.find((e) => e.name === "AIRFLOW__CELERY__WORKER_CONCURRENCY");
         expect(concurrency?.value).to.equal(String(pool.concurrency));
@@ -181,18 +174,7 @@ describe("every ARN a component writes takes the partition of the stack's region
     });
 });
 
-const THRESHOLDS: AlarmThresholds = {
-    heartbeatMissingMinutes: 5,
-    queuedWithoutWorkerMinutes: 10,
-    oldestQueuedTaskMinutes: 30,
-    importErrors: 0,
-    failedDagRunsPerHour: 3,
-    dbCpuPercent: 80,
-    dbFreeStorageGb: 2,
-    dbConnections: 80,
-    lb5xxPer5Minutes: 10,
-    unhealthyTargetMinutes: 5,
-};
+const THRESHOLDS: AlarmThresholds = SAMPLE_THRESHOLDS;
 
 function observabilityArgs() {
     return {

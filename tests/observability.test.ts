@@ -18,19 +18,9 @@ import { CATALOG_FILE, renderCatalog } from "../scripts/metric-catalog";
 import { itRejectsEach } from "./harness/config";
 import { runStack } from "./harness/program";
 import { WORKER_STOP_METRIC } from "../components/worker-events";
+import { SAMPLE_THRESHOLDS } from "./harness/fixtures";
 
-const THRESHOLDS: AlarmThresholds = {
-    heartbeatMissingMinutes: 5,
-    queuedWithoutWorkerMinutes: 10,
-    oldestQueuedTaskMinutes: 30,
-    importErrors: 0,
-    failedDagRunsPerHour: 3,
-    dbCpuPercent: 80,
-    dbFreeStorageGb: 2,
-    dbConnections: 80,
-    lb5xxPer5Minutes: 10,
-    unhealthyTargetMinutes: 5,
-};
+const THRESHOLDS: AlarmThresholds = SAMPLE_THRESHOLDS;
 const [celeryRedis, celerySqs, mwaa] = sampleEnvironments();
 
 /** A rule's regular expression in JavaScript syntax (the rules use RE2/Python's `(?P<name>`). */

@@ -20,17 +20,9 @@ import {
 } from "../lib/worker-scaling";
 import { parse } from "yaml";
 import { promiseOf, runStack, runWith } from "./harness/program";
+import { SAMPLE_SECRET_ARNS } from "./harness/fixtures";
 
-const secrets = {
-    sqlAlchemyConn: "arn:conn",
-    resultBackend: "arn:result",
-    brokerUrl: "arn:broker",
-    fernetKey: "arn:fernet",
-    apiSecretKey: "arn:api",
-    jwtSecret: "arn:jwt",
-    adminPassword: "arn:admin",
-    flowerBasicAuth: "arn:flower",
-};
+const secrets = SAMPLE_SECRET_ARNS;
 
 function envOf(component: AirflowComponent, broker: "redis" | "sqs", airflowVersion = "3.0.6"): Record<string, string> {
     const rendered = renderAirflowEnvironment({
