@@ -30,7 +30,7 @@ import * as path from "path";
 import { AirflowApi } from "./airflow-api";
 import { control, followEvents } from "./control";
 import type { Snapshot } from "./daemon";
-import { LocalError, LocalPaths, localPaths, oneLine, PORT_LABELS, PORTS, ROOT } from "./paths";
+import { LocalError, LocalPaths, localPaths, oneLine, PORT_LABELS, PORTS, ROOT, TSX } from "./paths";
 import type { SupervisorEvent, UnitStatus } from "./supervisor";
 import { printLocalMetrics } from "./metrics";
 
@@ -205,16 +205,12 @@ async function up(): Promise<void> {
     rmSync(paths.socket, { force: true });
     const log = path.join(paths.logs, "supervisor.log");
     const fd = openSync(log, "a");
-    const daemon = spawn(
-        "tini",
-        ["-s", "--", process.execPath, "-r", "ts-node/register", path.join(__dirname, "daemon.ts")],
-        {
-            cwd: ROOT,
-            detached: true,
-            stdio: ["ignore", fd, fd],
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-        },
-    );
+    const daemon = spawn("tini", ["-s", "--", process.execPath, ...TSX, path.join(__dirname, "daemon.ts")], {
+        cwd: ROOT,
+        detached: true,
+        stdio: ["ignore", fd, fd],
+        env: process.env,
+    });
     closeSync(fd);
     daemon.unref();
     step(`started the supervisor (pid ${daemon.pid}; its log: ${path.relative(ROOT, log)})`);

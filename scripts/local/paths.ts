@@ -5,6 +5,14 @@ import { localRuntime } from "./runtime";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
+/**
+ * How the runner's own TypeScript processes (the CLI, the supervisor daemon, deploy-dags) run: under
+ * tsx, which caches each file's transpiled output (under the system's temporary folder), so that a
+ * start transpiles nothing that has not changed. ts-node transpiled every file on every start, about
+ * 0.4 s of CPU for the CLI and 1 s before the daemon started its first unit.
+ */
+export const TSX: readonly string[] = ["--import", "tsx"];
+
 /** Loopback ports: chosen away from the services' defaults, so a local PostgreSQL or Redis can keep theirs. */
 export const PORTS = {
     postgres: 25432,

@@ -16,7 +16,7 @@ import * as net from "net";
 import * as path from "path";
 import type { AirflowComponent } from "../../lib/airflow-env";
 import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
-import { LocalError, LocalPaths, PORTS, ROOT } from "./paths";
+import { LocalError, LocalPaths, PORTS, ROOT, TSX } from "./paths";
 import { localEntrypoint } from "./entrypoint";
 import {
     checkMounts,
@@ -417,15 +417,14 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
             kind: "service",
             command: process.execPath,
             args: [
-                "-r",
-                "ts-node/register",
+                ...TSX,
                 path.join(__dirname, "deploy-dags.ts"),
                 paths.dags,
                 artifactsBucket,
                 r.dagsPrefix,
                 deployedFile,
             ],
-            env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: "true", AWS_ENDPOINT_URL: awsEnv.AWS_ENDPOINT_URL },
+            env: { PATH: process.env.PATH, AWS_ENDPOINT_URL: awsEnv.AWS_ENDPOINT_URL },
             cwd: ROOT,
             dependsOn: [{ unit: "seed", condition: "SUCCESS" }],
             healthCheck: check(async () => ({ healthy: existsSync(deployedFile), detail: "the first upload" }), 10, {
