@@ -60,6 +60,9 @@ export const LOCAL_DIFFERENCES: Readonly<Record<string, string>> = {
     // One api-server process: with several, uvicorn kills a worker that misses its 5 s health ping
     // while Airflow imports, which on a busy machine repeats until the boot times out.
     AIRFLOW__API__WORKERS: "1",
+    // Python's cyclic garbage collector runs less often (scripts/local/python/sitecustomize.py): the
+    // components start on two shared cores, where each ECS task has CPU of its own.
+    PYTHONPATH: path.join(ROOT, "scripts", "local", "python"),
 };
 
 export type Secrets = Record<string, string>;
