@@ -5,12 +5,12 @@
 // Beyond supervising, it watches what only Airflow knows: at boot it waits until every DAG file has
 // been parsed (its DAGs listed, or its import error), and while it runs it reports every import error
 // that appears or goes away. A broken DAG file never stops the stack.
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 import { AirflowApi, ImportError, importErrors } from "./airflow-api";
 import { serveControl } from "./control";
 import { LocalPaths, localPaths, oneLine, ROOT } from "./paths";
-import { SupervisorEvent, Supervisor } from "./supervisor";
+import { logSinceStart, SupervisorEvent, Supervisor } from "./supervisor";
 import { ADMIN, airflowUnits, infraUnits } from "./units";
 
 const BOOT_TIMEOUT_S = 300;
@@ -173,12 +173,9 @@ async function main(): Promise<void> {
  * (the control script's migration guard refusing an older Airflow says why in one), without the prefix.
  */
 export function errorLine(log: string): string | undefined {
-    if (!existsSync(log)) return undefined;
-    // The log is appended to: only this run's lines, after the supervisor's last "--- ... started" line.
-    const lines = readFileSync(log, "utf8").split("\n");
-    const starts = lines.map((l, i) => (l.startsWith("--- ") && l.includes(" started by the supervisor") ? i : -1));
-    const line = lines
-        .slice(Math.max(...starts) + 1)
+    // The log is appended to: only this run's lines, after the supervisor's last start marker.
+    const line = logSinceStart(log)
+        .split("\n")
         .reverse()
         .find((l) => l.startsWith("error: "));
     return line ? oneLine(line.slice("error: ".length)) : undefined;

@@ -346,7 +346,7 @@ export class Supervisor {
             }
         }
         const fd = openSync(status.log, "a");
-        writeSync(fd, `--- ${new Date().toISOString()} started by the supervisor (restart ${status.restarts})\n`);
+        writeSync(fd, startMarker(status.restarts));
         let child: ChildProcess;
         try {
             child = spawn(spec.command, spec.args, {
@@ -596,6 +596,25 @@ export class Supervisor {
         });
         return u.stopping;
     }
+}
+
+/** The line the supervisor writes into a unit's log before each start of its process. */
+export function startMarker(restarts: number, at = new Date()): string {
+    return `--- ${at.toISOString()} started by the supervisor (restart ${restarts})\n`;
+}
+
+/**
+ * What a unit's log holds since its process last started (after the last start marker), from the last
+ * `tailBytes` of the file at most ("" when the log cannot be read).
+ */
+export function logSinceStart(log: string, tailBytes = 256 * 1024): string {
+    const lines = readFrom(log, Math.max(0, fileSize(log) - tailBytes)).split("\n");
+    for (let i = lines.length - 1; i >= 0; i--) {
+        if (lines[i].startsWith("--- ") && lines[i].includes(" started by the supervisor (restart "))
+            return lines.slice(i + 1).join("\n");
+    }
+    // No start in the tail: all of it is from the last start (or the file has none at all).
+    return lines.join("\n");
 }
 
 /** Milliseconds between a health check's tries until its first success. */

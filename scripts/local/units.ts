@@ -32,7 +32,7 @@ import {
     volumeDir,
 } from "./tasks";
 import type { RenderedStack } from "./stack";
-import { HealthCheck, HealthResult, UnitSpec, UnitStatus } from "./supervisor";
+import { HealthCheck, HealthResult, logSinceStart, UnitSpec, UnitStatus } from "./supervisor";
 
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
 /** The stack the local Airflow mirrors, and the environment name it runs under. */
@@ -178,12 +178,34 @@ const check = (
 
 /**
  * Until its first success, a cheap health check (a fetch, psql, pg_isready, redis-cli) runs every
- * 0.25 s, one that starts Python (dag-sync's command) every 0.5 s, the worker's Celery ping (Python
- * and Celery, then up to 3 s for the answer) every second: what depends on a unit starts as soon as
- * it is healthy, where ECS waits out the interval (README, "Where it departs from the task definitions").
+ * 0.25 s, one that starts Python (dag-sync's command) every 0.5 s; the worker's reads its log every
+ * 0.25 s and sends its Celery ping (Python and Celery, then up to 3 s for the answer) once the log
+ * says the worker is ready: what depends on a unit starts as soon as it is healthy, where ECS waits
+ * out the interval (README, "Where it departs from the task definitions").
  */
 const CHEAP_POLL_S = 0.25;
 const PYTHON_POLL_S = 0.5;
+
+/** What Celery logs once the worker consumes its queues; its Celery ping is sent only after it (or after WORKER_READY_GATE_S). */
+export const WORKER_READY_LINE = `${WORKER_NODE} ready.`;
+const WORKER_READY_GATE_S = 60;
+
+/** How long one read of the running jobs answers the job checks (they poll every 0.25 s while starting). */
+const JOB_QUERY_REUSE_MS = 200;
+
+/**
+ * The age in seconds of the freshest heartbeat of a running job of `jobType` that started at or after
+ * `sinceEpochS`, from psql's `-tA` rows of (job_type, start epoch, heartbeat age); undefined if none.
+ */
+export function youngestHeartbeat(rows: string, jobType: string, sinceEpochS: number): number | undefined {
+    let youngest: number | undefined;
+    for (const line of rows.split("\n")) {
+        const [type, start, age] = line.split("|");
+        if (type !== jobType || !(Number(start) >= sinceEpochS) || age === undefined || age === "") continue;
+        youngest = youngest === undefined ? Number(age) : Math.min(youngest, Number(age));
+    }
+    return youngest;
+}
 
 /** SQL against a database of the local PostgreSQL (psql -tA); resolves the output, rejects on an error. */
 function sqlRunner(secrets: Secrets): (query: string, db?: string) => Promise<string> {
@@ -340,17 +362,32 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
     const taskDirs: Record<string, Record<string, string>> = {};
     prepareAirflowHome(paths, root);
 
+    /**
+     * The running Airflow jobs (type, start, heartbeat age in seconds), read once for every job check
+     * that asks within JOB_QUERY_REUSE_MS: the scheduler's, dag-processor's and triggerer's checks
+     * poll every 0.25 s while they start, and one psql run answers all three.
+     */
+    let jobs: { at: number; rows: Promise<string> } | undefined;
+    const runningJobs = (): Promise<string> => {
+        if (!jobs || Date.now() - jobs.at > JOB_QUERY_REUSE_MS) {
+            jobs = {
+                at: Date.now(),
+                rows: sql(
+                    "SELECT job_type, extract(epoch FROM start_date), round(extract(epoch FROM now() - latest_heartbeat)) " +
+                        "FROM job WHERE state = 'running'",
+                ),
+            };
+        }
+        return jobs.rows;
+    };
     /** An Airflow job's heartbeat, as `airflow jobs check` reads it, from this start of the unit. */
     const jobHeartbeat =
         (jobType: string): ((unit: UnitStatus) => Promise<HealthResult>) =>
         async (unit) => {
             const since = Date.parse(unit.startedAt ?? new Date().toISOString());
-            const out = await sql(
-                `SELECT round(extract(epoch FROM now() - max(latest_heartbeat))) FROM job ` +
-                    `WHERE job_type = '${jobType}' AND state = 'running' AND start_date >= to_timestamp(${since / 1000 - 5})`,
-            );
-            if (out === "") return { healthy: false, detail: `no ${jobType} has started yet` };
-            const age = Number(out);
+            const out = youngestHeartbeat(await runningJobs(), jobType, since / 1000 - 5);
+            if (out === undefined) return { healthy: false, detail: `no ${jobType} has started yet` };
+            const age = out;
             return age <= 30
                 ? { healthy: true, detail: `${jobType} heartbeat ${age} s ago` }
                 : { healthy: false, detail: `${jobType} heartbeat ${age} s ago` };
@@ -366,7 +403,12 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
         scheduler: jobHeartbeat("SchedulerJob"),
         "dag-processor": jobHeartbeat("DagProcessorJob"),
         triggerer: jobHeartbeat("TriggererJob"),
-        worker: async () => {
+        worker: async (unit) => {
+            // Until this start's log says the worker is ready, a ping (Python and Celery, then up to 3 s
+            // for an answer) cannot succeed: it is not sent, for at most WORKER_READY_GATE_S.
+            const since = Date.parse(unit.startedAt ?? new Date().toISOString());
+            if (Date.now() - since < WORKER_READY_GATE_S * 1000 && !logSinceStart(unit.log).includes(WORKER_READY_LINE))
+                return { healthy: false, detail: `its log does not show "${WORKER_READY_LINE}" yet` };
             // Liveness: the worker answers Celery's ping through the broker (what `celery inspect ping` does).
             const out = await run(bin("python"), [path.join(__dirname, "celery_ping.py"), WORKER_NODE], {
                 PATH: basePath,
@@ -510,7 +552,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
                     timeoutS: hc.timeout ?? 5,
                     retries: hc.retries ?? 3,
                     startPeriodS: hc.startPeriod ?? 0,
-                    startPollS: component === "worker" ? 1 : CHEAP_POLL_S,
+                    startPollS: CHEAP_POLL_S,
                 });
             } else if (hc) {
                 // The definition's own command (CMD-SHELL), run as the container's user in its environment.
