@@ -170,6 +170,7 @@ export function localTasks(
     const queues = config.celery.workerPools.map((p) => p.name);
     const render = (name: string, spec: (typeof specs)[number], env: ContainerEnv): TaskDef => ({
         name,
+        cpu: spec.cpu,
         // Without the rds-ca step (below), nothing uses its volume.
         volumes: taskVolumes(spec)
             .filter((v) => v.name !== RDS_CA_VOLUME)

@@ -16,7 +16,8 @@
 // supervisor is their parent and Node reaps them. Grandchildren orphaned by a dying unit are reparented
 // to the subreaper the daemon runs under (tini -s), which reaps them.
 import { ChildProcess, spawn } from "child_process";
-import { closeSync, openSync, readSync, statSync, writeSync } from "fs";
+import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from "fs";
+import { setPriority } from "os";
 
 export type DependencyCondition = "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
 
@@ -70,6 +71,14 @@ export interface UnitSpec {
      * garbage collection on a busy machine) is killed at once instead of after `stopTimeoutS`.
      */
     stoppedWhenLogged?: RegExp;
+    /**
+     * Its CPU weight as a nice value (default 0), for its whole run: on Linux with autogroups (each unit
+     * is a session of its own, so an autogroup of its own) the autogroup's, otherwise the process's.
+     * A value this user may not set (below 0 without root) is left out.
+     */
+    nice?: number;
+    /** A nice value for the start only, until its first healthy check; then `nice` again. */
+    startNice?: number;
     /** Units stop by tier, lowest first (the infrastructure last). Default 0. */
     stopTier?: number;
     /** Restart a service that stays unhealthy, as ECS replaces the task. Default true. */
@@ -361,6 +370,8 @@ export class Supervisor {
             closeSync(fd);
         }
         u.child = child;
+        if (child.pid !== undefined && (spec.startNice ?? spec.nice ?? 0) !== 0)
+            setNice(child.pid, spec.startNice ?? spec.nice!);
         u.startedMs = Date.now();
         u.healthFailures = 0;
         u.everHealthy = false; // each start gets its start period again
@@ -510,6 +521,7 @@ export class Supervisor {
                     u.spec.name,
                 );
                 status.health = "healthy";
+                if (u.spec.startNice !== undefined && child.pid !== undefined) setNice(child.pid, u.spec.nice ?? 0);
                 u.everHealthy = true;
                 this.changed();
                 this.schedule(); // HEALTHY dependencies
@@ -645,6 +657,27 @@ function readFrom(file: string, offset: number): string {
         }
     } catch {
         return "";
+    }
+}
+
+/**
+ * Sets the nice value of a unit's process (the leader of its own session): its autogroup's when the
+ * kernel groups sessions (sched_autogroup_enabled; the process's own nice then weighs only within its
+ * session), the process's otherwise. Not permitted (a negative value without root) or gone: left as is.
+ */
+export function setNice(pid: number, nice: number): void {
+    try {
+        if (readFileSync("/proc/sys/kernel/sched_autogroup_enabled", "utf8").trim() === "1") {
+            writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+            return;
+        }
+    } catch {
+        /* no autogroups here: the process's own nice */
+    }
+    try {
+        setPriority(pid, nice);
+    } catch {
+        /* not permitted, or gone */
     }
 }
 

@@ -20,6 +20,16 @@ import { LocalError } from "./paths";
 
 export type Condition = "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
 
+/**
+ * The nice value that gives a task's processes a CPU weight in proportion to its CPU units, as ECS
+ * turns a container's CPU units into CPU shares: Linux weighs nice n as 1024 / 1.25^n, so 1024 units
+ * (one vCPU) is 0, 512 is 3, 256 is 6, 2048 is -3 (within -20..19).
+ */
+export function cpuNice(cpuUnits: number): number {
+    const nice = Math.round(Math.log(1024 / cpuUnits) / Math.log(1.25));
+    return Math.max(-20, Math.min(19, nice));
+}
+
 /** The fields of an ECS container definition the local runner reads (resolved, plain values). */
 export interface ContainerDef {
     name: string;
@@ -37,6 +47,8 @@ export interface ContainerDef {
 /** One task definition: its family's local name, its volumes and its containers. */
 export interface TaskDef {
     name: string;
+    /** The task's CPU units (1024 = one vCPU), as its task definition reserves them. */
+    cpu?: number;
     volumes: { name: string; host?: { sourcePath?: string } }[];
     containers: ContainerDef[];
 }

@@ -20,6 +20,7 @@ import { LocalError, LocalPaths, PORTS, ROOT, TSX } from "./paths";
 import { localEntrypoint } from "./entrypoint";
 import {
     checkMounts,
+    cpuNice,
     ContainerDef,
     createTaskVolumes,
     IMAGE_USER,
@@ -189,6 +190,13 @@ const PYTHON_POLL_S = 0.5;
 /** What Celery logs once the worker consumes its queues; its Celery ping is sent only after it (or after WORKER_READY_GATE_S). */
 export const WORKER_READY_LINE = `${WORKER_NODE} ready.`;
 const WORKER_READY_GATE_S = 60;
+
+/**
+ * Nice steps the api-server gets above its task's weight until it is first healthy (about 2.4 times
+ * the CPU share): it does the most work of any component before it answers (its API's and FAB's apps,
+ * about 7 CPU-seconds), so without it the boot ended with the api-server starting alone on one core.
+ */
+export const API_SERVER_START_BOOST = 4;
 
 /** How long one read of the running jobs answers the job checks (they poll every 0.25 s while starting). */
 const JOB_QUERY_REUSE_MS = 200;
@@ -512,6 +520,15 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
                 cwd: ROOT,
                 dependsOn,
                 stopTimeoutS: c.name === "worker" ? 5 : 3,
+                // The task's CPU units as a CPU weight: on two shared cores the components compete as
+                // tasks of their sizes would for a host's CPU shares (Flower's 256 units weigh a quarter
+                // of the api-server's 1024), and the api-server, the last to be healthy, gets
+                // API_SERVER_START_BOOST more while it starts.
+                nice: task.cpu === undefined ? undefined : cpuNice(task.cpu),
+                startNice:
+                    task.cpu !== undefined && (component === "api-server" || component === "webserver")
+                        ? cpuNice(task.cpu) - API_SERVER_START_BOOST
+                        : undefined,
                 // uvicorn has drained its requests and closed its port: the interpreter's teardown that
                 // follows (seconds of garbage collection on a busy machine) need not be waited for.
                 stoppedWhenLogged: component === "api-server" ? /Finished server process/ : undefined,
