@@ -4,6 +4,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { renderStack } from "../scripts/local/stack";
 import { logSinceStart, startMarker } from "../scripts/local/supervisor";
+import { cpuNice } from "../scripts/local/tasks";
 import { LOCAL_DIFFERENCES, WORKER_READY_LINE, youngestHeartbeat } from "../scripts/local/units";
 
 // What the local stack's health checks read, and the local settings every Airflow process starts with.
@@ -67,5 +68,19 @@ describe("npm run local: the local settings", () => {
             const value = env.environment.find((e) => e.name === "PYTHONPATH")?.value;
             expect(value, component).to.equal(LOCAL_DIFFERENCES.PYTHONPATH);
         }
+    });
+});
+
+describe("npm run local: CPU weights from the task definitions", () => {
+    it("weighs a task's processes in proportion to its CPU units, as nice values (1024 units: 0)", () => {
+        const table: [number, number][] = [
+            [1024, 0],
+            [512, 3],
+            [256, 6],
+            [2048, -3],
+            [4096, -6],
+            [16, 19],
+        ];
+        for (const [units, nice] of table) expect(cpuNice(units), `${units} units`).to.equal(nice);
     });
 });

@@ -370,8 +370,8 @@ export class Supervisor {
             closeSync(fd);
         }
         u.child = child;
-        if (child.pid !== undefined && (spec.startNice ?? spec.nice ?? 0) !== 0)
-            setNice(child.pid, spec.startNice ?? spec.nice!);
+        const nice = spec.startNice ?? spec.nice ?? 0;
+        if (child.pid !== undefined && nice !== 0) setNice(child.pid, nice);
         u.startedMs = Date.now();
         u.healthFailures = 0;
         u.everHealthy = false; // each start gets its start period again
@@ -610,9 +610,11 @@ export class Supervisor {
     }
 }
 
+const STARTED = " started by the supervisor (restart ";
+
 /** The line the supervisor writes into a unit's log before each start of its process. */
 export function startMarker(restarts: number, at = new Date()): string {
-    return `--- ${at.toISOString()} started by the supervisor (restart ${restarts})\n`;
+    return `--- ${at.toISOString()}${STARTED}${restarts})\n`;
 }
 
 /**
@@ -622,8 +624,7 @@ export function startMarker(restarts: number, at = new Date()): string {
 export function logSinceStart(log: string, tailBytes = 256 * 1024): string {
     const lines = readFrom(log, Math.max(0, fileSize(log) - tailBytes)).split("\n");
     for (let i = lines.length - 1; i >= 0; i--) {
-        if (lines[i].startsWith("--- ") && lines[i].includes(" started by the supervisor (restart "))
-            return lines.slice(i + 1).join("\n");
+        if (lines[i].startsWith("--- ") && lines[i].includes(STARTED)) return lines.slice(i + 1).join("\n");
     }
     // No start in the tail: all of it is from the last start (or the file has none at all).
     return lines.join("\n");

@@ -393,9 +393,8 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
         (jobType: string): ((unit: UnitStatus) => Promise<HealthResult>) =>
         async (unit) => {
             const since = Date.parse(unit.startedAt ?? new Date().toISOString());
-            const out = youngestHeartbeat(await runningJobs(), jobType, since / 1000 - 5);
-            if (out === undefined) return { healthy: false, detail: `no ${jobType} has started yet` };
-            const age = out;
+            const age = youngestHeartbeat(await runningJobs(), jobType, since / 1000 - 5);
+            if (age === undefined) return { healthy: false, detail: `no ${jobType} has started yet` };
             return age <= 30
                 ? { healthy: true, detail: `${jobType} heartbeat ${age} s ago` }
                 : { healthy: false, detail: `${jobType} heartbeat ${age} s ago` };
