@@ -25,8 +25,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "moto"))
 
@@ -39,6 +37,13 @@ import moto_sagemaker  # noqa: E402
 from moto_fargate import FargateEmulator  # noqa: E402
 
 SAVE_EVERY_SECONDS = 5
+
+
+class Patches:
+    """The gap-fillers' patches, for good (tools/moto/moto_patching.py): the server never undoes them."""
+
+    def setattr(self, target: object, name: str, value: Any) -> None:
+        setattr(target, name, value)
 
 
 def _subnet_getstate(self: Subnet) -> dict[str, Any]:
@@ -109,7 +114,7 @@ def main() -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     port = int(sys.argv[1])
     state_file = Path(sys.argv[2]) if len(sys.argv) > 2 else None
-    patches = pytest.MonkeyPatch()
+    patches = Patches()
     FargateEmulator().install(patches)
     moto_sagemaker.install(patches, polls=2)
     restored = restore_state(state_file) if state_file else 0

@@ -29,9 +29,10 @@ import time
 from typing import Any
 
 import boto3
-import pytest
 from moto.ecs import models as ecs_models
 from moto.ecs.responses import EC2ContainerServiceResponse
+
+from moto_patching import Patcher
 
 FARGATE_PROVIDERS = {"FARGATE", "FARGATE_SPOT"}
 
@@ -41,7 +42,7 @@ class FargateEmulator:
         self.run_task_requests: list[dict[str, Any]] = []
         self.outputs: dict[str, list[str]] = {}  # task ARN -> the lines its container printed
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> FargateEmulator:
+    def install(self, monkeypatch: Patcher) -> FargateEmulator:
         backend_class = ecs_models.EC2ContainerServiceBackend
         run_task_response = EC2ContainerServiceResponse.run_task
         run_task = backend_class.run_task

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from moto.sagemaker.models import SageMakerModelBackend
 
+from moto_patching import Patcher
 
-def install(monkeypatch: pytest.MonkeyPatch, polls: int = 2) -> None:
+
+def install(monkeypatch: Patcher, polls: int = 2) -> None:
     for kind, status_attribute in (("training", "training_job_status"), ("transform", "transform_job_status")):
         create = getattr(SageMakerModelBackend, f"create_{kind}_job")
         describe = getattr(SageMakerModelBackend, f"describe_{kind}_job")
