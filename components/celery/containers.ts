@@ -160,6 +160,18 @@ export function prepareDagsContainer(input: ContainersInput): aws.ecs.ContainerD
     };
 }
 
+/** The file dag-sync touches after each complete sync; its age is the sidecar's health. */
+export const DAG_SYNC_READY_FILE = "/tmp/dags-synced";
+
+/**
+ * A CMD-SHELL health check that passes while `file` exists and was modified less than `maxAgeS` seconds
+ * ago. Shell and coreutils only (`date`, `stat`, in every Debian-based image as the Airflow image is):
+ * no Python interpreter started every interval, on a sidecar of 256 CPU units or less.
+ */
+export function readyFileCheck(file: string, maxAgeS: number): string {
+    return `test -f ${file} && test $(( $(date +%s) - $(stat -c %Y ${file}) )) -lt ${maxAgeS}`;
+}
+
 /** The dag-sync sidecar: copies dags/ from the bucket into the dags volume, healthy while syncs finish. */
 export function dagSyncContainer(input: ContainersInput): aws.ecs.ContainerDefinition {
     return {
@@ -173,16 +185,13 @@ export function dagSyncContainer(input: ContainersInput): aws.ecs.ContainerDefin
             DAG_SYNC_PREFIX: ARTIFACT_KEYS.dags,
             DAG_SYNC_DEST: DAGS_FOLDER,
             DAG_SYNC_INTERVAL_SECONDS: String(input.dagSyncIntervalSeconds),
-            DAG_SYNC_READY_FILE: "/tmp/dags-synced",
+            DAG_SYNC_READY_FILE,
         }),
         mountPoints: [{ sourceVolume: "dags", containerPath: DAGS_FOLDER, readOnly: false }],
         dependsOn: [{ containerName: "prepare-dags", condition: "SUCCESS" }],
         healthCheck: {
             // Healthy once the first sync finished, and as long as syncs keep finishing.
-            command: [
-                "CMD-SHELL",
-                `python -c "import os,sys,time; sys.exit(0 if time.time() - os.path.getmtime('/tmp/dags-synced') < ${3 * input.dagSyncIntervalSeconds + 60} else 1)"`,
-            ],
+            command: ["CMD-SHELL", readyFileCheck(DAG_SYNC_READY_FILE, 3 * input.dagSyncIntervalSeconds + 60)],
             interval: 15,
             timeout: 5,
             retries: 4,

@@ -591,7 +591,8 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
                         timeoutS: hc.timeout ?? 5,
                         retries: hc.retries ?? 3,
                         startPeriodS: hc.startPeriod ?? 0,
-                        startPollS: PYTHON_POLL_S,
+                        // Each check of one that starts Python costs that interpreter's start.
+                        startPollS: /\bpython\b/.test(hc.command.join(" ")) ? PYTHON_POLL_S : CHEAP_POLL_S,
                     },
                 );
             }
