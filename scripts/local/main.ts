@@ -101,7 +101,7 @@ export async function checkPortsFree(ports: Partial<Record<keyof typeof PORTS, n
 const commandExists = (name: string) => spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
 
 /** PostgreSQL, Redis and tini (the subreaper) from Debian's packages, installed when missing (needs root). */
-function ensureSystemPackages(): void {
+export function ensureSystemPackages(): void {
     const missing = [
         ...(existsSync(path.join(PG_BIN, "initdb")) ? [] : ["postgresql-15"]),
         ...(commandExists("redis-server") ? [] : ["redis-server"]),

@@ -41,7 +41,7 @@ export interface HealthCheck {
     /**
      * Seconds between checks until the first success (default 1): a deliberate local departure from
      * ECS, which waits out the interval, so that what depends on the unit starts as soon as it can.
-     * Short for cheap checks (a fetch, a psql query), longer for one that starts Python.
+     * Short for cheap checks (a fetch, a SQL query), longer for one that starts Python.
      */
     startPollS?: number;
 }

@@ -18,6 +18,7 @@ import type { AirflowComponent } from "../../lib/airflow-env";
 import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
 import { LocalError, LocalPaths, PORTS, ROOT, TSX } from "./paths";
 import { localEntrypoint } from "./entrypoint";
+import { sqlClient } from "./sql";
 import {
     checkMounts,
     cpuNice,
@@ -178,11 +179,12 @@ const check = (
 });
 
 /**
- * Until its first success, a cheap health check (a fetch, psql, pg_isready, redis-cli) runs every
- * 0.25 s, one that starts Python (dag-sync's command) every 0.5 s; the worker's reads its log every
- * 0.25 s and sends its Celery ping (Python and Celery, then up to 3 s for the answer) once the log
- * says the worker is ready: what depends on a unit starts as soon as it is healthy, where ECS waits
- * out the interval (README, "Where it departs from the task definitions").
+ * Until its first success, a cheap health check (a fetch, a query on the open connection, pg_isready,
+ * redis-cli, a definition's shell command) runs every 0.25 s, a definition's command that starts
+ * Python every 0.5 s; the worker's reads its log every 0.25 s and sends its Celery ping (Python and
+ * Celery, then up to 3 s for the answer) once the log says the worker is ready: what depends on a unit
+ * starts as soon as it is healthy, where ECS waits out the interval (README, "Where it departs from
+ * the task definitions").
  */
 const CHEAP_POLL_S = 0.25;
 const PYTHON_POLL_S = 0.5;
@@ -215,13 +217,16 @@ export function youngestHeartbeat(rows: string, jobType: string, sinceEpochS: nu
     return youngest;
 }
 
-/** SQL against a database of the local PostgreSQL (psql -tA); resolves the output, rejects on an error. */
-function sqlRunner(secrets: Secrets): (query: string, db?: string) => Promise<string> {
-    return async (query, db = "airflow") => {
-        const r = await run("psql", [...psqlArgs(), "-d", db, "-c", query], pgEnv(secrets));
-        if (r.code !== 0) throw new Error(r.out.split("\n")[0]);
-        return r.out;
-    };
+/** SQL against the local stack's airflow database (sql.ts: one connection kept open); resolves psql -tA rows. */
+function sqlRunner(secrets: Secrets): (query: string) => Promise<string> {
+    const { query } = sqlClient({
+        host: "127.0.0.1",
+        port: PORTS.postgres,
+        user: "airflow",
+        password: secrets.dbPassword,
+        database: "airflow",
+    });
+    return query;
 }
 const psqlArgs = () => [
     "-h",
@@ -373,7 +378,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
     /**
      * The running Airflow jobs (type, start, heartbeat age in seconds), read once for every job check
      * that asks within JOB_QUERY_REUSE_MS: the scheduler's, dag-processor's and triggerer's checks
-     * poll every 0.25 s while they start, and one psql run answers all three.
+     * poll every 0.25 s while they start, and one query answers all three.
      */
     let jobs: { at: number; rows: Promise<string> } | undefined;
     const runningJobs = (): Promise<string> => {
@@ -788,7 +793,7 @@ function gidOf(user: string): number {
 }
 
 /** initdb of .local/postgres, as the postgres user when root (PostgreSQL refuses to run as root). */
-function initdbScript(dataDir: string, asPostgres: boolean): string {
+export function initdbScript(dataDir: string, asPostgres: boolean): string {
     const initdb = `"$PG_BIN/initdb" -D '${dataDir}' -U airflow --pwfile="$pwfile" --auth=scram-sha-256 -E UTF8`;
     return [
         "set -euo pipefail",
