@@ -11,14 +11,21 @@ groups the runner created, ECS tasks, SageMaker jobs, S3 objects, secrets, ...) 
 every few seconds when it changed and when the server stops, and loaded back when it starts, so ids
 stay what the metadata database (XComs, Variables) remembers.
 
+Start: the server listens as soon as Secrets Manager's state is back (what the runner reads first,
+every container's secrets), about a second after it starts. The rest (moto's EC2 alone takes most of a
+second to import) is restored, and the gap-fillers installed, in a thread meanwhile; a request for a
+service not restored yet waits until it is (`gate`), so no request ever sees a partial state.
+
 Usage: python scripts/local/moto_server.py PORT [STATE_FILE]
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import pickle
+import re
 import signal
 import sys
 import threading
@@ -30,13 +37,14 @@ sys.path.insert(0, str(ROOT / "tools" / "moto"))
 
 from moto.backends import get_backend  # noqa: E402
 from moto.core.base_backend import BackendDict  # noqa: E402
-from moto.ec2.models.subnets import Subnet  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
-
-import moto_sagemaker  # noqa: E402
-from moto_fargate import FargateEmulator  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 SAVE_EVERY_SECONDS = 5
+#: Restored before the server listens: the runner resolves every container's secrets from it first.
+EARLY_SERVICES = ("secretsmanager",)
+#: The service a SigV4-signed request is for, from its credential scope (account/date/region/service).
+_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/([^/,]+)/aws4_request")
 
 
 class Patches:
@@ -46,14 +54,14 @@ class Patches:
         setattr(target, name, value)
 
 
-def _subnet_getstate(self: Subnet) -> dict[str, Any]:
+def _subnet_getstate(self: Any) -> dict[str, Any]:
     # The only thing in moto's EC2 that pickle refuses: the generator of a subnet's next free address.
     state = dict(self.__dict__)
     state["_subnet_ip_generator"] = None
     return state
 
 
-def _subnet_setstate(self: Subnet, state: dict[str, Any]) -> None:
+def _subnet_setstate(self: Any, state: dict[str, Any]) -> None:
     self.__dict__.update(state)
     # Addresses are handed out in order, skipping those in use (get_available_subnet_ip checks
     # _subnet_ips): start again after the three AWS reserves.
@@ -63,10 +71,14 @@ def _subnet_setstate(self: Subnet, state: dict[str, Any]) -> None:
     self._subnet_ip_generator = hosts
 
 
-# moto 5.1.22 and later compute the generator on each use (a property): a subnet pickles as it is.
-if not isinstance(getattr(Subnet, "_subnet_ip_generator", None), property):
-    Subnet.__getstate__ = _subnet_getstate  # type: ignore[attr-defined]
-    Subnet.__setstate__ = _subnet_setstate  # type: ignore[attr-defined]
+def patch_subnet_pickling() -> None:
+    """Before EC2's backends are pickled or unpickled (imports moto's EC2, which takes most of a second)."""
+    from moto.ec2.models.subnets import Subnet
+
+    # moto 5.1.22 and later compute the generator on each use (a property): a subnet pickles as it is.
+    if not isinstance(getattr(Subnet, "_subnet_ip_generator", None), property):
+        Subnet.__getstate__ = _subnet_getstate  # type: ignore[attr-defined]
+        Subnet.__setstate__ = _subnet_setstate  # type: ignore[attr-defined]
 
 
 def snapshot() -> dict[str, list[tuple[str, str, Any]]]:
@@ -78,9 +90,13 @@ def snapshot() -> dict[str, list[tuple[str, str, Any]]]:
 
 
 def dump() -> bytes | None:
+    """The state file's content: each service's backends pickled on their own, so that a start can
+    restore one service without importing the others' modules."""
+    patch_subnet_pickling()
     for _ in range(5):  # a request may change a dict while it is pickled: try again
         try:
-            return pickle.dumps(snapshot(), protocol=pickle.HIGHEST_PROTOCOL)
+            services = {name: pickle.dumps(b, protocol=pickle.HIGHEST_PROTOCOL) for name, b in snapshot().items()}
+            return pickle.dumps(services, protocol=pickle.HIGHEST_PROTOCOL)
         except RuntimeError:
             continue
     return None
@@ -95,35 +111,98 @@ def save_state(path: Path, data: bytes | None = None) -> None:
     os.replace(tmp, path)
 
 
+def load_state(path: Path) -> dict[str, Any]:
+    """What save_state wrote, by service (each still pickled); empty without a state file."""
+    return pickle.loads(path.read_bytes()) if path.exists() else {}
+
+
+def restore_service(service: str, pickled: Any) -> int:
+    """Puts one service's saved backends back in moto; returns how many."""
+    if service == "ec2":
+        patch_subnet_pickling()
+    # A state file from before services were pickled one by one holds the backends themselves.
+    backends = pickle.loads(pickled) if isinstance(pickled, bytes) else pickled
+    backend_dict = get_backend(service)  # type: ignore[call-overload]
+    for account, region, backend in backends:
+        dict.__setitem__(backend_dict[account], region, backend)
+    return len(backends)
+
+
 def restore_state(path: Path) -> int:
     """Loads what save_state wrote; returns how many backends it restored."""
-    if not path.exists():
-        return 0
-    services = pickle.loads(path.read_bytes())
-    count = 0
-    for service, backends in services.items():
-        backend_dict = get_backend(service)  # type: ignore[call-overload]
-        for account, region, backend in backends:
-            account_backends = backend_dict[account]
-            dict.__setitem__(account_backends, region, backend)
-            count += 1
-    return count
+    return sum(restore_service(service, pickled) for service, pickled in load_state(path).items())
+
+
+class Gate:
+    """Holds each request until the service it is for has its state back (and every request but the
+    health check until everything has): the server listens before the whole state is restored."""
+
+    def __init__(self, app: Any, pending: list[str]):
+        self.app = app
+        self.everything = threading.Event()
+        self.services = {service: threading.Event() for service in pending}
+
+    def restored(self, service: str) -> None:
+        self.services[service].set()
+
+    def done(self) -> None:
+        for event in self.services.values():
+            event.set()
+        self.everything.set()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        service = scope.group(1) if scope else None
+        if service in EARLY_SERVICES:
+            pass  # restored before the server listened
+        elif service in self.services:
+            self.services[service].wait()
+        elif not (environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/moto-api/"):
+            # Any other service or request (the gap-fillers' ECS and SageMaker, moto's own API).
+            self.everything.wait()
+        return self.app(environ, start_response)
+
+
+def restore_the_rest(gate: Gate, state: dict[str, Any], later: list[str]) -> None:
+    """In a thread while the server listens: the other services' state, then the gap-fillers."""
+    import moto_sagemaker
+    from moto_fargate import FargateEmulator
+
+    try:
+        # S3 first: deploy-dags and every dag-sync sidecar start with it.
+        for service in sorted(later, key=lambda name: name != "s3"):
+            restore_service(service, state[service])
+            gate.restored(service)
+        patches = Patches()
+        FargateEmulator().install(patches)
+        moto_sagemaker.install(patches, polls=2)
+    except Exception as err:  # one line for the runner's log, then the server stops
+        print(f"error: moto's state could not be restored: {err}", file=sys.stderr, flush=True)
+        os._exit(1)
+    gate.done()
+    print(f"moto state restored: {', '.join(sorted(state)) or 'none saved'}", flush=True)
 
 
 def main() -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     port = int(sys.argv[1])
     state_file = Path(sys.argv[2]) if len(sys.argv) > 2 else None
-    patches = Patches()
-    FargateEmulator().install(patches)
-    moto_sagemaker.install(patches, polls=2)
-    restored = restore_state(state_file) if state_file else 0
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    print(f"moto listening on http://127.0.0.1:{port} ({restored} backends restored)", flush=True)
+    state = load_state(state_file) if state_file else {}
+    for service in EARLY_SERVICES:
+        if service in state:
+            restore_service(service, state[service])
+    later = [service for service in state if service not in EARLY_SERVICES]
+    gate = Gate(DomainDispatcherApplication(create_backend_app), later)
+    server = make_server("127.0.0.1", port, gate, threaded=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    restorer = threading.Thread(target=restore_the_rest, args=(gate, state, later), daemon=True)
+    restorer.start()
+    print(f"moto listening on http://127.0.0.1:{port} (restoring {len(state)} services' state)", flush=True)
     stop = threading.Event()
 
     def save_periodically() -> None:
+        gate.everything.wait()  # never save a state that is not all back yet
         last = state_file.read_bytes() if state_file and state_file.exists() else b""
         while not stop.wait(SAVE_EVERY_SECONDS):
             current = dump()
@@ -136,6 +215,7 @@ def main() -> int:
     signal.sigwait({signal.SIGTERM, signal.SIGINT})  # serve until `npm run local -- down`
     stop.set()
     if state_file:
+        restorer.join()  # stopped while it restored: save what it restored, all of it
         save_state(state_file)
         print(f"moto state saved to {state_file}", flush=True)
     # No graceful stop of the HTTP server (it waits for its poll loop): the state is saved, exit now.

@@ -53,3 +53,82 @@ def test_ids_and_objects_survive_a_restart(tmp_path: Path) -> None:
 
 def test_no_state_file_restores_nothing(tmp_path: Path) -> None:
     assert moto_server.restore_state(tmp_path / "absent.pickle") == 0
+
+
+def _request(service: str | None, path: str = "/", method: str = "POST") -> dict:
+    auth = (
+        f"AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/{service}/aws4_request, SignedHeaders=host"
+        if service
+        else ""
+    )
+    return {"HTTP_AUTHORIZATION": auth, "PATH_INFO": path, "REQUEST_METHOD": method}
+
+
+def test_the_gate_holds_each_request_until_its_service_is_restored() -> None:
+    import threading
+
+    answered: list[str] = []
+    gate = moto_server.Gate(lambda environ, start: answered.append(environ["name"]), pending=["ec2", "s3"])
+
+    def send(name: str, environ: dict) -> threading.Thread:
+        thread = threading.Thread(target=gate, args=({**environ, "name": name}, None))
+        thread.start()
+        return thread
+
+    early = [send("secrets", _request("secretsmanager")), send("health", _request(None, "/moto-api/", "GET"))]
+    for thread in early:
+        thread.join(5)
+    assert sorted(answered) == ["health", "secrets"]  # Secrets Manager is back before the server listens
+    held = [send("ec2", _request("ec2")), send("s3", _request("s3")), send("ecs", _request("ecs"))]
+    held.append(send("reset", _request(None, "/moto-api/reset")))
+    held[0].join(0.2)
+    assert sorted(answered) == ["health", "secrets"]  # nothing else before its state is back
+    gate.restored("s3")
+    held[1].join(5)
+    assert answered[-1] == "s3" and "ec2" not in answered
+    gate.done()  # the rest restored, the gap-fillers installed: ECS and moto's own API too
+    for thread in held:
+        thread.join(5)
+    assert sorted(answered) == ["ec2", "ecs", "health", "reset", "s3", "secrets"]
+
+
+def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    state = tmp_path / "state.pickle"
+    with mock_aws():
+        ec2 = boto3.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.41.0.0/16")["Vpc"]["VpcId"]
+        boto3.client("secretsmanager").create_secret(Name="airflow/local/fernet-key", SecretString="k")
+        moto_server.save_state(state)
+        BackendDict.reset()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "local" / "moto_server.py"), str(port), str(state)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout and "moto listening" in server.stdout.readline()
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        url = f"http://127.0.0.1:{port}"
+        # The first requests, at once: each is answered from the saved state, none from an empty moto.
+        secret = session.client("secretsmanager", endpoint_url=url).get_secret_value(
+            SecretId="airflow/local/fernet-key"
+        )
+        assert secret["SecretString"] == "k"
+        vpcs = session.client("ec2", endpoint_url=url).describe_vpcs(VpcIds=[vpc])["Vpcs"]
+        assert [v["VpcId"] for v in vpcs] == [vpc]
+        started = time.monotonic()
+        assert "moto state restored" in server.stdout.readline()
+        assert time.monotonic() - started < 5
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert server.returncode == 0
+    assert state.stat().st_size > 0
