@@ -14,6 +14,8 @@ import { logSinceStart, SupervisorEvent, Supervisor } from "./supervisor";
 import { ADMIN, airflowUnits, infraUnits } from "./units";
 
 const BOOT_TIMEOUT_S = 300;
+/** The units that serve Airflow's API (Airflow 3's api-server, 2's webserver). */
+const API_UNITS = ["api-server", "webserver"];
 /** A service that exits this often before the stack is up fails the boot (it will not get better). */
 const BOOT_EXITS = 3;
 
@@ -116,8 +118,18 @@ async function main(): Promise<void> {
     }
 
     const deadline = Date.now() + BOOT_TIMEOUT_S * 1000;
+    // The DAG files are waited for while the other components start, from when the API answers.
+    let dagFilesParsed: Promise<ImportError[]> | undefined;
+    let dagFilesPending = true;
+    const waitForDags = () =>
+        waitForDagFiles(api, supervisor, paths).then((found) => {
+            dagFilesPending = false;
+            return found;
+        });
     while (!supervisor.settled()) {
         if (stopping) return;
+        if (!dagFilesParsed && API_UNITS.some((name) => supervisor.status(name)?.health === "healthy"))
+            dagFilesParsed = waitForDags();
         const failed = supervisor.failedUnit();
         if (failed?.detail?.startsWith("cannot start: ")) return fail(`${failed.name} ${failed.detail}`);
         if (failed) {
@@ -142,8 +154,12 @@ async function main(): Promise<void> {
         }
         await sleep(200);
     }
-    supervisor.emit("info", "every component is healthy; waiting for the DAG files to be parsed");
-    errors = await waitForDagFiles(api, supervisor, paths);
+    dagFilesParsed ??= waitForDags();
+    supervisor.emit(
+        "info",
+        `every component is healthy${dagFilesPending ? "; waiting for the DAG files to be parsed" : ""}`,
+    );
+    errors = await dagFilesParsed;
     if (stopping) return;
     ready = true;
     bootSeconds = (Date.now() - startedAt.getTime()) / 1000;
