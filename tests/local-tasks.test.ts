@@ -116,6 +116,20 @@ describe("npm run local: the task definitions, run as Fargate runs them", () => 
         expect(mapPaths("chown 50000:0 /opt/airflow/dags && chmod 0775 /opt/airflow/dags", mounts)).to.equal(
             `chown 50000:0 ${dirs.dags} && chmod 0775 ${dirs.dags}`,
         );
+        // A checkout under /tmp/: the volume's directory starts with the container path /tmp/, and is
+        // not mapped again (the fresh-clone CI run's prepare-dags chowned .../tmp/tmp/... and failed).
+        const underTmp = [
+            { containerPath: "/opt/airflow/dags", dir: "/tmp/ci/.local/tasks/dag-processor/volumes/dags" },
+            { containerPath: "/tmp/", dir: "/tmp/ci/.local/tasks/dag-processor/containers/prepare-dags/tmp/" },
+        ];
+        for (const mounts of [underTmp, [...underTmp].reverse()]) {
+            expect(mapPaths("chown 50000 /opt/airflow/dags && touch /tmp/ready", mounts)).to.equal(
+                "chown 50000 /tmp/ci/.local/tasks/dag-processor/volumes/dags && touch /tmp/ci/.local/tasks/dag-processor/containers/prepare-dags/tmp/ready",
+            );
+        }
+        expect(mapPaths("a.b /opt/airflow/dagsX", [{ containerPath: "a.b", dir: "[x]" }])).to.equal(
+            "[x] /opt/airflow/dagsX",
+        );
         // An image VOLUME at the path gives the volume the image's content owner instead.
         const declared = createTaskVolumes(dir, task("dag-processor"), ["/opt/airflow/dags"]);
         if (root) expect(statSync(declared.dags).uid).to.equal(50000);

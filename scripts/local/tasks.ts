@@ -140,9 +140,16 @@ export function localMounts(
 
 /** A value (command argument or environment value) with each mounted container path replaced by its local directory. */
 export function mapPaths(value: string, mounts: readonly { containerPath: string; dir: string }[]): string {
-    let out = value;
-    for (const m of mounts) out = out.split(m.containerPath).join(m.dir);
-    return out;
+    if (mounts.length === 0) return value;
+    // One pass, the longest container path first: a local directory put in is never mapped again (a
+    // checkout under /tmp/ has volume directories that start with the container path /tmp/).
+    const byLength = [...mounts].sort((a, b) => b.containerPath.length - a.containerPath.length);
+    const dirOf = new Map(byLength.map((m) => [m.containerPath, m.dir]));
+    const pattern = new RegExp(
+        byLength.map((m) => m.containerPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
+        "g",
+    );
+    return value.replace(pattern, (containerPath) => dirOf.get(containerPath)!);
 }
 
 /** True when a POSIX user may write (and enter) a directory, by its owner, group and mode. */
