@@ -126,11 +126,32 @@ export const SECRET_SETTING_MARKERS = [
 export const SECRET_SETTING = new RegExp(`(${SECRET_SETTING_MARKERS.join("|")})$`);
 
 /**
+ * Flower's environment. Flower runs as Celery's own tool (`python -m celery flower`, the command of
+ * componentCommand), without Airflow: it reads the broker from CELERY_BROKER_URL (Celery's setting,
+ * the same URL the Airflow components get, TLS options included) and its basic auth from
+ * FLOWER_BASIC_AUTH (Flower takes every option from a FLOWER_ variable). So the one task behind an
+ * internet-facing listener holds no database password, and it starts in under a second, not after
+ * Airflow's seconds of imports. CONNECTION_CHECK_MAX_COUNT=0 turns off the image entrypoint's
+ * `airflow db check` before the command: Flower never opens the database.
+ */
+function flowerEnvironment(s: AirflowEnvSettings): ContainerEnv {
+    if (!s.secrets.flowerBasicAuth) throw new Error("Flower needs its basic-auth secret");
+    return {
+        environment: [{ name: "CONNECTION_CHECK_MAX_COUNT", value: "0" }],
+        secrets: [
+            { name: "CELERY_BROKER_URL", valueFrom: s.secrets.brokerUrl },
+            { name: "FLOWER_BASIC_AUTH", valueFrom: s.secrets.flowerBasicAuth },
+        ],
+    };
+}
+
+/**
  * Renders the environment of one Airflow component. Secrets appear only in `secrets` (ECS resolves
  * each `valueFrom` from Secrets Manager when the task starts), and each component gets only the
  * secrets it uses. Both lists are sorted by name.
  */
 export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
+    if (s.component === "flower") return flowerEnvironment(s);
     const v3 = airflowMajor(s.airflowVersion) === 3;
     if (!v3 && (s.component === "api-server" || s.component === "dag-processor")) {
         throw new Error(
@@ -216,14 +237,6 @@ export function renderAirflowEnvironment(s: AirflowEnvSettings): ContainerEnv {
         }
     };
     switch (s.component) {
-        case "flower":
-            if (!s.secrets.flowerBasicAuth) throw new Error("Flower needs its basic-auth secret");
-            // `airflow celery flower` checks the metadata database's migrations before it starts.
-            secrets.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN = s.secrets.sqlAlchemyConn;
-            secrets.AIRFLOW__CELERY__BROKER_URL = s.secrets.brokerUrl;
-            secrets.AIRFLOW__CELERY__RESULT_BACKEND = s.secrets.resultBackend;
-            secrets.AIRFLOW__CELERY__FLOWER_BASIC_AUTH = s.secrets.flowerBasicAuth;
-            break;
         case "migrations":
             core();
             secrets.AIRFLOW_ADMIN_PASSWORD = s.secrets.adminPassword;

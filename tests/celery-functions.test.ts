@@ -108,10 +108,11 @@ describe("componentCommand", () => {
             ["worker", { queues: ["a", "b"], concurrency: 8 }],
             ["celery", "worker", "--queues", "a,b", "--concurrency", "8"],
         ],
-        [["flower"], ["celery", "flower", "--port", "5555"]],
+        // Celery's own Flower, without Airflow: the entrypoint runs `python ...` as it is.
+        [["flower"], ["python", "-m", "celery", "flower", "--port=5555"]],
     ];
     for (const [args, command] of cases) {
-        it(`runs ${args[0]} as airflow ${command.join(" ")}`, () => {
+        it(`runs ${args[0]} with the container command ${command.join(" ")}`, () => {
             expect(componentCommand(...args)).to.deep.equal(command);
         });
     }

@@ -216,7 +216,7 @@ for (const stack of ["dev", "staging"] as const) {
                 triggerer: ["triggerer", ["triggerer"], "airflow jobs check --job-type TriggererJob --local"],
                 flower: [
                     "flower",
-                    ["celery", "flower", "--port", "5555"],
+                    ["python", "-m", "celery", "flower", "--port=5555"],
                     `python -c "import socket; socket.create_connection(('localhost', 5555), 5)"`,
                 ],
             };
@@ -431,7 +431,8 @@ for (const stack of ["dev", "staging"] as const) {
         it("renders every Airflow container's settings with the one environment function", () => {
             const settingsOf = (c: Container) => env(c);
             const api = settingsOf(container(run, "api-server", "api-server"));
-            for (const role of want.services.filter((r) => r !== "control")) {
+            // Flower runs without Airflow (its own test: "gives Flower, which runs without Airflow, ...").
+            for (const role of want.services.filter((r) => r !== "control" && r !== "flower")) {
                 const all = containers(run, role);
                 const main = all[all.length - 1];
                 const e = settingsOf(main);
@@ -452,11 +453,10 @@ for (const stack of ["dev", "staging"] as const) {
                     `http://api-server.${name}.local:8080/execution/`,
                 );
                 expect(e.AIRFLOW__API__BASE_URL, role).to.equal(run.outputs.airflowUrl);
-                if (role !== "flower")
-                    expect(e, role).to.deep.include({
-                        ...api,
-                        AIRFLOW__CELERY__WORKER_CONCURRENCY: e.AIRFLOW__CELERY__WORKER_CONCURRENCY,
-                    });
+                expect(e, role).to.deep.include({
+                    ...api,
+                    AIRFLOW__CELERY__WORKER_CONCURRENCY: e.AIRFLOW__CELERY__WORKER_CONCURRENCY,
+                });
             }
         });
 
@@ -500,14 +500,9 @@ for (const stack of ["dev", "staging"] as const) {
                     run.get(T.role, `${name}-${role}-execution-role`).state.arn,
                 );
             }
-            // Flower never sees the Fernet key, the API keys or the admin password (it checks the database's migrations).
+            // Flower (Celery's own, without Airflow) sees the broker and its basic auth, and no database password.
             const flowerSecrets = container(run, "flower", "flower").secrets?.map((s) => s.name);
-            expect(flowerSecrets).to.deep.equal([
-                "AIRFLOW__CELERY__BROKER_URL",
-                "AIRFLOW__CELERY__FLOWER_BASIC_AUTH",
-                "AIRFLOW__CELERY__RESULT_BACKEND",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
-            ]);
+            expect(flowerSecrets).to.deep.equal(["CELERY_BROKER_URL", "FLOWER_BASIC_AUTH"]);
         });
 
         it("gives the worker task role DAG reads, log writes and the secrets backend's prefixes, and nothing broader", () => {
@@ -841,12 +836,24 @@ describe("the Airflow environment function", () => {
         expect(names("scheduler")).to.deep.equal(core);
         expect(names("worker")).to.deep.equal(core);
         expect(names("migrations")).to.deep.equal([...core, "AIRFLOW_ADMIN_PASSWORD"].sort());
-        expect(names("flower")).to.deep.equal([
-            "AIRFLOW__CELERY__BROKER_URL",
-            "AIRFLOW__CELERY__FLOWER_BASIC_AUTH",
-            "AIRFLOW__CELERY__RESULT_BACKEND",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        expect(names("flower")).to.deep.equal(["CELERY_BROKER_URL", "FLOWER_BASIC_AUTH"]);
+    });
+
+    it("gives Flower, which runs without Airflow, the broker and its basic auth and no Airflow setting", () => {
+        const env = renderAirflowEnvironment({ ...base, component: "flower" });
+        expect(env.secrets).to.deep.equal([
+            { name: "CELERY_BROKER_URL", valueFrom: base.secrets.brokerUrl },
+            { name: "FLOWER_BASIC_AUTH", valueFrom: base.secrets.flowerBasicAuth },
         ]);
+        // The image's entrypoint would otherwise run `airflow db check` first, against no database.
+        expect(env.environment).to.deep.equal([{ name: "CONNECTION_CHECK_MAX_COUNT", value: "0" }]);
+        expect(() =>
+            renderAirflowEnvironment({
+                ...base,
+                component: "flower",
+                secrets: { ...base.secrets, flowerBasicAuth: undefined },
+            }),
+        ).to.throw("Flower needs its basic-auth secret");
     });
 
     it("defines the remote-log connection Airflow 3.0.6 requires, with no credentials in it", () => {

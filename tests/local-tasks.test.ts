@@ -6,7 +6,7 @@ import * as path from "path";
 import { RDS_CA_CONTAINER, RDS_CA_VOLUME } from "../components/celery/tls";
 import { localEntrypoint } from "../scripts/local/entrypoint";
 import { renderStack } from "../scripts/local/stack";
-import { prepareAirflowHome } from "../scripts/local/units";
+import { containerDependsOn, prepareAirflowHome } from "../scripts/local/units";
 import {
     checkMounts,
     ContainerDef,
@@ -35,6 +35,23 @@ function withOldDagsVolumeDefect(t: TaskDef): TaskDef {
 }
 
 describe("npm run local: the task definitions, run as Fargate runs them", () => {
+    it("starts every container with secrets only once the seed has stored them in moto, as ECS resolves them at start", () => {
+        let checked = 0;
+        for (const t of rendered.tasks) {
+            for (const c of t.containers) {
+                const waits = containerDependsOn(t, c).some((d) => d.unit === "seed" && d.condition === "SUCCESS");
+                expect(waits, `${t.name}/${c.name}`).to.equal((c.secrets ?? []).length > 0);
+                if (waits) checked++;
+            }
+        }
+        // Flower, whose only other wait is Redis, among them.
+        expect(containerDependsOn(task("flower"), container(task("flower"), "flower"))).to.deep.equal([
+            { unit: "redis", condition: "HEALTHY" },
+            { unit: "seed", condition: "SUCCESS" },
+        ]);
+        expect(checked).to.be.greaterThan(5);
+    });
+
     it("renders every container of the program's task definitions, with their users, dependencies and health checks", () => {
         expect(rendered.tasks.map((t) => t.name)).to.deep.equal([
             "control",

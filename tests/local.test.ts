@@ -110,8 +110,8 @@ describe("npm run local: the mirrored stack", () => {
             ["dag-processor", "dag-processor", ["dag-processor"]],
             ["triggerer", "triggerer", ["triggerer"]],
             // The worker task definition's command: the launcher around `airflow celery worker`.
-            ["worker", "worker", [...workerCommand(["default", "large"], 8), "--celery-hostname", "worker@local"]],
-            ["flower", "flower", ["celery", "flower", "--port", "25555", "--hostname", "127.0.0.1"]],
+            ["worker", "worker", workerCommand(["default", "large"], 8)],
+            ["flower", "flower", ["python", "-m", "celery", "flower", "--port=25555", "--address=127.0.0.1"]],
         ]);
     });
 

@@ -60,7 +60,8 @@ export function healthPath(airflowMajor: 2 | 3): string {
 }
 
 /**
- * The `airflow` arguments that run a component: the same on ECS and in `npm run local` (which adds
+ * The container command that runs a component, as the image's entrypoint takes it (`airflow`
+ * arguments; Flower's `python -m celery flower`): the same on ECS and in `npm run local` (which adds
  * only its loopback host flags).
  */
 export function componentCommand(
@@ -85,7 +86,9 @@ export function componentCommand(
                 String(options.concurrency ?? WORKER_POOL_FIELD_DEFAULTS.concurrency),
             ];
         case "flower":
-            return ["celery", "flower", "--port", String(options.port ?? PORTS.flower)];
+            // Celery's own Flower, without Airflow (lib/airflow-env.ts, flowerEnvironment): the image's
+            // entrypoint runs `python ...` as it is. Flower parses its options as --name=value.
+            return ["python", "-m", "celery", "flower", `--port=${options.port ?? PORTS.flower}`];
     }
 }
 

@@ -103,7 +103,20 @@ local_cli status --json | node -e 'let d="";process.stdin.on("data",c=>d+=c).on(
     fail "status --json lacks name, state, pid, restarts or log"
 local_cli status
 all_running || fail "not every component runs after boot: $(local_cli status)"
-component worker '.detail' | grep -q "pong from worker@local" || fail "the worker's liveness is not in status"
+component worker '.detail' | grep -q "pong from celery@" || fail "the worker's liveness is not in status"
+# Flower (Celery's own, without Airflow) sees Airflow's worker and its queues through the broker, and
+# answers only with its basic auth.
+node -e '
+    const s = require(process.env.SECRETS);
+    const url = "http://127.0.0.1:25555/api/workers?refresh=1";
+    (async () => {
+        if ((await fetch(url)).status !== 401) process.exit(2);
+        const auth = "Basic " + Buffer.from("admin:" + s.flowerPassword).toString("base64");
+        const workers = await (await fetch(url, { headers: { Authorization: auth } })).json();
+        const queues = Object.values(workers).flatMap(w => (w.active_queues || []).map(q => q.name)).sort();
+        console.log("Flower lists " + Object.keys(workers).join(", ") + " on the queues " + queues.join(", "));
+        process.exit(Object.keys(workers).length === 1 && queues.join() === "default,large" ? 0 : 1);
+    })().catch(() => process.exit(3));' || fail "Flower does not list the worker and its queues, or answers without its password"
 
 # --- both DAGs to success; the api-server restarted while the first is followed (the restart time of
 # one component, and `run` surviving it)

@@ -16,7 +16,7 @@ import { AirflowComponent, ContainerEnv, renderAirflowEnvironment } from "../../
 import { workerCommand } from "../../lib/worker-container";
 import { PORTS, ROOT } from "./paths";
 import type { TaskDef } from "./tasks";
-import { ENVIRONMENT, localSecretArn, REGION, STACK, WORKER_NODE } from "./units";
+import { ENVIRONMENT, localSecretArn, REGION, STACK } from "./units";
 
 /** Locally, dag-sync copies the bucket's DAGs every 2 s (the stack's interval is a minute): new DAG files show within seconds. */
 export const LOCAL_DAG_SYNC_INTERVAL_SECONDS = 2;
@@ -47,7 +47,7 @@ function localServiceSpecs(config: AirflowConfig): ReturnType<typeof airflowServ
  * The Airflow components the mirrored stack runs, from the program's own service specs
  * (airflowServices, components/celery/services.ts), each with the command its ECS service runs
  * (componentCommand; the worker's launcher, workerCommand), plus only the flags one shared machine needs: loopback hosts and ports, one
- * worker consuming every pool's queue (named WORKER_NODE, so that its liveness check pings it), and
+ * worker consuming every pool's queue (under Celery's default node name, as on ECS), and
  * Flower whatever the stack says (it is how one sees the worker locally). The control service's
  * migration is not among them: units.ts runs it as the `migrate` unit that every component waits for.
  */
@@ -60,9 +60,9 @@ export function localComponents(config: AirflowConfig): LocalComponent[] {
         const command =
             component === "worker"
                 ? // The worker task definition's command (the launcher around `airflow celery worker`).
-                  [...workerCommand(queues, 8), "--celery-hostname", WORKER_NODE]
+                  workerCommand(queues, 8)
                 : component === "flower"
-                  ? [...componentCommand(component, { port: PORTS.flower }), "--hostname", "127.0.0.1"]
+                  ? [...componentCommand(component, { port: PORTS.flower }), "--address=127.0.0.1"]
                   : component === "api-server" || component === "webserver"
                     ? [...componentCommand(component, { port: PORTS.apiServer }), "--host", "127.0.0.1"]
                     : componentCommand(component);

@@ -23,7 +23,7 @@ export type DependencyCondition = "START" | "COMPLETE" | "SUCCESS" | "HEALTHY";
 
 export interface HealthResult {
     healthy: boolean;
-    /** Shown in `status`, e.g. "pong from worker@local" or "no heartbeat for 42 s". */
+    /** Shown in `status`, e.g. "pong from celery@myhost" or "no heartbeat for 42 s". */
     detail?: string;
 }
 

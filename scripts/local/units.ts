@@ -13,6 +13,7 @@ import { execFile, execFileSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import * as net from "net";
+import * as os from "os";
 import * as path from "path";
 import type { AirflowComponent } from "../../lib/airflow-env";
 import { redisBrokerUri, resultBackendUri, sqlAlchemyConnUri } from "../../lib/airflow-uris";
@@ -42,8 +43,13 @@ export const STACK = "staging";
 export const ENVIRONMENT = "local";
 export const REGION = "us-east-1";
 export const ADMIN = "admin";
-/** The Celery worker's node name: its liveness check pings exactly this worker. */
-export const WORKER_NODE = "worker@local";
+/**
+ * The Celery worker's node name, Celery's default (`celery@` and the host name) as on ECS, where the
+ * task definition names none: its liveness check pings exactly this worker. Naming it
+ * (`--celery-hostname`) would also make Airflow ask the broker, for a second, whether a worker of
+ * that name runs already.
+ */
+export const WORKER_NODE = `celery@${os.hostname()}`;
 
 /**
  * Local settings that differ from staging, on purpose (README, "Differences from staging"): new and
@@ -499,17 +505,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
             const { program, args } = localEntrypoint(c.command ?? []);
             const programPath = program === "bash" ? "bash" : bin(program);
             const runAs = root && user.uid !== 0 ? user : undefined;
-            const dependsOn: NonNullable<UnitSpec["dependsOn"]> = (c.dependsOn ?? []).map((d) => ({
-                unit: unitName(task, d.containerName),
-                condition: d.condition,
-            }));
-            // Locally, what each container waits for outside its task (on ECS: retries and polling).
-            if (c.name === "migrate")
-                dependsOn.push({ unit: "database", condition: "SUCCESS" }, { unit: "seed", condition: "SUCCESS" });
-            if (c.name === "wait-for-migrations") dependsOn.push({ unit: "migrate", condition: "SUCCESS" });
-            if (c.name === "dag-sync") dependsOn.push({ unit: "deploy-dags", condition: "HEALTHY" });
-            if (c === main) dependsOn.push({ unit: "redis", condition: "HEALTHY" });
-            if (c === main && task.name === "flower") dependsOn.push({ unit: "migrate", condition: "SUCCESS" });
+            const dependsOn = containerDependsOn(task, c);
             const tmp = path.join(paths.stateDir, "tasks", task.name, "containers", c.name, "tmp");
             const resolved: Record<string, string> = {};
             const component = c === main ? (task.name as AirflowComponent) : undefined;
@@ -639,6 +635,24 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
             if (task) taskDirs[name] = createTaskVolumes(paths.stateDir, task, declaredVolumes);
         },
     };
+}
+
+/**
+ * What a container's unit waits for: its dependsOn within its task, and, locally, what it waits for
+ * outside its task (on ECS: the agent, retries and polling). ECS resolves a container's secrets as the
+ * task starts, so every container with secrets waits for the seed that stores them in moto.
+ */
+export function containerDependsOn(task: TaskDef, c: ContainerDef): NonNullable<UnitSpec["dependsOn"]> {
+    const dependsOn: NonNullable<UnitSpec["dependsOn"]> = (c.dependsOn ?? []).map((d) => ({
+        unit: unitName(task, d.containerName),
+        condition: d.condition,
+    }));
+    if (c.name === "migrate") dependsOn.push({ unit: "database", condition: "SUCCESS" });
+    if (c.name === "wait-for-migrations") dependsOn.push({ unit: "migrate", condition: "SUCCESS" });
+    if (c.name === "dag-sync") dependsOn.push({ unit: "deploy-dags", condition: "HEALTHY" });
+    if (c.name === task.name) dependsOn.push({ unit: "redis", condition: "HEALTHY" });
+    if (c.secrets?.length) dependsOn.push({ unit: "seed", condition: "SUCCESS" });
+    return dependsOn;
 }
 
 /**
