@@ -12,9 +12,13 @@ every few seconds when it changed and when the server stops, and loaded back whe
 stay what the metadata database (XComs, Variables) remembers.
 
 Start: the server listens as soon as Secrets Manager's state is back (what the runner reads first,
-every container's secrets), about a second after it starts. The rest (moto's EC2 alone takes most of a
-second to import) is restored, and the gap-fillers installed, in a thread meanwhile; a request for a
-service not restored yet waits until it is (`gate`), so no request ever sees a partial state.
+every container's secrets), about a second after it starts. What a boot uses besides (S3, CloudWatch
+and its Logs, IAM: cheap to import) is restored in a thread meanwhile. The rest (EC2 and ECS, whose
+modules take most of a second to import and EC2's state over half a second to unpickle, and the
+gap-fillers, which import them) is restored on the first request that may need it, a DAG's ECS or
+SageMaker call: never during a boot. A request for a service not restored yet waits until it is
+(`Gate`), so no request ever sees a partial state; a save writes what is not restored yet as it was
+loaded, so no state is lost by not being asked for.
 
 Usage: python scripts/local/moto_server.py PORT [STATE_FILE]
 """
@@ -43,6 +47,10 @@ from werkzeug.serving import make_server  # noqa: E402
 SAVE_EVERY_SECONDS = 5
 #: Restored before the server listens: the runner resolves every container's secrets from it first.
 EARLY_SERVICES = ("secretsmanager",)
+#: Restored in a thread once the server listens: what the containers use while they start (DAG files
+#: and task logs in S3, the queue metric), by the credential-scope name of their requests. None of them
+#: imports EC2. Every other service is restored on its first request (Gate.on_demand).
+BACKGROUND_SCOPES = {"s3": "s3", "iam": "iam", "logs": "logs", "monitoring": "cloudwatch"}
 #: The service a SigV4-signed request is for, from its credential scope (account/date/region/service).
 _SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/([^/,]+)/aws4_request")
 
@@ -89,13 +97,16 @@ def snapshot() -> dict[str, list[tuple[str, str, Any]]]:
     return services
 
 
-def dump() -> bytes | None:
+def dump(unrestored: dict[str, bytes] | None = None) -> bytes | None:
     """The state file's content: each service's backends pickled on their own, so that a start can
-    restore one service without importing the others' modules."""
-    patch_subnet_pickling()
+    restore one service without importing the others' modules. `unrestored`: services loaded but not
+    restored yet, written as they were loaded (whatever moto holds for them is not their state)."""
+    if "moto.ec2" in sys.modules:  # EC2's backends exist only once its modules are imported
+        patch_subnet_pickling()
     for _ in range(5):  # a request may change a dict while it is pickled: try again
         try:
             services = {name: pickle.dumps(b, protocol=pickle.HIGHEST_PROTOCOL) for name, b in snapshot().items()}
+            services.update(unrestored or {})
             return pickle.dumps(services, protocol=pickle.HIGHEST_PROTOCOL)
         except RuntimeError:
             continue
@@ -134,53 +145,88 @@ def restore_state(path: Path) -> int:
 
 
 class Gate:
-    """Holds each request until the service it is for has its state back (and every request but the
-    health check until everything has): the server listens before the whole state is restored."""
+    """Holds each request until the state it may read is back. Secrets Manager's is back before the
+    server listens; a background service's request (BACKGROUND_SCOPES) waits for that service; any
+    other request (EC2, ECS, SageMaker, moto's own API but its health check, an unsigned request) first
+    restores the on-demand services and installs the gap-fillers, once (`on_demand`)."""
 
-    def __init__(self, app: Any, pending: list[str]):
+    def __init__(self, app: Any, state: dict[str, Any], background: list[str], on_demand: list[str]):
         self.app = app
-        self.everything = threading.Event()
-        self.services = {service: threading.Event() for service in pending}
+        self.state = state
+        self.background = {service: threading.Event() for service in background}
+        self.background_done = threading.Event()
+        self._on_demand = list(on_demand)
+        self._on_demand_lock = threading.Lock()
+        self._on_demand_done = False
 
     def restored(self, service: str) -> None:
-        self.services[service].set()
+        self.background[service].set()
 
     def done(self) -> None:
-        for event in self.services.values():
+        """Every background service restored."""
+        for event in self.background.values():
             event.set()
-        self.everything.set()
+        self.background_done.set()
+
+    def on_demand(self) -> None:
+        """The rest of the state, and the gap-fillers (which patch ECS and SageMaker and write to
+        CloudWatch Logs, so after the background services): restored by the first request that needs it."""
+        if self._on_demand_done:
+            return
+        self.background_done.wait()
+        with self._on_demand_lock:
+            if self._on_demand_done:
+                return
+            try:
+                for service in self._on_demand:
+                    restore_service(service, self.state[service])
+                install_gap_fillers()
+            except Exception as err:  # one line for the runner's log, then the server stops
+                print(f"error: moto's state could not be restored: {err}", file=sys.stderr, flush=True)
+                os._exit(1)
+            self._on_demand_done = True
+            print(f"moto state restored on first use: {', '.join(self._on_demand) or 'none saved'}", flush=True)
+
+    def unrestored(self) -> dict[str, bytes]:
+        """The on-demand services' saved state until it is restored (what a save writes for them)."""
+        return {} if self._on_demand_done else {service: self.state[service] for service in self._on_demand}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         service = scope.group(1) if scope else None
         if service in EARLY_SERVICES:
             pass  # restored before the server listened
-        elif service in self.services:
-            self.services[service].wait()
+        elif service in BACKGROUND_SCOPES:
+            event = self.background.get(BACKGROUND_SCOPES[service])
+            if event:
+                event.wait()
         elif not (environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/moto-api/"):
-            # Any other service or request (the gap-fillers' ECS and SageMaker, moto's own API).
-            self.everything.wait()
+            self.on_demand()
         return self.app(environ, start_response)
 
 
-def restore_the_rest(gate: Gate, state: dict[str, Any], later: list[str]) -> None:
-    """In a thread while the server listens: the other services' state, then the gap-fillers."""
+def install_gap_fillers() -> None:
+    """Fargate tasks that run, SageMaker jobs that complete (tools/moto); importing them imports EC2 and ECS."""
     import moto_sagemaker
     from moto_fargate import FargateEmulator
 
+    patches = Patches()
+    FargateEmulator().install(patches)
+    moto_sagemaker.install(patches, polls=2)
+
+
+def restore_background(gate: Gate, background: list[str]) -> None:
+    """In a thread while the server listens: the background services' state, S3 first (deploy-dags and
+    every dag-sync sidecar start with it)."""
     try:
-        # S3 first: deploy-dags and every dag-sync sidecar start with it.
-        for service in sorted(later, key=lambda name: name != "s3"):
-            restore_service(service, state[service])
+        for service in sorted(background, key=lambda name: name != "s3"):
+            restore_service(service, gate.state[service])
             gate.restored(service)
-        patches = Patches()
-        FargateEmulator().install(patches)
-        moto_sagemaker.install(patches, polls=2)
     except Exception as err:  # one line for the runner's log, then the server stops
         print(f"error: moto's state could not be restored: {err}", file=sys.stderr, flush=True)
         os._exit(1)
+    print(f"moto state restored: {', '.join(sorted(background)) or 'none saved'}", flush=True)
     gate.done()
-    print(f"moto state restored: {', '.join(sorted(state)) or 'none saved'}", flush=True)
 
 
 def main() -> int:
@@ -191,21 +237,28 @@ def main() -> int:
     for service in EARLY_SERVICES:
         if service in state:
             restore_service(service, state[service])
-    later = [service for service in state if service not in EARLY_SERVICES]
-    gate = Gate(DomainDispatcherApplication(create_backend_app), later)
+    # A state file from before services were pickled one by one is loaded whole already: restore it all
+    # in the background.
+    background = [
+        s
+        for s in state
+        if s not in EARLY_SERVICES and (s in BACKGROUND_SCOPES.values() or not isinstance(state[s], bytes))
+    ]
+    on_demand = [s for s in state if s not in EARLY_SERVICES and s not in background]
+    gate = Gate(DomainDispatcherApplication(create_backend_app), state, background, on_demand)
     server = make_server("127.0.0.1", port, gate, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    restorer = threading.Thread(target=restore_the_rest, args=(gate, state, later), daemon=True)
+    restorer = threading.Thread(target=restore_background, args=(gate, background), daemon=True)
     restorer.start()
     print(f"moto listening on http://127.0.0.1:{port} (restoring {len(state)} services' state)", flush=True)
     stop = threading.Event()
 
     def save_periodically() -> None:
-        gate.everything.wait()  # never save a state that is not all back yet
+        gate.background_done.wait()  # never save a state that is not back yet
         last = state_file.read_bytes() if state_file and state_file.exists() else b""
         while not stop.wait(SAVE_EVERY_SECONDS):
-            current = dump()
+            current = dump(gate.unrestored())
             if current is not None and current != last and state_file:
                 save_state(state_file, current)
                 last = current
@@ -216,7 +269,9 @@ def main() -> int:
     stop.set()
     if state_file:
         restorer.join()  # stopped while it restored: save what it restored, all of it
-        save_state(state_file)
+        data = dump(gate.unrestored())
+        if data is not None:
+            save_state(state_file, data)
         print(f"moto state saved to {state_file}", flush=True)
     # No graceful stop of the HTTP server (it waits for its poll loop): the state is saved, exit now.
     os._exit(0)

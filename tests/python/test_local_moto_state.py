@@ -64,32 +64,46 @@ def _request(service: str | None, path: str = "/", method: str = "POST") -> dict
     return {"HTTP_AUTHORIZATION": auth, "PATH_INFO": path, "REQUEST_METHOD": method}
 
 
-def test_the_gate_holds_each_request_until_its_service_is_restored() -> None:
+def test_the_gate_holds_each_request_until_the_state_it_may_read_is_restored(monkeypatch) -> None:
     import threading
 
+    restored: list[str] = []
+    monkeypatch.setattr(moto_server, "restore_service", lambda service, pickled: restored.append(service))
+    monkeypatch.setattr(moto_server, "install_gap_fillers", lambda: restored.append("gap-fillers"))
     answered: list[str] = []
-    gate = moto_server.Gate(lambda environ, start: answered.append(environ["name"]), pending=["ec2", "s3"])
+    state = {"s3": b"s3 state", "ec2": b"ec2 state", "ecs": b"ecs state"}
+    gate = moto_server.Gate(
+        lambda environ, start: answered.append(environ["name"]), state, background=["s3"], on_demand=["ec2", "ecs"]
+    )
 
     def send(name: str, environ: dict) -> threading.Thread:
         thread = threading.Thread(target=gate, args=({**environ, "name": name}, None))
         thread.start()
         return thread
 
-    early = [send("secrets", _request("secretsmanager")), send("health", _request(None, "/moto-api/", "GET"))]
+    early = [
+        send("secrets", _request("secretsmanager")),
+        send("health", _request(None, "/moto-api/", "GET")),
+        send("logs", _request("logs")),  # a background service with no saved state: nothing to wait for
+    ]
     for thread in early:
         thread.join(5)
-    assert sorted(answered) == ["health", "secrets"]  # Secrets Manager is back before the server listens
-    held = [send("ec2", _request("ec2")), send("s3", _request("s3")), send("ecs", _request("ecs"))]
-    held.append(send("reset", _request(None, "/moto-api/reset")))
+    assert sorted(answered) == ["health", "logs", "secrets"]
+    held = [send("s3", _request("s3"))]
+    held += [send(name, _request(name)) for name in ("ec2", "ecs", "sagemaker")]
+    held += [send("reset", _request(None, "/moto-api/reset")), send("unsigned", _request(None))]
     held[0].join(0.2)
-    assert sorted(answered) == ["health", "secrets"]  # nothing else before its state is back
+    assert sorted(answered) == ["health", "logs", "secrets"]  # nothing else before its state is back
+    assert gate.unrestored() == {"ec2": b"ec2 state", "ecs": b"ecs state"}  # what a save writes for them
     gate.restored("s3")
-    held[1].join(5)
-    assert answered[-1] == "s3" and "ec2" not in answered
-    gate.done()  # the rest restored, the gap-fillers installed: ECS and moto's own API too
+    held[0].join(5)
+    assert answered[-1] == "s3" and restored == []  # S3 needs nothing on demand
+    gate.done()  # every background service back: the first other request restores the rest, once
     for thread in held:
         thread.join(5)
-    assert sorted(answered) == ["ec2", "ecs", "health", "reset", "s3", "secrets"]
+    assert sorted(answered) == ["ec2", "ecs", "health", "logs", "reset", "s3", "sagemaker", "secrets", "unsigned"]
+    assert restored == ["ec2", "ecs", "gap-fillers"]
+    assert gate.unrestored() == {}
 
 
 def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path: Path) -> None:
@@ -125,10 +139,51 @@ def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path:
         vpcs = session.client("ec2", endpoint_url=url).describe_vpcs(VpcIds=[vpc])["Vpcs"]
         assert [v["VpcId"] for v in vpcs] == [vpc]
         started = time.monotonic()
-        assert "moto state restored" in server.stdout.readline()
+        assert server.stdout.readline().startswith("moto state restored: ")
+        assert server.stdout.readline().startswith("moto state restored on first use: ec2")
         assert time.monotonic() - started < 5
     finally:
         server.terminate()
         server.wait(10)
     assert server.returncode == 0
     assert state.stat().st_size > 0
+
+
+def test_a_restart_that_never_asks_for_ec2_keeps_its_state_without_restoring_it(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    state = tmp_path / "state.pickle"
+    with mock_aws():
+        ec2 = boto3.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+        boto3.client("secretsmanager").create_secret(Name="airflow/local/fernet-key", SecretString="k")
+        boto3.client("s3").create_bucket(Bucket="airflow-local-artifacts")
+        moto_server.save_state(state)
+        BackendDict.reset()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "local" / "moto_server.py"), str(port), str(state)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout and "moto listening" in server.stdout.readline()
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        url = f"http://127.0.0.1:{port}"
+        # What a boot asks for: secrets, the DAG files' bucket. Then a stop, with EC2 never asked for.
+        session.client("secretsmanager", endpoint_url=url).get_secret_value(SecretId="airflow/local/fernet-key")
+        session.client("s3", endpoint_url=url).head_bucket(Bucket="airflow-local-artifacts")
+        assert server.stdout.readline().startswith("moto state restored: ")
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=10)
+    assert server.returncode == 0
+    assert "on first use" not in out  # EC2 was never unpickled, nor its modules imported
+    with mock_aws():
+        BackendDict.reset()
+        moto_server.restore_state(state)
+        assert [v["VpcId"] for v in boto3.client("ec2").describe_vpcs(VpcIds=[vpc])["Vpcs"]] == [vpc]
