@@ -131,13 +131,13 @@ export const SECRET_SETTING = new RegExp(`(${SECRET_SETTING_MARKERS.join("|")})$
  * the same URL the Airflow components get, TLS options included) and its basic auth from
  * FLOWER_BASIC_AUTH (Flower takes every option from a FLOWER_ variable). So the one task behind an
  * internet-facing listener holds no database password, and it starts in under a second, not after
- * Airflow's seconds of imports. CONNECTION_CHECK_MAX_COUNT=0 turns off the image entrypoint's
- * `airflow db check` before the command: Flower never opens the database.
+ * Airflow's seconds of imports. (Like every main container, its image entrypoint's `airflow db
+ * check` is off: components/celery/containers.ts, withoutEntrypointChecks.)
  */
 function flowerEnvironment(s: AirflowEnvSettings): ContainerEnv {
     if (!s.secrets.flowerBasicAuth) throw new Error("Flower needs its basic-auth secret");
     return {
-        environment: [{ name: "CONNECTION_CHECK_MAX_COUNT", value: "0" }],
+        environment: [],
         secrets: [
             { name: "CELERY_BROKER_URL", valueFrom: s.secrets.brokerUrl },
             { name: "FLOWER_BASIC_AUTH", valueFrom: s.secrets.flowerBasicAuth },

@@ -428,6 +428,20 @@ for (const stack of ["dev", "staging"] as const) {
             });
         });
 
+        it("turns the image entrypoint's connection checks off in every main container, and keeps them where the database is waited for", () => {
+            for (const role of want.services) {
+                const image = containers(run, role).find(
+                    (c) => c.name === "wait-for-migrations" || c.name === "migrate" || c.name === role,
+                )!.image;
+                // Every container of the Airflow image (whose entrypoint this is); the metrics agent has its own.
+                for (const c of containers(run, role).filter((c) => c.image === image)) {
+                    const count = env(c).CONNECTION_CHECK_MAX_COUNT;
+                    const waits = c.name === "migrate" || c.name === "wait-for-migrations";
+                    expect(count, `${role}/${c.name}`).to.equal(waits ? undefined : "0");
+                }
+            }
+        });
+
         it("renders every Airflow container's settings with the one environment function", () => {
             const settingsOf = (c: Container) => env(c);
             const api = settingsOf(container(run, "api-server", "api-server"));
@@ -845,8 +859,7 @@ describe("the Airflow environment function", () => {
             { name: "CELERY_BROKER_URL", valueFrom: base.secrets.brokerUrl },
             { name: "FLOWER_BASIC_AUTH", valueFrom: base.secrets.flowerBasicAuth },
         ]);
-        // The image's entrypoint would otherwise run `airflow db check` first, against no database.
-        expect(env.environment).to.deep.equal([{ name: "CONNECTION_CHECK_MAX_COUNT", value: "0" }]);
+        expect(env.environment).to.deep.equal([]);
         expect(() =>
             renderAirflowEnvironment({
                 ...base,

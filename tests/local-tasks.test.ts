@@ -82,7 +82,7 @@ describe("npm run local: the task definitions, run as Fargate runs them", () => 
         expect(container(dp, "dag-sync").healthCheck).to.include({ interval: 15, retries: 4, startPeriod: 30 });
         // The worker runs the launcher the worker task definition runs, with the local queues.
         const worker = container(task("worker"), "worker");
-        expect(localEntrypoint(worker.command!).program).to.equal("python");
+        expect(localEntrypoint(worker.command!, worker.environment!).program).to.equal("python");
         expect(worker.command!.slice(3, 7)).to.deep.equal(["celery", "worker", "--queues", "default,large"]);
         expect(worker.stopTimeout).to.equal(120);
     });
@@ -168,7 +168,7 @@ describe("npm run local: the task definitions, run as Fargate runs them", () => 
         const t = task("dag-processor");
         const dirs = createTaskVolumes(dir, t, []);
         const prepare = container(t, "prepare-dags");
-        const { program, args } = localEntrypoint(prepare.command!);
+        const { program, args } = localEntrypoint(prepare.command!, prepare.environment!);
         const mounts = localMounts(prepare, dirs);
         // The definition's own command, with its container path mapped, run as its user (root).
         execFileSync(

@@ -1,11 +1,12 @@
 import { expect } from "chai";
+import { spawnSync } from "child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as net from "net";
 import { tmpdir } from "os";
 import * as path from "path";
 import { oneLine } from "../scripts/local/paths";
 import { workerCommand } from "../lib/worker-container";
-import { localEntrypoint } from "../scripts/local/entrypoint";
+import { ENTRYPOINT_CHECKS, localEntrypoint } from "../scripts/local/entrypoint";
 import { localComponents, stackConfig } from "../scripts/local/stack";
 
 // The runner reads LOCAL_STATE_DIR when it loads: point it at a folder of the test's own.
@@ -134,17 +135,116 @@ describe("npm run local: the mirrored stack", () => {
     });
 
     it("runs the worker's launcher with the Python of the environment, and airflow for the other commands, as the image's entrypoint does", () => {
+        const off = [{ name: "CONNECTION_CHECK_MAX_COUNT", value: "0" }];
         const worker = localComponents(stackConfig()).find(([, c]) => c === "worker")![2];
-        const { program, args } = localEntrypoint(worker);
+        const { program, args } = localEntrypoint(worker, off);
         expect(program).to.equal("python");
         expect(args[0]).to.equal("-c");
         expect(args[1]).to.equal(readFileSync(path.join(__dirname, "..", "sidecars", "celery_worker.py"), "utf8"));
         expect(args.slice(2, 4)).to.deep.equal(["celery", "worker"]);
-        expect(localEntrypoint(["scheduler"])).to.deep.equal({ program: "airflow", args: ["scheduler"] });
-        expect(localEntrypoint(["bash", "-c", "true"])).to.deep.equal({ program: "bash", args: ["-c", "true"] });
-        expect(localEntrypoint(["db", "check-migrations"])).to.deep.equal({
+        expect(localEntrypoint(["scheduler"], off)).to.deep.equal({ program: "airflow", args: ["scheduler"] });
+        expect(localEntrypoint(["airflow", "scheduler"], off)).to.deep.equal({
+            program: "airflow",
+            args: ["scheduler"],
+        });
+        expect(localEntrypoint(["bash", "-c", "true"], off)).to.deep.equal({ program: "bash", args: ["-c", "true"] });
+        expect(localEntrypoint(["db", "check-migrations"], off)).to.deep.equal({
             program: "airflow",
             args: ["db", "check-migrations"],
+        });
+    });
+
+    it("runs the entrypoint's connection checks first unless CONNECTION_CHECK_MAX_COUNT is 0, the broker's only before scheduler and celery", () => {
+        const checked = (command: string[], environment: { name: string; value: string }[] = []) =>
+            localEntrypoint(command, environment);
+        // The image's defaults: 20 tries, 3 s apart.
+        expect(checked(["db", "check-migrations"])).to.deep.equal({
+            program: "bash",
+            args: ["-c", ENTRYPOINT_CHECKS, "entrypoint", "20", "3", "0", "airflow", "db", "check-migrations"],
+        });
+        expect(checked(["scheduler"]).args.slice(3)).to.deep.equal(["20", "3", "1", "airflow", "scheduler"]);
+        expect(checked(["celery", "worker"]).args.slice(5, 7)).to.deep.equal(["1", "airflow"]);
+        // `python ...` and `bash ...` too are run after the database check, as they are.
+        const env = [
+            { name: "CONNECTION_CHECK_MAX_COUNT", value: "5" },
+            { name: "CONNECTION_CHECK_SLEEP_TIME", value: "1" },
+        ];
+        expect(checked(["python", "-c", "pass"], env).args.slice(3)).to.deep.equal([
+            "5",
+            "1",
+            "0",
+            "python",
+            "-c",
+            "pass",
+        ]);
+    });
+
+    describe("the entrypoint's checks, run", () => {
+        // A stand-in `airflow` on the PATH: `db check` fails until its counter file reaches FAILURES,
+        // `config get-value` answers from the environment, anything else prints its arguments.
+        let dir: string;
+        before(() => {
+            dir = mkdtempSync(path.join(tmpdir(), "entrypoint-"));
+            writeFileSync(
+                path.join(dir, "airflow"),
+                [
+                    "#!/bin/bash",
+                    'if [[ $1 == db && $2 == check ]]; then n=$(( $(cat "$COUNTER" 2>/dev/null || echo 0) + 1 )); echo $n > "$COUNTER"; (( n > FAILURES )); exit; fi',
+                    'if [[ $1 == config ]]; then [[ $4 == executor ]] && echo CeleryExecutor || echo "$BROKER"; exit 0; fi',
+                    'echo "ran: $*"',
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+        });
+        const run = (command: string[], env: Record<string, string>) => {
+            const e = localEntrypoint(command, [
+                { name: "CONNECTION_CHECK_SLEEP_TIME", value: "0" },
+                ...Object.entries(env).map(([name, value]) => ({ name, value })),
+            ]);
+            return spawnSync(e.program, e.args, {
+                env: { PATH: `${dir}:/usr/bin:/bin`, COUNTER: path.join(dir, `n-${Math.random()}`), ...env },
+                encoding: "utf8",
+            });
+        };
+
+        it("retries the database check, then runs the command", () => {
+            const r = run(["dag-processor"], { CONNECTION_CHECK_MAX_COUNT: "3", FAILURES: "2" });
+            expect(r.status).to.equal(0);
+            expect(r.stdout).to.equal("ran: dag-processor\n");
+            expect(r.stderr).to.include("entrypoint: airflow db check failed (2 of 3)");
+        });
+
+        it("stops with one line when the database never answers, without running the command", () => {
+            const r = run(["dag-processor"], { CONNECTION_CHECK_MAX_COUNT: "2", FAILURES: "9" });
+            expect(r.status).to.equal(1);
+            expect(r.stdout).to.equal("");
+            expect(r.stderr.trim().split("\n").pop()).to.equal(
+                "error: airflow db check failed 2 times: the entrypoint does not run airflow",
+            );
+        });
+
+        it("waits for the Celery broker's port before the scheduler", async () => {
+            const server = net.createServer((socket) => socket.end());
+            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+            const port = (server.address() as net.AddressInfo).port;
+            try {
+                const open = run(["scheduler"], {
+                    CONNECTION_CHECK_MAX_COUNT: "2",
+                    FAILURES: "0",
+                    BROKER: `rediss://:secret@127.0.0.1:${port}/0?ssl_cert_reqs=required`,
+                });
+                expect(open.status, open.stderr).to.equal(0);
+                expect(open.stdout).to.equal("ran: scheduler\n");
+            } finally {
+                server.close();
+            }
+            const closed = run(["scheduler"], {
+                CONNECTION_CHECK_MAX_COUNT: "2",
+                FAILURES: "0",
+                BROKER: `redis://:secret@127.0.0.1:${port}/0`,
+            });
+            expect(closed.status).to.equal(1);
+            expect(closed.stderr).to.include(`error: the broker at 127.0.0.1:${port} failed 2 times`);
         });
     });
 

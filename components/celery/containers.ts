@@ -201,6 +201,22 @@ export function dagSyncContainer(input: ContainersInput): aws.ecs.ContainerDefin
     };
 }
 
+/**
+ * The environment of a service's main container, with the official image entrypoint's connection
+ * checks off (CONNECTION_CHECK_MAX_COUNT=0). Otherwise the entrypoint runs `airflow db check`, with
+ * retries, before every command, and before `scheduler` and `celery ...` also two `airflow config
+ * get-value` and a wait for the broker: seconds of Airflow's imports per process at every task start
+ * (https://airflow.apache.org/docs/docker-stack/entrypoint.html). The main container starts only once
+ * its wait-for-migrations container, which keeps the check, has reached the database; Flower never
+ * opens it. The migration keeps the check too: it is what waits for a database that is not up yet.
+ */
+export function withoutEntrypointChecks(environment: aws.ecs.KeyValuePair[]): aws.ecs.KeyValuePair[] {
+    return [
+        ...environment.filter((e) => e.name !== "CONNECTION_CHECK_MAX_COUNT"),
+        { name: "CONNECTION_CHECK_MAX_COUNT", value: "0" },
+    ].sort((x, y) => (x.name! < y.name! ? -1 : x.name! > y.name! ? 1 : 0));
+}
+
 /** A long-running service's task: wait for migrations, dag-sync where DAGs are read, the component. */
 export function serviceContainers(input: ContainersInput): aws.ecs.ContainerDefinition[] {
     const { spec } = input;
@@ -235,7 +251,7 @@ export function serviceContainers(input: ContainersInput): aws.ecs.ContainerDefi
         essential: true,
         user: AIRFLOW_USER,
         command: spec.command,
-        environment: input.env.environment,
+        environment: withoutEntrypointChecks(input.env.environment),
         secrets: input.env.secrets,
         portMappings: spec.port ? [{ containerPort: spec.port, protocol: "tcp" }] : [],
         mountPoints: [...(spec.needsDags ? [dagsMount] : []), ...sharedMount],

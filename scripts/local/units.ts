@@ -502,7 +502,7 @@ export async function airflowUnits(paths: LocalPaths, s: Secrets): Promise<Airfl
         for (const c of task.containers) {
             const name = unitName(task, c.name);
             const user = parseUser(c.user);
-            const { program, args } = localEntrypoint(c.command ?? []);
+            const { program, args } = localEntrypoint(c.command ?? [], c.environment ?? []);
             const programPath = program === "bash" ? "bash" : bin(program);
             const runAs = root && user.uid !== 0 ? user : undefined;
             const dependsOn = containerDependsOn(task, c);
