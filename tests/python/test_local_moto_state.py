@@ -106,10 +106,27 @@ def test_the_gate_holds_each_request_until_the_state_it_may_read_is_restored(mon
     assert gate.unrestored() == {}
 
 
-def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path: Path) -> None:
+def _start_server(state: Path):
+    """moto_server.py on a free loopback port with STATE; returns the process (its first line read:
+    it listens), a boto3 session and the endpoint URL."""
     import socket
     import subprocess
     import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "local" / "moto_server.py"), str(port), str(state)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout and "moto listening" in server.stdout.readline()
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    return server, session, f"http://127.0.0.1:{port}"
+
+
+def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path: Path) -> None:
     import time
 
     state = tmp_path / "state.pickle"
@@ -119,18 +136,9 @@ def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path:
         boto3.client("secretsmanager").create_secret(Name="airflow/local/fernet-key", SecretString="k")
         moto_server.save_state(state)
         BackendDict.reset()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "local" / "moto_server.py"), str(port), str(state)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    server, session, url = _start_server(state)
     try:
-        assert server.stdout and "moto listening" in server.stdout.readline()
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-        url = f"http://127.0.0.1:{port}"
+        assert server.stdout
         # The first requests, at once: each is answered from the saved state, none from an empty moto.
         secret = session.client("secretsmanager", endpoint_url=url).get_secret_value(
             SecretId="airflow/local/fernet-key"
@@ -150,10 +158,6 @@ def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path:
 
 
 def test_a_restart_that_never_asks_for_ec2_keeps_its_state_without_restoring_it(tmp_path: Path) -> None:
-    import socket
-    import subprocess
-    import sys
-
     state = tmp_path / "state.pickle"
     with mock_aws():
         ec2 = boto3.client("ec2")
@@ -162,18 +166,9 @@ def test_a_restart_that_never_asks_for_ec2_keeps_its_state_without_restoring_it(
         boto3.client("s3").create_bucket(Bucket="airflow-local-artifacts")
         moto_server.save_state(state)
         BackendDict.reset()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "local" / "moto_server.py"), str(port), str(state)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    server, session, url = _start_server(state)
     try:
-        assert server.stdout and "moto listening" in server.stdout.readline()
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-        url = f"http://127.0.0.1:{port}"
+        assert server.stdout
         # What a boot asks for: secrets, the DAG files' bucket. Then a stop, with EC2 never asked for.
         session.client("secretsmanager", endpoint_url=url).get_secret_value(SecretId="airflow/local/fernet-key")
         session.client("s3", endpoint_url=url).head_bucket(Bucket="airflow-local-artifacts")
