@@ -7,6 +7,7 @@ import { agentContainer } from "../observability/agent";
 import { QUEUE_AGE_METRIC } from "../observability/spec";
 import { AIRFLOW_GID, AIRFLOW_UID, ARTIFACT_KEYS } from "../storage";
 import { mountsSharedFs, ServiceSpec } from "./services";
+import { withoutEntrypointChecks } from "./entrypoint";
 import { withRdsCaBundle } from "./tls";
 
 /** The sidecar programs, shipped in the task definitions so they run in any Airflow image. */
@@ -87,9 +88,11 @@ function logConfiguration(input: ContainersInput, prefix: string): aws.ecs.LogCo
 }
 
 function sidecarEnv(input: ContainersInput, extra: Record<string, string>): aws.ecs.KeyValuePair[] {
-    return Object.entries({ CONNECTION_CHECK_MAX_COUNT: "0", AWS_DEFAULT_REGION: input.region, ...extra })
-        .map(([n, v]) => ({ name: n, value: v }))
-        .sort((x, y) => x.name.localeCompare(y.name));
+    return withoutEntrypointChecks(
+        Object.entries({ AWS_DEFAULT_REGION: input.region, ...extra })
+            .map(([n, v]) => ({ name: n, value: v }))
+            .sort((x, y) => x.name.localeCompare(y.name)),
+    );
 }
 
 function linuxParameters(input: ContainersInput): aws.ecs.LinuxParameters | undefined {
@@ -154,7 +157,7 @@ export function prepareDagsContainer(input: ContainersInput): aws.ecs.ContainerD
         essential: false,
         user: "0",
         command: ["bash", "-c", `chown ${AIRFLOW_USER} ${DAGS_FOLDER} && chmod 0775 ${DAGS_FOLDER}`],
-        environment: [{ name: "CONNECTION_CHECK_MAX_COUNT", value: "0" }],
+        environment: withoutEntrypointChecks([]),
         mountPoints: [{ sourceVolume: "dags", containerPath: DAGS_FOLDER, readOnly: false }],
         logConfiguration: logConfiguration(input, "prepare-dags"),
     };
@@ -199,22 +202,6 @@ export function dagSyncContainer(input: ContainersInput): aws.ecs.ContainerDefin
         },
         logConfiguration: logConfiguration(input, "dag-sync"),
     };
-}
-
-/**
- * The environment of a service's main container, with the official image entrypoint's connection
- * checks off (CONNECTION_CHECK_MAX_COUNT=0). Otherwise the entrypoint runs `airflow db check`, with
- * retries, before every command, and before `scheduler` and `celery ...` also two `airflow config
- * get-value` and a wait for the broker: seconds of Airflow's imports per process at every task start
- * (https://airflow.apache.org/docs/docker-stack/entrypoint.html). The main container starts only once
- * its wait-for-migrations container, which keeps the check, has reached the database; Flower never
- * opens it. The migration keeps the check too: it is what waits for a database that is not up yet.
- */
-export function withoutEntrypointChecks(environment: aws.ecs.KeyValuePair[]): aws.ecs.KeyValuePair[] {
-    return [
-        ...environment.filter((e) => e.name !== "CONNECTION_CHECK_MAX_COUNT"),
-        { name: "CONNECTION_CHECK_MAX_COUNT", value: "0" },
-    ].sort((x, y) => (x.name! < y.name! ? -1 : x.name! > y.name! ? 1 : 0));
 }
 
 /** A long-running service's task: wait for migrations, dag-sync where DAGs are read, the component. */

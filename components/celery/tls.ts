@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { readFileSync } from "fs";
 import * as path from "path";
+import { withoutEntrypointChecks } from "./entrypoint";
 import {
     RDS_CA_BAKED_PATH,
     RDS_CA_BUNDLE_PATH,
@@ -38,7 +39,6 @@ export function rdsCaContainer(input: {
     logConfiguration: aws.ecs.LogConfiguration;
 }): aws.ecs.ContainerDefinition {
     const env: Record<string, string> = {
-        CONNECTION_CHECK_MAX_COUNT: "0",
         RDS_CA_REGION: input.region,
         RDS_CA_EXPECT: rdsRootCaCommonName(input.region),
         RDS_CA_URL: rdsCaBundleUrl(input.region),
@@ -51,9 +51,11 @@ export function rdsCaContainer(input: {
         essential: false,
         user: "0",
         command: ["python", "-c", readFileSync(path.join(__dirname, "..", "..", "sidecars", "rds_ca.py"), "utf8")],
-        environment: Object.entries(env)
-            .map(([name, value]) => ({ name, value }))
-            .sort((a, b) => a.name.localeCompare(b.name)),
+        environment: withoutEntrypointChecks(
+            Object.entries(env)
+                .map(([name, value]) => ({ name, value }))
+                .sort((a, b) => a.name.localeCompare(b.name)),
+        ),
         mountPoints: [{ sourceVolume: RDS_CA_VOLUME, containerPath: RDS_CA_DIR, readOnly: false }],
         logConfiguration: input.logConfiguration,
     };

@@ -106,6 +106,18 @@ def test_the_gate_holds_each_request_until_the_state_it_may_read_is_restored(mon
     assert gate.unrestored() == {}
 
 
+def _saved_state(tmp_path: Path) -> tuple[Path, str]:
+    """A state file as a boot finds it: a VPC, the Fernet key's secret, the artifacts bucket; and the VPC's id."""
+    state = tmp_path / "state.pickle"
+    with mock_aws():
+        vpc = boto3.client("ec2").create_vpc(CidrBlock="10.41.0.0/16")["Vpc"]["VpcId"]
+        boto3.client("secretsmanager").create_secret(Name="airflow/local/fernet-key", SecretString="k")
+        boto3.client("s3").create_bucket(Bucket="airflow-local-artifacts")
+        moto_server.save_state(state)
+        BackendDict.reset()
+    return state, vpc
+
+
 def _start_server(state: Path):
     """moto_server.py on a free loopback port with STATE; returns the process (its first line read:
     it listens), a boto3 session and the endpoint URL."""
@@ -129,13 +141,7 @@ def _start_server(state: Path):
 def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path: Path) -> None:
     import time
 
-    state = tmp_path / "state.pickle"
-    with mock_aws():
-        ec2 = boto3.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.41.0.0/16")["Vpc"]["VpcId"]
-        boto3.client("secretsmanager").create_secret(Name="airflow/local/fernet-key", SecretString="k")
-        moto_server.save_state(state)
-        BackendDict.reset()
+    state, vpc = _saved_state(tmp_path)
     server, session, url = _start_server(state)
     try:
         assert server.stdout
@@ -158,14 +164,7 @@ def test_the_server_answers_from_the_saved_state_as_soon_as_it_listens(tmp_path:
 
 
 def test_a_restart_that_never_asks_for_ec2_keeps_its_state_without_restoring_it(tmp_path: Path) -> None:
-    state = tmp_path / "state.pickle"
-    with mock_aws():
-        ec2 = boto3.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-        boto3.client("secretsmanager").create_secret(Name="airflow/local/fernet-key", SecretString="k")
-        boto3.client("s3").create_bucket(Bucket="airflow-local-artifacts")
-        moto_server.save_state(state)
-        BackendDict.reset()
+    state, vpc = _saved_state(tmp_path)
     server, session, url = _start_server(state)
     try:
         assert server.stdout
